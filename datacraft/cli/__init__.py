@@ -1,0 +1,36 @@
+"""The `datacraft` command line: a Click group whose commands are thin wrappers over the library."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from datacraft import __version__
+from datacraft.cli.base import DatacraftGroup
+
+# One module per command; each defines a Click command object named `command`.
+COMMANDS = ("validate", "clean", "dedupe", "export", "stats", "run")
+
+
+@click.group(cls=DatacraftGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="datacraft")
+def cli() -> None:
+    """Build fine-tuning datasets for LLMs: read, clean, dedupe, validate, export.
+
+    Example:
+
+        datacraft clean raw.jsonl -o clean.jsonl --rejects rejects.jsonl
+
+        datacraft export clean.jsonl --format sharegpt --out-dir out/
+    """
+
+
+for _name in COMMANDS:
+    try:
+        _module = importlib.import_module(f"datacraft.cli.{_name}_cmd")
+    except ModuleNotFoundError as _exc:  # a command still being written is simply absent
+        if _exc.name != f"datacraft.cli.{_name}_cmd":
+            raise
+        continue
+    cli.add_command(_module.command)

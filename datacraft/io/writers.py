@@ -1,0 +1,136 @@
+"""Write records atomically: a temp file beside the target, renamed into place only on success."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from datacraft.errors import ConfigError
+from datacraft.records import Record
+
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps_line(record: Any) -> bytes:
+    """One JSON Lines line, UTF-8, non-ASCII kept readable.
+
+    >>> dumps_line({"a": "中"})
+    b'{"a":"\\xe4\\xb8\\xad"}\\n'
+    """
+    return orjson.dumps(record, option=_OPTS | orjson.OPT_APPEND_NEWLINE, default=str)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+    """Open a temp file next to `path`; on success fsync and rename it over `path`, on error remove it.
+
+    `-` writes to stdout (not atomic: a pipe cannot be).
+    """
+    path = str(path)
+    if path == "-":
+        stream = sys.stdout.buffer if "b" in mode else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding, **({"newline": ""} if "b" not in mode else {})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class JsonlWriter:
+    """Atomic JSON Lines writer: `with JsonlWriter(path) as w: w.write(record)`."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        self.count = 0
+        self._cm: Any = None
+        self._handle: IO[bytes] | None = None
+
+    def __enter__(self) -> JsonlWriter:
+        self._cm = atomic_write(self.path, "wb")
+        self._handle = self._cm.__enter__()
+        return self
+
+    def write(self, record: Any) -> None:
+        assert self._handle is not None, "JsonlWriter used outside `with`"
+        self._handle.write(dumps_line(record))
+        self.count += 1
+
+    def __exit__(self, *exc: Any) -> bool:
+        return bool(self._cm.__exit__(*exc))
+
+
+def write_records(path: str | os.PathLike[str], records: Iterable[Record], fmt: str | None = None) -> int:
+    """Write records as JSONL (default), a JSON array, CSV/TSV or Parquet; return how many."""
+    path = str(path)
+    fmt = fmt or {".json": "json", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}.get(
+        Path(path).suffix.lower(), "jsonl")
+    if fmt == "jsonl":
+        with JsonlWriter(path) as writer:
+            for record in records:
+                writer.write(record)
+        return writer.count
+    if fmt == "json":
+        count = 0
+        with atomic_write(path, "wb") as handle:
+            handle.write(b"[")
+            for record in records:
+                handle.write(b",\n  " if count else b"\n  ")
+                handle.write(orjson.dumps(record, option=_OPTS, default=str))
+                count += 1
+            handle.write(b"\n]\n" if count else b"]\n")
+        return count
+    if fmt in ("csv", "tsv"):
+        rows = list(records)
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns)
+        with atomic_write(path, "w", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, delimiter="\t" if fmt == "tsv" else ",")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _cell(v) for k, v in row.items()})
+        return len(rows)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(list(records))
+        with atomic_write(path, "wb") as handle:
+            pq.write_table(table, handle)
+        return table.num_rows
+    raise ConfigError(f"cannot write format {fmt!r}; choose jsonl, json, csv, tsv or parquet")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse to write over an input: datacraft never overwrites what it reads."""
+    if str(output) == "-":
+        return
+    out = Path(output).resolve()
+    for source in inputs:
+        if str(source) != "-" and Path(source).resolve() == out:
+            raise ConfigError(f"output {output} is also an input; write to a new file (inputs are never overwritten)")

@@ -1,0 +1,183 @@
+"""The plumbing every stage shares: per-stage counts, the rejects file, predicates turned into stages.
+
+A stage is `Iterable[Record] -> Iterator[Record]`. A filter is a predicate
+`keep(record) -> bool | tuple[bool, str] | tuple[bool, str, str]` (kept?, reason, detail);
+`filter_stage` turns it into a stage that counts and sends what it drops to the rejects sink, so
+`kept + rejected == read` holds for every stage and for the whole run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from datacraft.io.writers import JsonlWriter
+from datacraft.records import Record
+
+Stage = Callable[[Iterable[Record]], Iterator[Record]]
+Predicate = Callable[[Record], Any]
+
+
+class Reject(Exception):
+    """Raised by a transforming stage to drop the record it is working on."""
+
+    def __init__(self, reason: str, detail: str = "", **extra: Any):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        self.extra = extra
+
+
+@dataclass
+class StageStats:
+    name: str
+    read: int = 0
+    kept: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.rejected.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "kept": self.kept, "rejected": self.dropped,
+                "reasons": dict(self.rejected.most_common()), "seconds": round(self.seconds, 3)}
+
+
+class RejectSink:
+    """Collects dropped records (with stage, reason, detail) into a JSONL file, or just counts them."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._writer = JsonlWriter(path) if path else None
+        self.count = 0
+
+    def __enter__(self) -> RejectSink:
+        if self._writer:
+            self._writer.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        return bool(self._writer.__exit__(*exc)) if self._writer else False
+
+    def write(self, stage: str, reason: str, *, record: Record | None = None, detail: str = "",
+              raw: str | None = None, source: str | None = None, **extra: Any) -> None:
+        self.count += 1
+        if self._writer is None:
+            return
+        entry: dict[str, Any] = {"stage": stage, "reason": reason}
+        if detail:
+            entry["detail"] = detail
+        if source:
+            entry["source"] = source
+        entry.update(extra)
+        if record is not None:
+            entry["record"] = record
+        if raw is not None:
+            entry["raw"] = raw
+        self._writer.write(entry)
+
+
+class Ledger:
+    """Counts per stage, in pipeline order; the summary and `--stats` file are made from it."""
+
+    def __init__(self, rejects: RejectSink | None = None):
+        self.stages: dict[str, StageStats] = {}
+        self.rejects = rejects or RejectSink()
+
+    def stage(self, name: str) -> StageStats:
+        if name not in self.stages:
+            self.stages[name] = StageStats(name)
+        return self.stages[name]
+
+    def reject(self, stage: str, reason: str, **kwargs: Any) -> None:
+        self.stage(stage).rejected[reason] += 1
+        self.rejects.write(stage, reason, **kwargs)
+
+    @property
+    def read(self) -> int:
+        first = next(iter(self.stages.values()), None)
+        return first.read if first else 0
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.dropped for s in self.stages.values())
+
+    def to_dict(self, kept: int) -> dict[str, Any]:
+        by_reason: Counter[str] = Counter()
+        for s in self.stages.values():
+            for reason, n in s.rejected.items():
+                by_reason[f"{s.name}/{reason}"] += n
+        return {"read": self.read, "kept": kept, "rejected": self.rejected,
+                "stages": {name: s.to_dict() for name, s in self.stages.items()},
+                "reasons": dict(by_reason.most_common())}
+
+    def summary_lines(self, kept: int) -> list[str]:
+        lines = [f"read {self.read}, kept {kept}, rejected {self.rejected}"]
+        for s in self.stages.values():
+            lines.append(f"  {s.name:<12} in {s.read:>8}  kept {s.kept:>8}  dropped {s.dropped:>7}")
+            for reason, n in s.rejected.most_common():
+                lines.append(f"      {reason:<24} {n:>8}")
+        return lines
+
+
+def filter_stage(name: str, predicate: Predicate, ledger: Ledger) -> Stage:
+    """Turn a predicate into a counting stage that sends what it drops to the ledger's rejects."""
+    stats = ledger.stage(name)
+    default_reason = getattr(predicate, "__name__", name)
+
+    def stage(records: Iterable[Record]) -> Iterator[Record]:
+        for record in records:
+            stats.read += 1
+            started = time.perf_counter()
+            verdict = predicate(record)
+            stats.seconds += time.perf_counter() - started
+            if verdict is True or (isinstance(verdict, tuple) and verdict[0]):
+                stats.kept += 1
+                yield record
+                continue
+            reason, detail = default_reason, ""
+            if isinstance(verdict, tuple):
+                reason = verdict[1] if len(verdict) > 1 else reason
+                detail = verdict[2] if len(verdict) > 2 else ""
+            ledger.reject(name, reason, record=record, detail=detail, source=_source(record))
+
+    return stage
+
+
+def map_stage(name: str, fn: Callable[[Record], Record], ledger: Ledger) -> Stage:
+    """A transforming stage; `fn` may raise `Reject` to drop the record."""
+    stats = ledger.stage(name)
+
+    def stage(records: Iterable[Record]) -> Iterator[Record]:
+        for record in records:
+            stats.read += 1
+            started = time.perf_counter()
+            try:
+                out = fn(record)
+            except Reject as rej:
+                stats.seconds += time.perf_counter() - started
+                ledger.reject(name, rej.reason, record=record, detail=rej.detail, source=_source(record), **rej.extra)
+                continue
+            stats.seconds += time.perf_counter() - started
+            stats.kept += 1
+            yield out
+
+    return stage
+
+
+def chain(records: Iterable[Record], *stages: Stage) -> Iterator[Record]:
+    """Run records through stages in order."""
+    stream: Iterable[Record] = records
+    for stage in stages:
+        stream = stage(stream)
+    return iter(stream)
+
+
+def _source(record: Record) -> str | None:
+    rid = record.get("id")
+    return str(rid) if rid is not None else None

@@ -1,0 +1,58 @@
+"""Small text helpers shared by clean, dedupe, stats and export: script detection and lengths."""
+
+from __future__ import annotations
+
+import re
+
+# CJK ideographs (incl. extension A and compatibility), kana, hangul.
+CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK = re.compile(f"[{CJK_CLASS}]")
+_WORD = re.compile(rf"[^\W\d_{CJK_CLASS}]+|\d+")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def cjk_count(text: str) -> int:
+    """Number of CJK characters.
+
+    >>> cjk_count("LoRA 微调")
+    2
+    """
+    return len(_CJK.findall(text))
+
+
+def is_cjk(text: str) -> bool:
+    """True when CJK characters make up at least a third of the letters.
+
+    >>> is_cjk("请解释 LoRA"), is_cjk("Explain LoRA")
+    (True, False)
+    """
+    cjk = cjk_count(text)
+    if not cjk:
+        return False
+    return cjk * 3 >= cjk + len(_LATIN.findall(text))
+
+
+def text_length(text: str) -> int:
+    """Length in CJK characters plus words: the unit length filters use.
+
+    >>> text_length("请解释 LoRA 的原理"), text_length("Explain how LoRA works")
+    (7, 4)
+    """
+    return cjk_count(text) + len(_WORD.findall(text))
+
+
+def language(text: str) -> str:
+    """A coarse language tag: "zh", "ja", "ko", "en" (Latin script) or "other".
+
+    >>> language("你好"), language("hello there"), language("12345")
+    ('zh', 'en', 'other')
+    """
+    if re.search("[\u3040-\u30ff]", text):
+        return "ja"
+    if re.search("[\uac00-\ud7af]", text):
+        return "ko"
+    if is_cjk(text):
+        return "zh"
+    if _LATIN.search(text):
+        return "en"
+    return "other"
