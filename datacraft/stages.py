@@ -181,3 +181,32 @@ def chain(records: Iterable[Record], *stages: Stage) -> Iterator[Record]:
 def _source(record: Record) -> str | None:
     rid = record.get("id")
     return str(rid) if rid is not None else None
+
+
+def read_stage(paths: Iterable[str], ledger: Ledger, *, strict: bool = False, assign_ids: bool = True,
+               **read_options: Any) -> Iterator[Record]:
+    """Read every input as the pipeline's first stage ("read").
+
+    Rows that are not records (invalid JSON, not an object) are rejected with their raw text and
+    `path:line`; with `strict` the first one raises. Records without an `id` get `<file stem>:<line>`
+    so later stages (dedupe's `dup_of`, rejects) can point at them.
+    """
+    from pathlib import Path
+
+    from datacraft.io.readers import Row, iter_records
+
+    stats = ledger.stage("read")
+
+    def on_bad(row: Row) -> None:
+        stats.read += 1
+        ledger.reject("read", row.reason or "unreadable", detail=row.error or "", raw=row.raw, source=row.where)
+
+    for path in paths:
+        stem = "stdin" if path == "-" else Path(path).stem
+        for row in iter_records(path, strict=strict, on_bad=on_bad, **read_options):
+            stats.read += 1
+            stats.kept += 1
+            record = row.value
+            if assign_ids and record.get("id") is None:
+                record["id"] = f"{stem}:{row.line}"
+            yield record
