@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import os
 import sys
@@ -14,7 +16,7 @@ from typing import Any
 import orjson
 
 from datacraft.errors import ConfigError, InputError
-from datacraft.io.encoding import open_text
+from datacraft.io.encoding import detect_encoding, open_text
 from datacraft.records import Record
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "excel", "hf")
@@ -88,7 +90,7 @@ def _iter_jsonl_lines(path: str, lines: Iterable[str], first_line: int = 1) -> I
         try:
             yield Row(path, number, orjson.loads(text))
         except orjson.JSONDecodeError as exc:
-            yield Row(path, number, error=f"invalid JSON: {exc.args[0] if exc.args else exc}",
+            yield Row(path, number, error=f"invalid JSON: {_short(str(exc.args[0] if exc.args else exc))}",
                       reason="invalid_json", raw=line.rstrip("\r\n"))
 
 
@@ -175,8 +177,8 @@ def _iter_hf(path: str, split: str | None) -> Iterator[Row]:
 
     try:
         ds = load_from_disk(path)
-    except FileNotFoundError as exc:
-        raise InputError(path, f"not a dataset saved with `datasets` save_to_disk ({exc})") from None
+    except FileNotFoundError:
+        raise InputError(path, "is a directory, not a file (nor a dataset saved with `datasets`)") from None
     if isinstance(ds, DatasetDict):
         name = split or ("train" if "train" in ds else next(iter(ds)))
         if name not in ds:
@@ -209,17 +211,11 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
         return
     binary = _open_binary(path)
     try:
-        text = open_text(binary, path, encoding)
         if fmt == "jsonl":
-            state = {"line": 0}
-
-            def counted() -> Iterator[str]:
-                for line in text:
-                    state["line"] += 1
-                    yield line
-
-            yield from _decode_guard(path, _iter_jsonl_lines(path, counted()), lambda: state["line"])
-        elif fmt == "json":
+            yield from _iter_jsonl_binary(path, binary, encoding)
+            return
+        text = open_text(binary, path, encoding)
+        if fmt == "json":
             try:
                 content = text.read()
             except UnicodeDecodeError as exc:
@@ -231,6 +227,54 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
     finally:
         if binary is not sys.stdin.buffer:
             binary.close()
+
+
+def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]:
+    """JSON Lines, split on bytes so a line that does not decode is a counted bad row with its number.
+
+    UTF-16/32 cannot be split on b"\n"; those go through a text wrapper instead.
+    """
+    stream = io.BufferedReader(binary, buffer_size=1 << 20)
+    encoding = encoding or detect_encoding(stream.peek(1 << 20)[: 1 << 20])
+    if encoding.lower().replace("-", "").startswith(("utf16", "utf32")):
+        text = open_text(stream, path, encoding)
+        state = {"line": 0}
+
+        def counted() -> Iterator[str]:
+            for line in text:
+                state["line"] += 1
+                yield line
+
+        yield from _decode_guard(path, _iter_jsonl_lines(path, counted()), lambda: state["line"])
+        return
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig", "ascii")
+    for number, line in enumerate(stream, start=1):
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[3:]
+        if not line.strip():
+            continue
+        try:
+            data = line if utf8 else line.decode(encoding)
+        except UnicodeDecodeError as exc:
+            yield Row(path, number, error=f"cannot decode as {encoding}: {exc.reason}; pass --encoding",
+                      reason="decode_error", raw=line.decode(encoding, "replace").rstrip("\r\n"))
+            continue
+        try:
+            yield Row(path, number, orjson.loads(data))
+        except orjson.JSONDecodeError as exc:
+            message = str(exc.args[0] if exc.args else exc)
+            if "not valid UTF-8" in message:
+                yield Row(path, number, error="not valid UTF-8; pass --encoding (e.g. gb18030)",
+                          reason="decode_error", raw=line.decode("utf-8", "replace").rstrip("\r\n"))
+            else:
+                yield Row(path, number, error=f"invalid JSON: {_short(message)}", reason="invalid_json",
+                          raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
+
+
+def _short(message: str) -> str:
+    # orjson appends ": line 1 column N (char M)"; for one-line records the column is what helps.
+    head, sep, tail = message.rpartition(": line 1 column ")
+    return f"{head} (column {tail.split(' ')[0]})" if sep else message
 
 
 def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:

@@ -113,7 +113,12 @@ def write_records(path: str | os.PathLike[str], records: Iterable[Record], fmt: 
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(list(records))
+        rows = list(records)
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+        # from_pylist would infer the columns from the first row alone and drop the rest.
+        table = pa.Table.from_pydict({c: [row.get(c) for row in rows] for c in columns})
         with atomic_write(path, "wb") as handle:
             pq.write_table(table, handle)
         return table.num_rows
