@@ -1,0 +1,124 @@
+"""The `clean` configuration: `normalize`, `filters` and `dedupe` sections, loaded from YAML or JSON.
+
+Every default is chosen for *instruction* data (Alpaca records written by people or by an LLM),
+not for web crawl: a good record set should lose almost nothing to the default filters. Each
+field's description is its one-line documentation; `datacraft clean --print-config` prints them.
+A threshold of `None` switches its check off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from datacraft.dedupe import DedupeConfig
+from datacraft.errors import ConfigError
+
+
+def _opt(default: Any, doc: str) -> Any:
+    """A field with its default and its one-line documentation."""
+    return Field(default, description=doc)
+
+
+class NormalizeConfig(BaseModel):
+    """Which normalisation steps run (Unicode NFC always runs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fix_mojibake: bool = _opt(True, "repair mis-decoded text (ftfy): 'donâ€™t' -> 'don’t', 'ä½ å¥½' -> '你好'")
+    html: bool = _opt(True, "strip tags and unescape entities, only in text that looks like HTML junk")
+    fullwidth: bool = _opt(True, "full-width ASCII -> half-width; Chinese punctuation (，：；！？（）) and code untouched")
+    whitespace: bool = _opt(True, "strip, collapse space runs, <= 1 blank line, drop zero-width chars; code kept")
+    strip_quotes: bool = _opt(True, "remove quotes wrapping a whole field: “…”, \"…\", 「…」, 『…』")
+    strip_prefixes: bool = _opt(True, "remove 'Answer:' / 'Output:' / '答案：' / '输出：' at the start of output")
+    t2s: bool = _opt(False, "convert Traditional to Simplified Chinese (OpenCC t2s)")
+
+
+class FilterConfig(BaseModel):
+    """Which records to drop. Lengths are in units: CJK characters plus words (textutil.text_length)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: list[str] = _opt(["instruction", "output"], "fields that must be non-empty strings")
+    min_instruction_length: int | None = _opt(1, "units; 1 keeps greetings like 'hi' (identity data)")
+    max_instruction_length: int | None = _opt(2048, "units; longer prompts belong in `input`")
+    min_output_length: int | None = _opt(1, "units; one word or character ('5', 'Yes', '是') is a valid answer")
+    max_output_length: int | None = _opt(4000, "units; about 4000 words or Chinese characters")
+    max_total_chars: int | None = _opt(24000, "characters over all fields incl. system and history (~8k tokens)")
+    max_instruction_similarity: float | None = _opt(0.95, "0..1; output this close to the instruction repeats it")
+    max_char_run: int | None = _opt(20, "longest run of one letter, digit or CJK character ('哈哈哈…', 'aaaa…')")
+    max_ngram_repetition: float | None = _opt(0.5, "0..1; share of repeated character 10-grams in output prose")
+    max_duplicate_lines: float | None = _opt(0.5, "0..1; share of output lines (>= 4) that repeat an earlier line")
+    max_symbol_ratio: float | None = _opt(0.5, "0..1; junk symbols (★※◆, emoji, #@$) per character; code/math exempt")
+    refusal: bool = _opt(True, "drop refusals and 'as an AI language model' boilerplate (English, Chinese)")
+    blacklist: list[str] = _opt([], "drop records containing any of these keywords (case-insensitive)")
+    languages: list[str] | None = _opt(None, "keep only these languages (zh, en, ja, ko, other), e.g. [zh, en]")
+
+
+class CleanConfig(BaseModel):
+    """The whole `clean` configuration; `dedupe: null` (or `enabled: false`) skips deduplication."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    normalize: NormalizeConfig = _opt(NormalizeConfig(), "normalisation steps")
+    filters: FilterConfig = _opt(FilterConfig(), "quality filters")
+    dedupe: DedupeConfig | None = _opt(DedupeConfig(), "exact then near-duplicate removal")
+
+
+def load_clean_config(path: str | None) -> CleanConfig:
+    """Read a clean config from YAML or JSON (None: the defaults); unknown keys raise ConfigError."""
+    if path is None:
+        return CleanConfig()
+    source = Path(path)
+    if source.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    try:
+        data = json.loads(text) if source.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if source.suffix.lower() == '.json' else 'YAML'}: "
+                          f"{' '.join(str(exc).split())}") from None
+    if data is None:
+        return CleanConfig()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with sections normalize, filters, dedupe")
+    try:
+        return CleanConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line naming the key, e.g. "unknown key 'filters.min_lenght'"."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {key!r} (see `datacraft clean --print-config`)"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def default_config_yaml() -> str:
+    """The default configuration as commented YAML (what `datacraft clean --print-config` prints)."""
+    lines = ["# datacraft clean configuration (defaults). A threshold of null switches its check off."]
+    config = CleanConfig()
+    for section, field in CleanConfig.model_fields.items():
+        model = getattr(config, section)
+        lines.append(f"{section}:  # {field.description}")
+        if model is None:
+            continue
+        dumped = model.model_dump(mode="json")
+        for name, sub in type(model).model_fields.items():
+            value = yaml.safe_dump(dumped[name], default_flow_style=True, allow_unicode=True)
+            value = value.strip().removesuffix("...").strip()
+            comment = f"  # {sub.description}" if sub.description else ""
+            lines.append(f"  {name}: {value}{comment}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,284 @@
+"""Text normalisation for Alpaca records: Unicode, mojibake, HTML junk, width, whitespace, wrappers.
+
+Each step is a pure function on one string; `Normalizer` applies the enabled steps to every text
+field of a record (instruction, input, output, system, history) and counts which steps changed it.
+Code (``` fences and `inline` spans) is masked first, so indentation and full-width characters in
+code survive every step except line-ending and zero-width clean-up.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from ftfy import TextFixerConfig, fix_text
+
+from datacraft.clean.config import NormalizeConfig
+from datacraft.records import Record
+from datacraft.textutil import cjk_count
+
+# Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).
+_FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_quotes=False,
+                        fix_line_breaks=False, fix_latin_ligatures=False, explain=False)
+# ftfy puts back a byte A0 that became a space only for a few lead bytes; CJK mojibake such as
+# "ä½ å¥½" (你好 read as cp1252, its A0 byte turned into a space) needs the lead bytes E4-E9 too.
+_CP1252_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xC0)}))
+_CJK_A0 = re.compile(f"([\u00e4-\u00e9][{re.escape(_CP1252_TAIL)}]) ")
+
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
+# Noncharacters: never in real text, so they can stand in for masked code spans.
+_MASK_OPEN, _MASK_CLOSE = "\ufdd0", "\ufdd1"
+_MASK = re.compile(f"{_MASK_OPEN}(\\d+){_MASK_CLOSE}")
+
+_HTML_NAMES = ("p|br|div|span|a|b|i|u|em|strong|li|ul|ol|h[1-6]|table|thead|tbody|tr|td|th|font|img|hr|"
+               "blockquote|pre|code|section|article|sup|sub|small|center|script|style|html|body|head|"
+               "meta|link|iframe|nav|header|footer")
+# Attributes must carry `=value`, so prose like "if a <b and c> d" is not taken for a tag.
+_KNOWN_TAG = re.compile(rf"</?(?:{_HTML_NAMES})(?:\s+[\w:-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))*\s*/?>", re.I)
+_ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s+[\w:-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*\s*/?>")
+_ENTITY = re.compile(r"&(?:nbsp|amp|lt|gt|quot|apos|mdash|ndash|hellip|rsquo|lsquo|rdquo|ldquo|#\d{1,7}|#x[0-9a-f]{1,6});", re.I)
+# Records that ask about markup keep their tags: "<p>" in an answer about HTML is the answer.
+_ABOUT_MARKUP = re.compile(r"\b(?:x?html5?|xml|markup|svg|jsx|tsx|css|dom|web ?pages?|websites?|tags?|"
+                           r"elements?|entit(?:y|ies)|escap\w*)\b|网页|标签|前端|超文本|转义", re.I)
+
+# Full-width forms that are the correct punctuation in Chinese text (U+FF01-FF5E otherwise maps to ASCII).
+_FULLWIDTH = re.compile("[\uff01-\uff5e]")
+_CJK_PUNCT = "，：；！？（）"
+_ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff\u180e\u00ad]")  # ZWJ/ZWNJ stay: emoji and Indic/Persian need them
+_ODD_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f]")  # U+3000 stays: Chinese indentation
+_INDENTED = re.compile(r"^(?: {2,}|\t)\S", re.M)
+_STATEMENT = re.compile(r"^\s*(?:def |class |return\b|import |from \S+ import |#include|function\b|public |private |"
+                        r"(?:var|let|const) \w|[{}]\s*$|.*[;{]\s*$|(?:if|for|while|elif|else|try|except)\b.*:\s*$)", re.M)
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+_PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|assistant|答案|回答|输出|回复|答)"
+                     r"\s*[:：]\s*", re.I)
+_QUOTE_PAIRS = {'"': '"', "“": "”", "「": "」", "『": "』"}
+
+STEPS = ("nfc", "mojibake", "html", "fullwidth", "whitespace", "t2s", "prefix", "quotes")
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair text decoded with the wrong codec; leaves correct CJK text and quotes alone.
+
+    >>> fix_mojibake("donâ€™t"), fix_mojibake("ä½ å¥½"), fix_mojibake("你好，世界")
+    ('don’t', '你好', '你好，世界')
+    """
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        return text  # mojibake needs non-ASCII characters; skipping ftfy here halves the cost
+    fixed = fix_text(text, _FTFY)
+    if _CJK_A0.search(fixed):
+        candidate = fix_text(_CJK_A0.sub("\\1\u00a0", fixed), _FTFY)
+        if cjk_count(candidate) > cjk_count(fixed):
+            return candidate
+    return fixed
+
+
+def mask_code(text: str) -> tuple[str, list[str]]:
+    """Replace code spans by placeholders so prose steps cannot touch them; `unmask_code` undoes it."""
+    if _MASK_OPEN in text:
+        return text, []
+    spans: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"{_MASK_OPEN}{len(spans) - 1}{_MASK_CLOSE}"
+
+    return _CODE.sub(keep, text), spans
+
+
+def unmask_code(text: str, spans: list[str]) -> str:
+    """Put masked code spans back."""
+    return _MASK.sub(lambda m: spans[int(m.group(1))], text) if spans else text
+
+
+def looks_like_html(text: str) -> bool:
+    """True when text holds real HTML tags or entities (not `a <b` comparisons).
+
+    >>> looks_like_html("<p>Hi</p>"), looks_like_html("AT&amp;T"), looks_like_html("if a <b and c> d")
+    (True, True, False)
+    """
+    return bool(_KNOWN_TAG.search(text) or _ENTITY.search(text))
+
+
+def clean_html(text: str) -> str:
+    """Strip tags (block ends become newlines), drop script/style/comments, unescape entities.
+
+    >>> clean_html("<p>Fish &amp; chips</p><script>x()</script>Yes<br>no")
+    'Fish & chips\\n\\nYes\\nno'
+    """
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<(script|style)\b[^>]*>.*?</\1\s*>", "", text, flags=re.S | re.I)
+    text = re.sub(r"<br\s*/?>", "\n", text, flags=re.I)
+    text = re.sub(r"</p\s*>", "\n\n", text, flags=re.I)
+    text = re.sub(r"</(?:div|li|h[1-6]|tr|table|ul|ol|blockquote|pre|section|article)\s*>", "\n", text, flags=re.I)
+    text = re.sub(r"<li\b[^>]*>", "- ", text, flags=re.I)
+    text = _ANY_TAG.sub("", text)
+    return html.unescape(text)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII to half-width; Chinese punctuation (，：；！？（）) stays on lines with CJK text.
+
+    >>> to_halfwidth("ＧＰＴ－４很强！增长５０％"), to_halfwidth("Ｈｅｌｌｏ，ｗｏｒｌｄ！１，０００")
+    ('GPT-4很强！增长50%', 'Hello, world!1,000')
+    """
+    if not _FULLWIDTH.search(text):
+        return text
+    lines = []
+    for line in text.split("\n"):
+        keep = _CJK_PUNCT if cjk_count(line) else ""
+        chars = []
+        for i, ch in enumerate(line):
+            if "\uff01" <= ch <= "\uff5e" and ch not in keep:
+                ch = chr(ord(ch) - 0xFEE0)
+                # A full-width comma carries its own gap; "Adam，Joe" should read "Adam, Joe", not "Adam,Joe".
+                if ch in ",:;!?" and i + 1 < len(line) and line[i + 1].isalpha():
+                    ch += " "
+            chars.append(ch)
+        lines.append("".join(chars))
+    return "\n".join(lines)
+
+
+def clean_whitespace(text: str) -> str:
+    """Unify line ends, drop zero-width chars, collapse inner space runs, keep indentation, <= 1 blank line.
+
+    Text that looks like unfenced code only loses trailing spaces: its alignment and blank lines are content.
+
+    >>> clean_whitespace("  a   b \\r\\n\\n\\n\\n  - c\\u200b ")
+    'a b\\n\\n  - c'
+    """
+    text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
+    if _looks_like_code(text):
+        return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip(" \t")
+        body = _SPACE_RUN.sub(" ", body).rstrip()
+        lines.append(line[: len(line) - len(line.lstrip(" \t"))] + body if body else "")
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _looks_like_code(text: str) -> bool:
+    """Unfenced source code: several indented lines and at least one line shaped like a statement."""
+    return len(_INDENTED.findall(text)) >= 2 and _STATEMENT.search(text) is not None
+
+
+def strip_prefix(text: str) -> str:
+    """Drop an "Answer:" / "Output:" / "答案：" style label at the start of an output.
+
+    >>> strip_prefix("Answer: 42"), strip_prefix("输出： 你好"), strip_prefix("A: yes")
+    ('42', '你好', 'A: yes')
+    """
+    match = _PREFIX.match(text)
+    return text[match.end():] if match and text[match.end():].strip() else text
+
+
+def strip_wrapping_quotes(text: str) -> str:
+    """Remove one pair of quotes around the whole text, unless the quote also occurs inside.
+
+    >>> strip_wrapping_quotes('“你好”'), strip_wrapping_quotes('"a" and "b"')
+    ('你好', '"a" and "b"')
+    """
+    if len(text) < 3 or text[0] not in _QUOTE_PAIRS or text[-1] != _QUOTE_PAIRS[text[0]]:
+        return text
+    inner = text[1:-1]
+    if text[0] in inner or text[-1] in inner or not inner.strip():
+        return text
+    return inner.strip()
+
+
+@cache
+def _t2s() -> Callable[[str], str]:
+    from opencc import OpenCC
+
+    return OpenCC("t2s").convert
+
+
+def traditional_to_simplified(text: str) -> str:
+    """Traditional to Simplified Chinese with OpenCC's t2s table.
+
+    >>> traditional_to_simplified("這是繁體中文")
+    '这是繁体中文'
+    """
+    return _t2s()(text)
+
+
+class Normalizer:
+    """The normalise stage's function: a normalised copy of a record; `changes` counts steps that fired."""
+
+    def __init__(self, config: NormalizeConfig | None = None):
+        self.config = config or NormalizeConfig()
+        self.changes: Counter[str] = Counter()
+
+    def __call__(self, record: Record) -> Record:
+        fired: set[str] = set()
+        markup_ok = self.config.html and not _about_markup(record)
+        out = dict(record)
+        for field in ("instruction", "input", "output", "system"):
+            if isinstance(out.get(field), str):
+                out[field] = self.text(out[field], fired, html=markup_ok, field=field)
+        history = out.get("history")
+        if isinstance(history, list):
+            out["history"] = [self._turn(turn, fired, markup_ok) for turn in history]
+        self.changes.update(fired)
+        return out
+
+    def _turn(self, turn: Any, fired: set[str], markup_ok: bool) -> Any:
+        if not isinstance(turn, (list, tuple)):
+            return turn
+        return [self.text(t, fired, html=markup_ok, field="history") if isinstance(t, str) else t for t in turn]
+
+    def text(self, text: str, fired: set[str] | None = None, *, html: bool = True, field: str = "") -> str:
+        """Normalise one string; `field` "output" also strips answer labels."""
+        cfg = self.config
+        fired = fired if fired is not None else set()
+
+        def step(name: str, fn: Callable[[str], str], value: str) -> str:
+            result = fn(value)
+            if result != value:
+                fired.add(name)
+            return result
+
+        text = step("nfc", lambda s: unicodedata.normalize("NFC", s), text)
+        if cfg.fix_mojibake:
+            text = step("mojibake", fix_mojibake, text)
+        if cfg.whitespace:
+            # Line ends and zero-width characters are wrong in code too; the rest spares code.
+            text = step("whitespace", _line_ends_and_zero_width, text)
+        masked, spans = mask_code(text)
+        if html and cfg.html and looks_like_html(masked):
+            masked = step("html", clean_html, masked)
+        if cfg.fullwidth:
+            masked = step("fullwidth", to_halfwidth, masked)
+        if cfg.t2s:
+            masked = step("t2s", traditional_to_simplified, masked)
+        if cfg.whitespace:
+            masked = step("whitespace", clean_whitespace, masked)
+        text = unmask_code(masked, spans)
+        if cfg.strip_prefixes and field == "output":
+            text = step("prefix", strip_prefix, text)
+        if cfg.strip_quotes and field in ("instruction", "input", "output"):
+            text = step("quotes", strip_wrapping_quotes, text)
+        return text
+
+
+def _line_ends_and_zero_width(text: str) -> str:
+    return _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _about_markup(record: Record) -> bool:
+    """True when the record asks about HTML/XML or answers with a whole page: its tags are content."""
+    prompt = " ".join(v for v in (record.get("instruction"), record.get("input")) if isinstance(v, str))
+    output = record.get("output")
+    if isinstance(output, str) and re.search(r"<!doctype|<html\b", output, re.I):
+        return True
+    return bool(_ABOUT_MARKUP.search(prompt))

@@ -1,0 +1,81 @@
+"""`datacraft clean`: normalise, filter and deduplicate records, with every drop in a rejects file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from datacraft.clean import clean_file, default_config_yaml, load_clean_config
+from datacraft.cli.base import input_options, read_options
+from datacraft.errors import ConfigError
+from datacraft.io.writers import atomic_write, check_not_input
+
+
+def _print_config(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(default_config_yaml(), nl=False)
+        ctx.exit()
+
+
+@click.command("clean")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Cleaned records, JSONL (`-` for stdout).")
+@click.option("--rejects", default=None, metavar="PATH", help="Write every dropped record with stage, reason, detail.")
+@click.option("--config", "config_path", default=None, metavar="PATH", help="clean.yaml (or .json); see --print-config.")
+@click.option("--stats", "stats_path", default=None, metavar="PATH", help="Write the counts per stage and reason as JSON.")
+@click.option("--against", multiple=True, metavar="REF",
+              help="Also drop records that nearly copy this reference data (e.g. an eval set); repeatable.")
+@click.option("--no-dedupe", is_flag=True, help="Skip exact and near-duplicate removal.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
+              help="Print the default configuration (documented YAML) and exit.")
+@input_options
+def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_path: str | None,
+            stats_path: str | None, against: tuple[str, ...], no_dedupe: bool, strict: bool,
+            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+    """Clean IN... (`-` for stdin) into OUT: normalise text, drop bad records, remove duplicates.
+
+    Stages: read -> normalize (Unicode, mojibake, HTML junk, full-width, whitespace, answer labels
+    and wrapping quotes) -> filter (empty or bad fields, lengths, echoes of the instruction,
+    repetition, junk symbols, refusals, optional blacklist and languages) -> exact_dedupe ->
+    near_dedupe. Prints counts per stage and reason (to stderr when OUT is `-`); kept + rejected
+    always equals read. `--print-config` shows every setting with its default.
+
+    Example:
+
+    \b
+        datacraft clean raw.jsonl -o clean.jsonl --rejects rejects.jsonl --stats stats.json
+        datacraft clean --print-config > clean.yaml
+        cat raw.jsonl | datacraft clean - -o - --no-dedupe | datacraft validate -
+    """
+    if stats_path:
+        check_not_input(stats_path, [*inputs, *against])
+        if stats_path in (output, rejects):
+            raise ConfigError(f"--stats {stats_path} is also the output or rejects file; give it another name")
+    config = load_clean_config(config_path)
+    if no_dedupe:
+        config = config.model_copy(update={"dedupe": None})
+    result = clean_file(list(inputs), output, rejects=rejects, config=config, against=list(against),
+                        read_options=read_options(fmt, encoding, mapping, split), strict=strict)
+    if stats_path:
+        with atomic_write(stats_path, "wb") as handle:
+            handle.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    to_stderr = output == "-"
+    for line in summary_lines(result, output, rejects):
+        click.echo(line, err=to_stderr)
+
+
+def summary_lines(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
+    """The short summary: totals, then each stage with its drop reasons."""
+    lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
+    for name, stage in result["stages"].items():
+        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
+        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
+    if result.get("normalized"):
+        changed = ", ".join(f"{step} {n}" for step, n in result["normalized"].items())
+        lines.append(f"  normalized: {changed}")
+    target = "stdout" if output == "-" else output
+    lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
+    return lines
