@@ -192,11 +192,17 @@ def read_stage(paths: Iterable[str], ledger: Ledger, *, strict: bool = False, as
     `path:line`; with `strict` the first one raises. Records without an `id` get `<file stem>:<line>`
     so later stages (dedupe's `dup_of`, rejects) can point at them.
     """
+    # Registered now, not when iteration starts, so "read" comes first in the ledger whatever
+    # stages are built before the records flow.
+    stats = ledger.stage("read")
+    return _read(list(paths), ledger, stats, strict, assign_ids, read_options)
+
+
+def _read(paths: list[str], ledger: Ledger, stats: StageStats, strict: bool, assign_ids: bool,
+          read_options: dict[str, Any]) -> Iterator[Record]:
     from pathlib import Path
 
     from datacraft.io.readers import Row, iter_records
-
-    stats = ledger.stage("read")
 
     def on_bad(row: Row) -> None:
         stats.read += 1

@@ -44,6 +44,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; outputs get the usual umask mode
         with os.fdopen(fd, mode, encoding=encoding, **({"newline": ""} if "b" not in mode else {})) as handle:
             yield handle
             handle.flush()
@@ -53,6 +54,16 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _file_mode(target: Path) -> int:
+    """The mode of the file being replaced, else what `open()` would give a new file (0666 & ~umask)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 class JsonlWriter:

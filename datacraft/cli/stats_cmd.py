@@ -1,0 +1,49 @@
+"""`datacraft stats`: describe a dataset in numbers and plots."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from datacraft.cli.base import input_options, read_options
+from datacraft.io.writers import atomic_write, check_not_input
+from datacraft.stats import compute_stats, format_summary, write_html_report
+
+
+@click.command("stats")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a self-contained HTML report with plots.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the statistics as JSON ('-' for stdout).")
+@click.option("--tokenizer", default=None, metavar="PATH_OR_NAME",
+              help="Also count tokens with this transformers tokenizer (loaded offline; skipped with a note if it cannot be).")
+@click.option("--no-near", is_flag=True, help="Skip near-duplicate clustering (the slowest part).")
+@input_options
+def command(inputs: tuple[str, ...], html_path: str | None, json_path: str | None, tokenizer: str | None,
+            no_near: bool, fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+    """Print counts, length distributions, language mix, duplicate rates and top instruction openings.
+
+    Lengths are in characters (and tokens with --tokenizer) as min/p50/p90/p99/max; input, system
+    and history are measured over the records that have them.
+
+    Example:
+
+        datacraft stats train.jsonl --html report.html --json stats.json
+    """
+    for path in (html_path, json_path):
+        if path:
+            check_not_input(path, inputs)
+    stats = compute_stats(list(inputs), tokenizer=tokenizer, near_duplicates=not no_near,
+                          read_options=read_options(fmt, encoding, mapping, split))
+    if json_path == "-":
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    click.echo(format_summary(stats))
+    if json_path:
+        with atomic_write(json_path, "w", encoding="utf-8") as handle:
+            json.dump(stats, handle, ensure_ascii=False, indent=2)
+    if html_path:
+        write_html_report(stats, html_path)
+        click.echo(f"report: {html_path}")
