@@ -23,10 +23,11 @@ class AlpacaRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     instruction: StrictStr = Field(min_length=1)
-    input: StrictStr = ""
+    input: StrictStr | None = ""  # null is read as absent, as LLaMA-Factory and `datasets` do
     output: StrictStr = Field(min_length=1)
     system: StrictStr | None = None
     history: list[tuple[StrictStr, StrictStr]] | None = None
+    tools: StrictStr | None = None  # function-calling tool descriptions (JSON text), as LLaMA-Factory reads them
     id: StrictStr | None = None
     meta: dict[str, Any] | None = None
 

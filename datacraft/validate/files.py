@@ -1,0 +1,43 @@
+"""Validate whole files: every record, every unreadable line, with `path:line` for each problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacraft.io.readers import Row, iter_records
+from datacraft.validate.checker import get_checker
+from datacraft.validate.issues import NO_RECORDS, Issue, json_type
+from datacraft.validate.report import FileCounts, ValidationReport
+
+
+def validate_files(paths: list[str], *, schema: str = "alpaca", strict: bool = False, max_errors: int = 50,
+                   read_options: dict[str, Any] | None = None) -> ValidationReport:
+    """Check every record of `paths` against `schema` (a bundled name or a JSON Schema path)."""
+    checker = get_checker(schema, strict)  # an unknown schema fails before any file is read
+    report = ValidationReport(schema=schema, strict=strict, max_errors=max_errors)
+    options = {k: v for k, v in (read_options or {}).items() if k != "strict"}
+    for path in paths:
+        counts = FileCounts("<stdin>" if path == "-" else str(path))
+        report.files.append(counts)
+
+        def on_bad(row: Row, counts: FileCounts = counts) -> None:
+            # A line that is not a record is an invalid record at that line, not a crash.
+            counts.records += 1
+            counts.invalid += 1
+            message = row.error or "unreadable row"
+            if row.reason == "not_an_object":
+                message = f"expected a JSON object, got {json_type(row.value)}"
+            report.add(counts.path, row.line, [Issue("", message, row.reason or "unreadable")])
+
+        for row in iter_records(path, on_bad=on_bad, **options):
+            counts.records += 1
+            issues = checker(row.value)
+            if issues:
+                counts.invalid += 1
+                report.add(counts.path, row.line, issues)
+        if counts.records == 0:
+            report.add(counts.path, 0, [Issue("", "no records: the file is empty, and an empty training "
+                                              "file is almost certainly a mistake", NO_RECORDS)])
+        report.records += counts.records
+        report.invalid += counts.invalid
+    return report

@@ -1,0 +1,63 @@
+"""Hand-written checks for schemas/openai.schema.json (OpenAI chat fine-tuning layout).
+
+Turns are `{"role", "content"}` with role system / user / assistant / tool; a `tool` result sits where
+a user turn would (LLaMA-Factory's observation). Content must be a non-blank string: an assistant
+turn that only carries `tool_calls` (content null) is not supported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacraft.validate import chat
+from datacraft.validate.issues import MISSING, Issue, provenance_errors, wrong_type
+
+NAME = "openai"
+LAYOUT = chat.ChatLayout(
+    name=NAME, messages="messages", role="role", content="content",
+    user_side=("user", "tool"), assistant_side=("assistant",), system="system",
+    other=("from", "sharegpt"),
+)
+# Fingerprint of the schema this checker implements (see alpaca.py).
+SCHEMA_SHA256 = "45af7c6aaff35bbb18b4c68b5911f5e03fa48c1aacf11dfcf29d921b67ebfe8c"
+
+
+def _fields_valid(rec: dict[str, Any]) -> bool:
+    get = rec.get
+    value = get("tools")
+    if value is not None and value.__class__ is not list:
+        return False
+    value = get("id", MISSING)
+    if value is not MISSING and (value.__class__ is not str or not value):
+        return False
+    value = get("meta", MISSING)
+    return value is MISSING or value.__class__ is dict
+
+
+def schema_errors(rec: dict[str, Any]) -> list[Issue]:
+    """Everything openai.schema.json says about `rec`, as issues (empty: valid)."""
+    if chat.turns_valid(LAYOUT, rec, rules=False) and _fields_valid(rec):
+        return []
+    return explain(rec)
+
+
+def rule_errors(rec: dict[str, Any]) -> list[Issue]:
+    """LLaMA-Factory's chat rules beyond the schema (turn order, count, last turn)."""
+    return chat.rule_errors(LAYOUT, rec)
+
+
+def check(rec: dict[str, Any]) -> list[Issue]:
+    """Schema and rules in one pass for the common (valid) case."""
+    if chat.turns_valid(LAYOUT, rec, rules=True) and _fields_valid(rec):
+        return []
+    return explain(rec) + rule_errors(rec)
+
+
+def explain(rec: dict[str, Any]) -> list[Issue]:
+    """The schema's issues with `rec`, found the slow, thorough way."""
+    errors = chat.schema_errors(LAYOUT, rec)
+    tools = rec.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        errors.append(wrong_type("tools", tools, "an array of tool definitions"))
+    provenance_errors(rec, errors)
+    return errors
