@@ -130,7 +130,7 @@ def test_gbk_jsonl_is_detected(tmp_path):
 
 def test_detect_encoding():
     assert detect_encoding("退货流程：在订单页申请售后。".encode("gbk")) == "gb18030"
-    assert detect_encoding("plain ascii".encode()) == "utf-8"
+    assert detect_encoding(b"plain ascii") == "utf-8"
     assert detect_encoding(codecs.BOM_UTF16_LE + "hi".encode("utf-16-le")) == "utf-16"
 
 

@@ -1,0 +1,80 @@
+"""HTML pages: decoding, main-text extraction (trafilatura, as Markdown so headings survive), links."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import lxml.html
+import trafilatura
+from trafilatura.metadata import extract_metadata
+
+from datacraft.io.encoding import detect_encoding
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def decode_html(body: bytes, charset: str | None = None) -> str:
+    """Bytes of a page as text: the HTTP charset, else `<meta charset>`, else detection.
+
+    >>> decode_html('<meta charset="gbk"><p>你好</p>'.encode("gbk"))
+    '<meta charset="gbk"><p>你好</p>'
+    """
+    candidates = [charset] if charset else []
+    match = _META_CHARSET.search(body[:4096])
+    if match:
+        candidates.append(match.group(1).decode("ascii", "replace"))
+    for name in candidates:
+        try:
+            return body.decode(_superset(name))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode(detect_encoding(body[: 1 << 20]), errors="replace")
+
+
+def _superset(name: str) -> str:
+    # Pages that say gb2312 or big5 routinely use characters only their supersets have.
+    name = name.strip().lower()
+    return {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs", "iso-8859-1": "cp1252"}.get(name, name)
+
+
+def extract_html(html: str, url: str | None = None) -> tuple[str, str]:
+    """(title, main text as Markdown) of a page; the text is "" when nothing worth keeping is found."""
+    text = trafilatura.extract(html, url=url, output_format="markdown", include_formatting=True,
+                               include_comments=False, include_tables=True, include_links=False,
+                               include_images=False) or ""
+    return page_title(html, url), text.strip()
+
+
+def page_title(html: str, url: str | None = None) -> str:
+    """The page's title: trafilatura's pick (og:title, a lone h1, <title>), else the <title> text."""
+    try:
+        metadata = extract_metadata(html, default_url=url)
+        if metadata is not None and metadata.title:
+            return metadata.title.strip()
+    except Exception:  # metadata is a nicety: a page that confuses it still has text
+        pass
+    match = _TITLE.search(html[:65536])
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def extract_links(html: str, base_url: str) -> list[str]:
+    """Absolute targets of the page's `<a href>` links, in page order; rel=nofollow links are left out."""
+    try:
+        # lxml refuses a str that still carries an XML encoding declaration
+        tree = lxml.html.fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (ValueError, lxml.etree.ParserError):
+        return []
+    base = tree.find(".//base[@href]")
+    if base is not None:
+        base_url = urljoin(base_url, base.get("href", "").strip())
+    links = []
+    for anchor in tree.iterfind(".//a[@href]"):
+        if "nofollow" in (anchor.get("rel") or "").lower().split():
+            continue
+        href = anchor.get("href", "").strip()
+        if href and not href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            links.append(urljoin(base_url, href))
+    return links

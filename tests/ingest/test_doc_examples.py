@@ -1,0 +1,20 @@
+"""The worked examples in the ingest docstrings are true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["chunking", "crawler", "documents", "fetch", "html", "presets", "sources"])
+def test_docstring_examples(name):
+    module = importlib.import_module(f"datacraft.ingest.{name}")
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_encoding_examples():
+    result = doctest.testmod(importlib.import_module("datacraft.io.encoding"))
+    assert result.attempted > 0 and result.failed == 0
