@@ -263,7 +263,7 @@ def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]
         if not line.strip():
             continue
         try:
-            data = line if utf8 else line.decode(encoding)
+            data = line.rstrip() if utf8 else line.decode(encoding).rstrip()
         except UnicodeDecodeError as exc:
             yield Row(path, number, error=f"cannot decode as {encoding}: {exc.reason}; pass --encoding",
                       reason="decode_error", raw=line.decode(encoding, "replace").rstrip("\r\n"))
