@@ -34,7 +34,8 @@ $(VENV)/.installed-train: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/datacraft run data/pipeline.yaml
 
-test: $(VENV)/.installed-dev
+# The train extra is installed too, so the trainer's tests run (on CPU) with everything else.
+test: $(VENV)/.installed-train
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-dev
@@ -42,6 +43,14 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check datacraft tests bench
+
+# A tiny Llama-style model (tokenizer trained on the data, random weights) so this runs anywhere in
+# about a minute; one thread because tiny matmuls lose more to threading than they gain.
+train: $(VENV)/.installed-train
+	$(BIN)/datacraft clean data/examples/raw.jsonl -o out/train/clean.jsonl --rejects out/train/rejects.jsonl
+	$(BIN)/python -m datacraft.train.tiny out/train/tiny-model --data out/train/clean.jsonl
+	OMP_NUM_THREADS=1 $(BIN)/datacraft train --data out/train/clean.jsonl --model out/train/tiny-model \
+		-o out/train/run --epochs 5 --lr 1e-2 --batch-size 4 --max-length 256
 
 clean-venv:
 	rm -rf $(VENV)

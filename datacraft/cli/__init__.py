@@ -10,7 +10,7 @@ from datacraft import __version__
 from datacraft.cli.base import DatacraftGroup
 
 # One module per command; each defines a Click command object named `command`.
-COMMANDS = ("ingest", "validate", "clean", "dedupe", "export", "stats", "run", "generate", "review", "train", "diagnose", "saturation", "tune")
+COMMANDS = ("ingest", "validate", "clean", "dedupe", "export", "stats", "run", "generate", "review", "augment", "train", "diagnose", "saturation", "tune")
 
 
 @click.group(cls=DatacraftGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,109 @@
+"""Curve diagnostics on synthetic curves of every shape, and on real curves from tiny runs."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from datacraft.cli import cli
+from datacraft.errors import InputError
+from datacraft.train.diagnose import ADVICE, diagnose, diagnose_history, read_metrics
+
+
+def synthetic(shape: str, seed: int):
+    """(train losses, eval points) with the given shape and seeded noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, 201)
+    healthy = 3 * np.exp(-t / 40) + 0.6 + rng.normal(0, 0.03, 200)
+    if shape == "healthy":
+        return healthy, []
+    if shape == "underfitting":
+        return 2.5 - 0.1 * t / 200 + rng.normal(0, 0.02, 200), []
+    if shape == "oscillating":
+        return 1.5 + 0.6 * np.sin(t * 1.3) + 0.3 * np.exp(-t / 100) + rng.normal(0, 0.2, 200), []
+    if shape == "spiking":
+        spiky = healthy.copy()
+        spiky[[60, 120, 170]] *= 2.5
+        return spiky, []
+    if shape == "overfitting":
+        train = 3 * np.exp(-t / 30) + 0.02 + rng.normal(0, 0.01, 200)
+        evals = [(s, 1.2 + 2 * np.exp(-s / 30) + 0.004 * max(0, s - 60)) for s in range(20, 201, 20)]
+        return train, evals
+    if shape == "diverging":
+        rising = healthy.copy()
+        rising[150:] = np.linspace(1, 40, 50)
+        return rising, []
+    nan = healthy.copy()
+    nan[150] = np.nan
+    return nan, []
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("shape", ["healthy", "underfitting", "oscillating", "spiking", "overfitting", "diverging", "nan"])
+def test_synthetic_curves_are_classified(shape, seed):
+    losses, evals = synthetic(shape, seed)
+    result = diagnose(list(losses), evals)
+    assert result.label == ("diverging" if shape == "nan" else shape), result.summary
+    assert result.advice[: len(ADVICE[result.label])] == ADVICE[result.label]
+
+
+def test_evidence_is_specific():
+    assert diagnose(*synthetic("spiking", 0)).summary == "3 sudden jump(s), at step 61, 121, 171"
+    assert diagnose(*synthetic("nan", 0)).summary == "the loss became NaN/inf at step 151"
+    over = diagnose(*synthetic("overfitting", 0))
+    assert over.findings["eval_best_step"] == 80 and over.summary.startswith("eval loss rose from ")
+    assert diagnose([1.0, 0.9, 0.8]).label == "too_short"
+    slow = diagnose(*synthetic("underfitting", 0), lr=2e-4)
+    assert slow.advice[0] == "raise the learning rate (LoRA usually wants 1e-4 to 3e-4): the peak was 0.0002, try 2-5x that"
+
+
+def test_rows_from_metrics_jsonl(tmp_path):
+    losses, evals = synthetic("overfitting", 1)
+    rows = [{"step": i + 1, "loss": float(v)} for i, v in enumerate(losses)]
+    rows += [{"step": s, "eval_loss": float(v)} for s, v in evals]
+    rows.append({"step": 200, "score": 0.5, "metric": "token_f1"})
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert diagnose_history(read_metrics(str(tmp_path))).label == "overfitting"
+    result = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.output.startswith("diagnosis: overfitting: eval loss rose from ")
+    assert "  - train fewer epochs: stop near the step where eval loss was lowest\n" in result.output
+    as_json = json.loads(CliRunner().invoke(cli, ["diagnose", str(tmp_path / "metrics.jsonl"), "--json"]).output)
+    assert as_json["diagnosis"]["label"] == "overfitting" and as_json["guidance"] is None
+
+
+def test_missing_or_broken_metrics(tmp_path):
+    result = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == (f"Error: {tmp_path / 'metrics.jsonl'}: no metrics.jsonl here; pass a run directory "
+                             "written by `datacraft train`\n")
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 2}\n{oops\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"metrics.jsonl:2: invalid JSON"):
+        read_metrics(str(tmp_path))
+
+
+REAL_RUNS = {
+    # name: (records, eval records, training settings) on the tiny model
+    "healthy": (lambda pool, ev: (pool[:128], ev), {"learning_rate": 3e-3, "lora": None}),
+    "underfitting": (lambda pool, ev: (pool[:128], ev), {"learning_rate": 1e-6}),
+    # Three keys memorised, evaluated on the others: confidently wrong answers make eval loss climb.
+    "overfitting": (lambda pool, ev: ([r for r in pool if r["input"] in ("k0", "k1", "k2")][:6],
+                                      [r for r in ev if r["input"] not in ("k0", "k1", "k2")]),
+                    {"learning_rate": 1e-2, "lora": None, "eval_every": 6}),
+    "diverging": (lambda pool, ev: (pool[:128], ev), {"learning_rate": 5.0, "lora": None, "max_grad_norm": None}),
+}
+
+
+@pytest.mark.parametrize("expected", list(REAL_RUNS))
+def test_real_curves_from_tiny_runs(expected, tiny_model, lookup):
+    pytest.importorskip("torch")
+    from datacraft.train.config import TrainConfig
+    from datacraft.train.run import train_once
+
+    pick, settings = REAL_RUNS[expected]
+    train, evals = pick(*lookup)
+    cfg = TrainConfig(model=tiny_model, batch_size=16, max_steps=48, metric=None, max_length=64, **settings)
+    _, result, _ = train_once(train, evals, cfg)
+    diagnosis = diagnose_history(result.history)
+    assert diagnosis.label == expected, diagnosis.summary
