@@ -13,7 +13,7 @@ from datacraft.cli.base import DatacraftGroup
 COMMANDS = ("ingest", "validate", "clean", "dedupe", "export", "stats", "run", "generate", "review", "augment", "train", "diagnose", "saturation", "tune")
 
 
-@click.group(cls=DatacraftGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DatacraftGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="datacraft")
 def cli() -> None:
     """Build fine-tuning datasets for LLMs: read, clean, dedupe, validate, export.
@@ -33,4 +33,8 @@ for _name in COMMANDS:
         if _exc.name != f"datacraft.cli.{_name}_cmd":
             raise
         continue
-    cli.add_command(_module.command)
+    _command = _module.command
+    if _command.short_help is None and _command.help:
+        # Click cuts the short help at the first ". ", which "IN... (`-` for stdin)" contains.
+        _command.short_help = " ".join(_command.help.split("\n\n")[0].split()).rstrip(".")
+    cli.add_command(_command)
