@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import click
 
@@ -36,5 +37,11 @@ for _name in COMMANDS:
     _command = _module.command
     if _command.short_help is None and _command.help:
         # Click cuts the short help at the first ". ", which "IN... (`-` for stdin)" contains.
-        _command.short_help = " ".join(_command.help.split("\n\n")[0].split()).rstrip(".")
+        _command.short_help = " ".join(inspect.cleandoc(_command.help).split("\n\n")[0].split()).rstrip(".")
+    if _command.help:
+        _command.help = inspect.cleandoc(_command.help)
+        # Indented blocks are examples: keep their lines as written instead of rewrapping them.
+        _command.help = "\n\n".join(
+            f"\b\n{para}" if para.startswith("    ") and not para.startswith("\b") else para
+            for para in _command.help.split("\n\n"))
     cli.add_command(_command)
