@@ -1,16 +1,35 @@
-"""Exact and near-duplicate removal (CONTRACT STUB: the dedupe helper replaces the bodies).
+"""Exact and near-duplicate removal: streaming exact hashes, MinHash (OPH) + banded LSH for the rest."""
 
-Public API other modules rely on (keep these names and signatures):
+from datacraft.dedupe.config import DedupeConfig, load_dedupe_config, make_config
+from datacraft.dedupe.exact import EXACT_DUPLICATE, EXACT_STAGE, exact_dedupe
+from datacraft.dedupe.files import dedupe_file, dedupe_stages, read_references
+from datacraft.dedupe.normalize import exact_key, field_text, normalize
+from datacraft.dedupe.novelty import NoveltyIndex
+from datacraft.dedupe.stage import (
+    COPIES_REFERENCE,
+    NEAR_DUPLICATE,
+    NEAR_STAGE,
+    near_dedupe,
+    near_duplicate_clusters,
+)
 
-- DedupeConfig                      pydantic model (extra="forbid"): threshold=0.8, num_perm, bands,
-                                    ngram_cjk, ngram_word, keep="first"|"longest", fields=(...)
-- exact_dedupe(ledger, fields=TEXT_FIELDS) -> Stage          stage name "exact_dedupe", reason "exact_duplicate"
-- near_dedupe(ledger, config, against=None) -> Stage         stage name "near_dedupe", reason "near_duplicate"
-                                    (reason "copies_reference" when the survivor is in `against`);
-                                    each reject carries dup_of=<id of the kept record>
-- near_duplicate_clusters(texts: list[str], config=None) -> list[int]
-                                    cluster label per text (equal label = near-duplicates); used by export
-- NoveltyIndex(config)              incremental: .add(text, key) and .query(text) -> (key, similarity) | None;
-                                    used by `generate` to reject items too close to seeds / earlier items
-- dedupe_file(inputs, output, *, rejects=None, config=None, against=(), read_options=None, stats=None) -> dict
-"""
+__all__ = [
+    "COPIES_REFERENCE",
+    "EXACT_DUPLICATE",
+    "EXACT_STAGE",
+    "NEAR_DUPLICATE",
+    "NEAR_STAGE",
+    "DedupeConfig",
+    "NoveltyIndex",
+    "dedupe_file",
+    "dedupe_stages",
+    "exact_dedupe",
+    "exact_key",
+    "field_text",
+    "load_dedupe_config",
+    "make_config",
+    "near_dedupe",
+    "near_duplicate_clusters",
+    "normalize",
+    "read_references",
+]
