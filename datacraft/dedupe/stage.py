@@ -9,7 +9,6 @@ not records.
 
 from __future__ import annotations
 
-import pickle
 import tempfile
 import time
 from array import array
@@ -17,11 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 
 from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import record_ref
 from datacraft.dedupe.lsh import SignatureBank, agreement, longest, resolve
 from datacraft.dedupe.normalize import field_text
+from datacraft.io.writers import dumps_line
 from datacraft.records import Record
 from datacraft.stages import Ledger, Stage
 
@@ -39,27 +40,23 @@ class Spool:
         self.count = 0
         self._items: list[Record] = []
         self._file: Any = None
-        self._pickler: pickle.Pickler | None = None
 
     def append(self, record: Record) -> None:
         self.count += 1
-        if self._pickler is None:
+        if self._file is None:
             self._items.append(record)
             if len(self._items) > self.limit:
                 self._spill()
             return
-        self._pickler.dump(record)
+        self._file.write(dumps_line(record))
 
     def _spill(self) -> None:
         # TemporaryFile has no name on POSIX: nothing is left behind, whatever happens to the process.
+        # Records are JSON data, so JSON Lines through orjson round-trips them exactly.
         self._file = tempfile.TemporaryFile(prefix="datacraft-dedupe-", buffering=1 << 20)
-        self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        # No memo: one stream of many records would otherwise make the reader's memo hold every
-        # record (and clearing only the writer's memo makes back-references point at old records).
-        self._pickler.fast = True
         items, self._items = self._items, []
         for record in items:
-            self._pickler.dump(record)
+            self._file.write(dumps_line(record))
 
     def __iter__(self) -> Iterator[Record]:
         if self._file is None:
@@ -67,9 +64,8 @@ class Spool:
             return
         self._file.flush()
         self._file.seek(0)
-        unpickler = pickle.Unpickler(self._file)
-        for _ in range(self.count):
-            yield unpickler.load()
+        for line in self._file:
+            yield orjson.loads(line)
 
     def close(self) -> None:
         self._items = []

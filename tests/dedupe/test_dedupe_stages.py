@@ -170,7 +170,7 @@ def test_near_reject_entry_shape():
 
 def test_spool_round_trips_shared_objects():
     shared = ["x", "y"]
-    records = [{"id": i, "a": shared, "b": shared, "meta": {"n": i, "t": (1, 2)}} for i in range(10)]
+    records = [{"id": i, "a": shared, "b": shared, "meta": {"n": i, "t": [1, "二"]}} for i in range(10)]
     spool = stage_module.Spool(limit=2)
     for r in records:
         spool.append(r)
