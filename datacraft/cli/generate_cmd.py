@@ -1,0 +1,130 @@
+"""`datacraft generate`: new Alpaca records from seed examples (or documents) with an LLM, in resumable rounds."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from datacraft.clean import CleanConfig
+from datacraft.cli.llm_options import llm_config, llm_options
+from datacraft.generate import run_generation
+from datacraft.generate.config import generate_config, load_sections
+from datacraft.llm.config import validate_section
+
+STOPPED = {
+    "target": "reached -n",
+    "rounds": "ran the requested rounds",
+    "max_requests": "hit --max-requests",
+    "max_cost": "hit --max-cost",
+    "documents_used_up": "every document chunk was used",
+    "no_progress": "many requests in a row gave no usable item (see the rejects)",
+    "interrupted": "interrupted",
+}
+
+
+@click.command("generate")
+@click.option("--seeds", default=None, metavar="FILE", help="Seed examples: Alpaca JSON/JSONL, or Stanford seed_tasks.jsonl.")
+@click.option("--from-docs", "docs", multiple=True, metavar="FILE",
+              help="Ask for Q&A pairs grounded in these documents (JSONL with `text`, or .txt/.md); repeatable.")
+@click.option("-n", "n", type=int, default=None, help="Accepted records to end with (default 100).")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Generated records (JSONL); reruns resume it.")
+@click.option("--rejects", default=None, metavar="PATH", help="Write every rejected item and unusable reply, with the reason.")
+@click.option("--feedback", default=None, metavar="FILE",
+              help="Bad examples with reasons (from `datacraft review`), shown to the model as counter-examples.")
+@click.option("--rounds", type=int, default=None, help="Rounds to run now (default: until -n).")
+@click.option("--round-size", type=int, default=None, help="Accepted records per round; the feedback file is re-read each round.")
+@click.option("--batch-size", type=int, default=None, help="Records asked for per request (default 5).")
+@click.option("--lang", type=click.Choice(["auto", "zh", "en"]), default=None, help="Prompt language (default: the seeds').")
+@click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="Your own Jinja2 prompt template.")
+@click.option("--seed", type=int, default=None, help="Sampling seed: which seeds each request shows.")
+@click.option("--max-requests", type=int, default=None, help="Stop after this many paid requests in this run.")
+@click.option("--max-cost", type=float, default=None, help="Stop before the estimated cost of this run passes this (USD).")
+@click.option("--restart", is_flag=True, help="Forget the earlier run of this -o (cached replies stay free).")
+@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm, generate and clean sections.")
+@llm_options
+def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
+            feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,
+            lang: str | None, prompt_path: str | None, seed: int | None, max_requests: int | None,
+            max_cost: float | None, restart: bool, config_path: str | None, **llm_flags: Any) -> None:
+    """Generate new Alpaca records from seed examples (or documents) with any OpenAI-compatible LLM.
+
+    Each request shows the model a few seeds (and records accepted in earlier rounds) plus the
+    counter-examples in --feedback, and asks for a batch of new records as JSON. Every record is
+    checked (Alpaca schema, clean filters, ROUGE-L novelty against the seeds and everything
+    accepted) and what fails goes to --rejects with the reason. Stops at -n, a budget, or Ctrl-C;
+    rerunning the same command resumes without losing or paying again for accepted work. The API
+    key is read from $OPENAI_API_KEY (or --api-key-env).
+
+    Example:
+
+    \b
+        datacraft generate --seeds seeds.jsonl -n 20 -o gen.jsonl --model gpt-4o-mini
+        datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl
+        datacraft generate --seeds seeds.jsonl -n 1000 -o gen.jsonl --feedback feedback.jsonl \\
+            --round-size 200 --max-cost 5 --model gpt-4o-mini
+        datacraft generate --from-docs docs.jsonl -n 300 -o qa.jsonl --base-url http://localhost:8000/v1 --model qwen
+    """
+    sections = load_sections(config_path)
+    where = config_path or "config"
+    config = generate_config(sections, where, n=n, rounds=rounds, round_size=round_size, batch_size=batch_size,
+                             lang=lang, prompt=prompt_path, seed=seed)
+    clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
+    llm = llm_config(sections, where, llm_flags)
+    bar = _progress_bar(config.n)
+    try:
+        summary = run_generation(output, llm=llm, seeds=seeds, docs=docs, feedback=feedback, rejects=rejects,
+                                 config=config, clean=clean, max_requests=max_requests, max_cost=max_cost,
+                                 restart=restart, progress=bar.update if bar else None,
+                                 warn=lambda message: click.echo(f"Warning: {message}", err=True))
+    finally:
+        if bar:
+            bar.close()
+    for line in summary_lines(summary, rejects):
+        click.echo(line)
+    if summary["stopped"] == "interrupted":
+        click.echo("Interrupted: accepted records are saved; rerun the same command to resume.", err=True)
+        sys.exit(130)
+
+
+class _Bar:
+    """tqdm on stderr: accepted / rejected / requests / tokens / cost."""
+
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="rec", desc="accepted", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, stats: dict[str, Any]) -> None:
+        self._bar.n = min(stats["accepted"], self._bar.total)
+        tokens = stats["prompt_tokens"] + stats["completion_tokens"]
+        cost = "?" if stats["cost"] is None else f"${stats['cost']:.3f}"
+        self._bar.set_postfix_str(f"rejected {stats['rejected']}, requests {stats['requests']}"
+                                  f"+{stats['cached']} cached, tokens {tokens:,}, cost {cost}", refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress_bar(total: int) -> _Bar | None:
+    return _Bar(total) if sys.stderr.isatty() else None
+
+
+def summary_lines(summary: dict[str, Any], rejects: str | None) -> list[str]:
+    """Totals, why the run stopped, the top reject reasons, where things were written."""
+    usage = summary["usage"]
+    cost = "unknown (no price for this model)" if usage["cost"] is None else f"${usage['cost']:.4f}"
+    lines = [
+        f"accepted {summary['accepted']} (wrote {summary['written']} of -n {summary['n']} to {summary['output']}), "
+        f"rejected {summary['rejected']}",
+        f"this run: {usage['requests']} requests (+{usage['cached']} from cache, {usage['retries']} retries), "
+        f"{usage['prompt_tokens'] + usage['completion_tokens']:,} tokens, cost {cost}",
+        f"stopped: {STOPPED.get(summary['stopped'], summary['stopped'])}",
+    ]
+    if summary["reasons"]:
+        lines.append("top reject reasons:")
+        lines.extend(f"  {reason:<24} {count:>6}" for reason, count in list(summary["reasons"].items())[:8])
+    lines.append(f"manifest: {summary['manifest']}" + (f", rejects: {rejects}" if rejects else ""))
+    return lines

@@ -1,0 +1,180 @@
+"""`datacraft review`: read generated records, accept / reject with a reason / edit; feed the reasons back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from datacraft.cli.llm_options import llm_config, llm_options
+from datacraft.errors import ConfigError
+from datacraft.generate.config import load_sections, review_config
+from datacraft.io.writers import check_not_input
+from datacraft.records import Record, training_view
+from datacraft.review import ReviewSession, auto_review, load_for_review
+
+_FIELDS = ("instruction", "input", "output")
+_ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit"
+
+
+@click.command("review")
+@click.argument("path", metavar="IN")
+@click.option("--feedback", required=True, metavar="FILE", help="Feedback file to append rejections and edits to.")
+@click.option("-o", "--output", required=True, metavar="OUT", help="The reviewed set: accepted and edited records.")
+@click.option("--rejects", default=None, metavar="PATH", help="Also write the rejected records, with reasons.")
+@click.option("--sample", type=int, default=None, help="Review a random sample of this many records.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@click.option("--auto", is_flag=True, help="Let an LLM judge score each record against a rubric instead of you.")
+@click.option("--min-score", type=click.IntRange(1, 5), default=None, help="--auto: score needed to accept (default 4).")
+@click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="--auto: your own judge template.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm and review sections.")
+@llm_options
+def command(path: str, feedback: str, output: str, rejects: str | None, sample: int | None, seed: int, auto: bool,
+            min_score: int | None, prompt_path: str | None, config_path: str | None, **llm_flags: Any) -> None:
+    """Review generated records IN: accept, reject with a reason, or edit; reasons go to --feedback.
+
+    Records are shown one at a time (or a random --sample of N). A rejection appends the record
+    and your reason to the feedback file at once (reasons you used before are offered as numbered
+    choices); an edit keeps your corrected version and records the original as a bad example with
+    the correction. `generate --feedback` then shows these as counter-examples. OUT gets the
+    accepted and edited records. With --auto, an LLM judge scores each record 1-5 against a rubric
+    (prompts/judge_*.j2); low scores are appended to the feedback file with the judge's reason
+    (marked "source": "judge") for you to prune.
+
+    Example:
+
+    \b
+        datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --sample 20
+        datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --auto --model gpt-4o-mini
+    """
+    check_not_input(output, [path, feedback])
+    if not auto and (min_score is not None or prompt_path is not None):
+        raise ConfigError("--min-score and --prompt are for --auto reviews")
+    if auto:
+        sections = load_sections(config_path)
+        where = config_path or "config"
+        llm = llm_config(sections, where, llm_flags)
+        config = review_config(sections, where, min_score=min_score, prompt=prompt_path)
+        bar = _bar(sample)
+        try:
+            result = auto_review(path, output, feedback, llm=llm, config=config, sample=sample, seed=seed,
+                                 rejects=rejects, progress=bar.update if bar else None)
+        finally:
+            if bar:
+                bar.close()
+        scores = ", ".join(f"{score}: {n}" for score, n in result["scores"].items()) or "none"
+        click.echo(f"judged {result['reviewed']} of {result['read']}: kept {result['kept']}, rejected "
+                   f"{result['rejected']}, unreadable verdicts {result['unscored']} (scores {scores})")
+        for reason, n in list(result["reasons"].items())[:8]:
+            click.echo(f"  {n:>4}  {reason}")
+        click.echo(f"wrote {result['kept']} records to {output}; proposed {result['rejected']} feedback entries "
+                   f"in {feedback}")
+        return
+    records, total = load_for_review(path, sample, seed)
+    session = ReviewSession(feedback)
+    interrupted = False
+    try:
+        for number, record in enumerate(records, start=1):
+            if not _review_one(session, record, number, len(records)):
+                break
+    except click.Abort:  # Ctrl-C or end of input: keep what was decided
+        interrupted = True
+    kept = session.write(output, rejects)
+    counts = session.counts()
+    click.echo(f"reviewed {len(session.decisions)} of {total}: accepted {counts.get('accepted', 0)}, "
+               f"edited {counts.get('edited', 0)}, rejected {counts.get('rejected', 0)}")
+    click.echo(f"wrote {kept} records to {output}; feedback in {feedback}")
+    if interrupted:
+        click.echo("Interrupted: the decisions so far are saved.", err=True)
+        sys.exit(130)
+
+
+def _show(record: Record, number: int, total: int) -> None:
+    click.echo(click.style(f"\n[{number}/{total}] {record.get('id', '')}", bold=True))
+    view = training_view(record)
+    for field in _FIELDS:
+        if view.get(field):
+            click.echo(click.style(f"{field}:", fg="cyan") + f"\n{view[field]}")
+
+
+def _review_one(session: ReviewSession, record: Record, number: int, total: int) -> bool:
+    """Ask about one record; False when the reviewer quits."""
+    _show(record, number, total)
+    while True:
+        action = click.prompt(_ACTIONS, type=click.Choice(list("aresiq")), default="a", show_choices=False)
+        if action == "a":
+            session.accept(record)
+        elif action == "r":
+            session.reject(record, _ask_reason(session.reasons))
+        elif action in "ei":
+            edited = _edit_in_editor(record) if action == "e" else _edit_inline(record)
+            if edited is None:
+                click.echo("unchanged; choose again")
+                continue
+            reason = click.prompt("What was wrong (optional)", default="", show_default=False)
+            session.edit(record, edited, reason.strip())
+        elif action == "q":
+            return False
+        return True
+
+
+def _ask_reason(reasons: list[str]) -> str:
+    """A reason typed in, or picked by number from the ones used before."""
+    for index, reason in enumerate(reasons, start=1):
+        click.echo(f"  {index}) {reason}")
+    while True:
+        hint = "Reason (number or text)" if reasons else "Reason"
+        answer = click.prompt(hint).strip()
+        if answer.isdigit() and reasons:
+            if 1 <= int(answer) <= len(reasons):
+                return reasons[int(answer) - 1]
+            click.echo(f"no reason number {answer}; type 1-{len(reasons)} or a new reason")
+            continue
+        if answer:
+            return answer
+
+
+def _edit_in_editor(record: Record) -> Record | None:
+    view = {k: training_view(record).get(k, "") for k in _FIELDS}
+    text = json.dumps(view, ensure_ascii=False, indent=2)
+    while True:
+        edited = click.edit(text, extension=".json")
+        if edited is None or edited.strip() == text.strip():
+            return None
+        try:
+            value = json.loads(edited)
+        except json.JSONDecodeError as exc:
+            click.echo(f"not valid JSON ({exc.msg} at line {exc.lineno}); edit again")
+            text = edited
+            continue
+        if isinstance(value, dict) and isinstance(value.get("instruction"), str) and isinstance(value.get("output"), str):
+            return {k: str(value.get(k) or "") for k in _FIELDS}
+        click.echo('the edit must keep "instruction" and "output" as strings; edit again')
+        text = edited
+
+
+def _edit_inline(record: Record) -> Record | None:
+    view = training_view(record)
+    edited = {field: click.prompt(field, default=view.get(field, ""), show_default=False) for field in _FIELDS}
+    if all(edited[f] == view.get(f, "") for f in _FIELDS):
+        return None
+    return edited
+
+
+class _TqdmCounter:
+    def __init__(self, total: int | None):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="rec", desc="judged", file=sys.stderr)
+
+    def update(self) -> None:
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _bar(total: int | None) -> _TqdmCounter | None:
+    return _TqdmCounter(total) if sys.stderr.isatty() else None

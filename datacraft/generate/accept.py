@@ -1,0 +1,85 @@
+"""Judge the items of one reply: Alpaca schema, clean filters, novelty. Pure bookkeeping, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacraft.clean import CleanConfig, Normalizer, record_filter
+from datacraft.generate.novelty import NoveltyChecker
+from datacraft.generate.parse import to_record
+from datacraft.generate.requests import Outcome
+from datacraft.records import Record
+from datacraft.validate import validate_record
+
+RAW_LIMIT = 4000  # characters of an unusable reply kept in the rejects file
+
+
+class ItemChecker:
+    """`split(outcome, round, feedback)` -> (accepted records with id/meta, rejected entries); novelty remembers the accepted."""
+
+    def __init__(self, clean: CleanConfig, novelty: NoveltyChecker, model: str):
+        self.normalize = Normalizer(clean.normalize)
+        self.keep = record_filter(clean.filters)
+        self.novelty = novelty
+        self.model = model
+
+    def split(self, outcome: Outcome, round_number: int, feedback: str | None) -> tuple[list[Record], list[dict[str, Any]]]:
+        accepted: list[Record] = []
+        rejected: list[dict[str, Any]] = []
+        source = f"request:{outcome.k}"
+        if outcome.failure is not None:
+            rejected.append({"reason": outcome.failure.reason, "detail": outcome.failure.detail, "source": source})
+            return accepted, rejected
+        reply = outcome.completions[-1].text if outcome.completions else ""
+        parsed = outcome.parsed
+        if not parsed.ok:
+            rejected.append({"reason": parsed.reason or "unusable_reply", "detail": parsed.error or "",
+                             "source": source, "raw": reply[:RAW_LIMIT]})
+            return accepted, rejected
+        if parsed.partial:
+            reason = "truncated_item" if outcome.finish_reason == "length" else "unparsed_fragment"
+            rejected.append({"reason": reason, "detail": "part of the reply could not be read as an item",
+                             "source": source, "raw": reply[-500:]})
+        checked = [self._check(item) for item in parsed.items]
+        candidates = [index for index, (record, _) in enumerate(checked) if record is not None]
+        keys = [f"gen-{outcome.k}-{index}" for index in candidates]
+        novel = self.novelty.check_many([checked[i][0] for i in candidates], keys)
+        verdicts = dict(zip(candidates, novel, strict=True))
+        for index, (record, problem) in enumerate(checked):
+            if record is not None:
+                ok, reason, detail = verdicts[index]
+                if not ok:
+                    problem = {"reason": reason, "detail": detail}
+            if record is None or problem:
+                rejected.append({**problem, "source": source, "record": parsed.items[index]})
+                continue
+            record["id"] = f"gen-{outcome.k}-{index}"
+            record["meta"] = self._meta(outcome, round_number, feedback)
+            accepted.append(record)
+        return accepted, rejected
+
+    def _check(self, item: Any) -> tuple[Record | None, dict[str, str]]:
+        """(the normalised record, {}) when the item passes, else (None, {reason, detail})."""
+        record, why = to_record(item)
+        if record is None:
+            return None, {"reason": "not_an_object", "detail": why}
+        issues = validate_record(record)
+        if issues:
+            issue = issues[0]
+            return None, {"reason": issue.kind, "detail": f"{issue.field}: {issue.message}"}
+        record = self.normalize(record)
+        ok, reason, detail = self.keep(record)
+        if not ok:
+            return None, {"reason": reason, "detail": detail}
+        return record, {}
+
+    def _meta(self, outcome: Outcome, round_number: int, feedback: str | None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"source": "generate", "model": self.model, "round": round_number,
+                                "request": outcome.k, "feedback_version": feedback, "lang": outcome.lang}
+        if outcome.shown:
+            meta["seeds"] = outcome.shown
+        if outcome.repaired:
+            meta["repaired"] = True
+        if outcome.chunk is not None:
+            meta.update(outcome.chunk.provenance())
+        return meta

@@ -1,0 +1,79 @@
+"""Settings for `generate` and `review`, and the config file that holds them with the LLM settings.
+
+A config file (YAML or JSON) has up to three sections: `llm` (datacraft.llm.LLMConfig),
+`generate` (GenerateConfig) and `clean` (the clean filters each item must pass).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from datacraft.errors import ConfigError
+from datacraft.llm.config import read_config_file, validate_section
+
+SECTIONS = ("llm", "generate", "clean", "review")
+
+
+class GenerateConfig(BaseModel):
+    """How many items to ask for, what each prompt shows, and when an item counts as new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(100, ge=1, description="accepted items to end with (-n)")
+    batch_size: int = Field(5, ge=1, le=50, description="items asked for per request")
+    seeds_per_prompt: int = Field(3, ge=0, description="seed examples shown per request (Alpaca used 3)")
+    earlier_per_prompt: int = Field(2, ge=0, description="items accepted in earlier rounds shown per request")
+    feedback_per_prompt: int = Field(8, ge=0, description="counter-examples from the feedback file shown per request")
+    round_size: int | None = Field(None, ge=1, description="accepted items per round (None: one round up to n)")
+    rounds: int | None = Field(None, ge=1, description="rounds to run in this invocation (None: until n)")
+    lang: Literal["auto", "zh", "en"] = Field("auto", description="prompt language (auto: the seeds' language)")
+    temperature: float = Field(1.0, ge=0, le=2, description="high, because variety matters more than the single best reply")
+    max_tokens: int = Field(4096, ge=64, description="reply limit; a cut-off reply keeps its complete items")
+    rouge_threshold: float | None = Field(0.7, gt=0, le=1, description="ROUGE-L F1 of instruction+input with a seed or earlier item at or above which an item is rejected (Self-Instruct: 0.7)")
+    near_threshold: float | None = Field(0.8, gt=0, le=1, description="MinHash similarity of the whole record at or above which it is a near-duplicate")
+    repair: bool = Field(True, description="when a whole reply is unusable, ask once more with the parse error")
+    seed: int = Field(0, description="decides which seeds each request shows, and the request's `seed`")
+    max_failures: int = Field(10, ge=1, description="requests failing in a row before the run gives up")
+    max_dry: int = Field(50, ge=1, description="requests in a row with no accepted item before the run stops (fix the prompt or filters)")
+    chunk_chars: int = Field(1500, ge=100, description="--from-docs: largest chunk, in characters")
+    qa_per_chunk: int = Field(3, ge=1, le=50, description="--from-docs: question-answer pairs asked per chunk")
+    prompt: str | None = Field(None, description="your own prompt template (Jinja2) instead of prompts/generate_<lang>.j2")
+
+
+class ReviewConfig(BaseModel):
+    """Settings for `review --auto` (the LLM judge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_score: int = Field(4, ge=1, le=5, description="judge score (1-5) an item needs to be accepted")
+    lang: Literal["auto", "zh", "en"] = Field("auto", description="judge prompt language (auto: each record's)")
+    prompt: str | None = Field(None, description="your own judge template instead of prompts/judge_<lang>.j2")
+    temperature: float = Field(0.0, ge=0, le=2, description="0: the same record gets the same verdict")
+    max_tokens: int = Field(512, ge=16, description="a verdict is short")
+
+
+def load_sections(path: str | None) -> dict[str, Any]:
+    """The sections of a datacraft config file ({} when no file); unknown sections are an error."""
+    if path is None:
+        return {}
+    data = read_config_file(path)
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section {key!r} (expected {', '.join(SECTIONS)})")
+    return data
+
+
+def generate_config(sections: dict[str, Any], path: str = "config", **flags: Any) -> GenerateConfig:
+    """GenerateConfig from the file's `generate` section, overridden by flags that are not None."""
+    config = validate_section(GenerateConfig, sections.get("generate"), f"{path}: generate")
+    updates = {k: v for k, v in flags.items() if v is not None}
+    return validate_section(GenerateConfig, {**config.model_dump(), **updates}, "options")
+
+
+def review_config(sections: dict[str, Any], path: str = "config", **flags: Any) -> ReviewConfig:
+    """ReviewConfig from the file's `review` section, overridden by flags that are not None."""
+    config = validate_section(ReviewConfig, sections.get("review"), f"{path}: review")
+    updates = {k: v for k, v in flags.items() if v is not None}
+    return validate_section(ReviewConfig, {**config.model_dump(), **updates}, "options")

@@ -1,0 +1,172 @@
+"""Novelty: reject generated items too close to a seed or to an item accepted earlier.
+
+Two checks, as Self-Instruct and the dedupe module do them:
+- ROUGE-L F1 on the task text (instruction + input) against *every* seed and accepted item.
+  Tokens (CJK characters, lower-cased words) are mapped to single code points so rapidfuzz's
+  bit-parallel Indel distance computes the LCS; `fuzz.ratio` is then exactly 2*LCS/(m+n).
+- near-duplicate whole records (instruction + input + output) through the dedupe module's
+  `NoveltyIndex` (MinHash LSH on 3-shingles), when that module is available. Sketching one text
+  at a time is its costly part, so accepted items wait in a small window (up to `WINDOW`) and are
+  added in one vectorised batch; until then they are compared by exact Jaccard similarity of the
+  same 3-token shingles, which is what the MinHash signature estimates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from datacraft.records import Record, record_text
+from datacraft.textutil import CJK_CLASS
+
+_TOKEN = re.compile(rf"[{CJK_CLASS}]|[^\W_{CJK_CLASS}]+", re.UNICODE)
+SIMILAR_TO_SEED = "similar_to_seed"
+SIMILAR_TO_EARLIER = "similar_to_earlier"
+NEAR_DUPLICATE = "near_duplicate"
+WINDOW = 64  # accepted items compared exactly before they join the MinHash index in one batch
+
+
+class TokenCodec:
+    """Maps each distinct token to one character, so a token sequence is a str."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+
+    def encode(self, text: str) -> str:
+        out = []
+        for token in _TOKEN.findall(text.lower()):
+            char = self._ids.get(token)
+            if char is None:
+                point = 0x100 + len(self._ids)
+                point += 0x800 if point >= 0xD800 else 0  # skip the surrogate range
+                char = chr(point % 0x110000)
+                self._ids[token] = char
+            out.append(char)
+        return "".join(out)
+
+
+def shingles(encoded: str, n: int = 3) -> frozenset[str]:
+    """The n-token shingles of an encoded text (the whole text when it is shorter)."""
+    if len(encoded) <= n:
+        return frozenset([encoded]) if encoded else frozenset()
+    return frozenset(encoded[i:i + n] for i in range(len(encoded) - n + 1))
+
+
+def rouge_l(a: str, b: str, codec: TokenCodec | None = None) -> float:
+    """ROUGE-L F1 between two texts over CJK characters and words.
+
+    >>> round(rouge_l("the cat sat on the mat", "the cat lay on the mat"), 3)
+    0.833
+    """
+    codec = codec or TokenCodec()
+    return fuzz.ratio(codec.encode(a), codec.encode(b)) / 100
+
+
+def _near_index(threshold: float | None) -> Any:
+    """The dedupe module's incremental MinHash index, or None where it is missing or switched off."""
+    if threshold is None:
+        return None
+    try:
+        from datacraft.dedupe import DedupeConfig, NoveltyIndex
+    except ImportError:
+        return None
+    return NoveltyIndex(DedupeConfig(threshold=threshold))
+
+
+class NoveltyChecker:
+    """`check_many(records, keys)` -> (ok, reason, detail) per record, remembering the new ones."""
+
+    def __init__(self, rouge_threshold: float | None = 0.7, near_threshold: float | None = 0.8,
+                 fields: tuple[str, ...] = ("instruction", "input")):
+        self.rouge_threshold = rouge_threshold
+        self.near_threshold = near_threshold
+        self.fields = fields
+        self.codec = TokenCodec()
+        self._texts: list[str] = []  # encoded task text of every seed and accepted item
+        self._keys: list[tuple[str, str]] = []  # (kind, key) per text: kind "seed" or "earlier"
+        self._near = _near_index(near_threshold)
+        self._near_kind: dict[str, str] = {}
+        self._recent: list[tuple[frozenset[str], str, str, str]] = []  # (shingles, text, key, kind) not indexed yet
+
+    def add_many(self, records: list[Record], keys: list[str], kind: str = "earlier") -> None:
+        """Remember items (seeds: kind="seed") for later checks; one vectorised MinHash pass for them all."""
+        self._texts.extend(self.codec.encode(record_text(r, self.fields)) for r in records)
+        self._keys.extend((kind, key) for key in keys)
+        if self._near is not None and records:
+            self._near.add_many([record_text(r) for r in records], keys)
+            self._near_kind.update(dict.fromkeys(keys, kind))
+
+    def add(self, record: Record, key: str, kind: str = "earlier") -> None:
+        """Remember one item (or seed)."""
+        self.add_many([record], [key], kind)
+
+    def check(self, record: Record) -> tuple[bool, str, str]:
+        """Whether `record` is new enough (nothing is remembered); else the reason and what it resembles."""
+        return self.check_many([record], add=False)[0]
+
+    def check_many(self, records: list[Record], keys: list[str] | None = None,
+                   add: bool = True) -> list[tuple[bool, str, str]]:
+        """Check a reply's records in order; with `add`, each new one is remembered before the next is checked.
+
+        ROUGE-L against everything stored before the reply runs as one `cdist` call.
+        """
+        encoded = [self.codec.encode(record_text(r, self.fields)) for r in records]
+        cutoff = self.rouge_threshold * 100 if self.rouge_threshold is not None else None
+        best: list[tuple[float, int] | None] = [None] * len(records)
+        stored = len(self._texts)
+        if cutoff is not None and stored and records:
+            scores = process.cdist(encoded, self._texts, scorer=fuzz.ratio, processor=None,
+                                   score_cutoff=cutoff, workers=1)
+            for row, column in enumerate(scores.argmax(axis=1).tolist()):
+                if scores[row, column] >= cutoff:
+                    best[row] = (float(scores[row, column]), column)
+        verdicts = []
+        for index, record in enumerate(records):
+            hit = best[index]
+            if cutoff is not None and len(self._texts) > stored:  # this reply's items accepted before it
+                sibling = process.extractOne(encoded[index], self._texts[stored:], scorer=fuzz.ratio,
+                                             processor=None, score_cutoff=cutoff)
+                if sibling is not None and (hit is None or sibling[1] > hit[0]):
+                    hit = (sibling[1], stored + sibling[2])
+            text = record_text(record)
+            mine = shingles(self.codec.encode(text)) if self._near is not None else frozenset()
+            verdict = self._rouge_verdict(hit) or self._near_verdict(text, mine)
+            verdicts.append(verdict or (True, "", ""))
+            if verdict is None and add:
+                self._remember(text, mine, keys[index] if keys else f"item-{len(self._texts)}", encoded[index])
+        return verdicts
+
+    def _remember(self, text: str, mine: frozenset[str], key: str, encoded: str) -> None:
+        self._texts.append(encoded)
+        self._keys.append(("earlier", key))
+        if self._near is not None:
+            self._recent.append((mine, text, key, "earlier"))
+            if len(self._recent) >= WINDOW:
+                self._near.add_many([r[1] for r in self._recent], [r[2] for r in self._recent])
+                self._near_kind.update({r[2]: r[3] for r in self._recent})
+                self._recent.clear()
+
+    def _rouge_verdict(self, hit: tuple[float, int] | None) -> tuple[bool, str, str] | None:
+        if hit is None:
+            return None
+        kind, key = self._keys[hit[1]]
+        reason = SIMILAR_TO_SEED if kind == "seed" else SIMILAR_TO_EARLIER
+        return False, reason, f"rouge_l={hit[0] / 100:.2f} with {key}"
+
+    def _near_verdict(self, text: str, mine: frozenset[str]) -> tuple[bool, str, str] | None:
+        if self._near is None or self.near_threshold is None:
+            return None
+        found = self._near.query(text)
+        if found is not None:
+            key, similarity = found
+            kind = "seed " if self._near_kind.get(key) == "seed" else ""
+            return False, NEAR_DUPLICATE, f"similarity={similarity:.2f} with {kind}{key}"
+        if self._recent:
+            for theirs, _, key, _ in self._recent:
+                union = len(mine | theirs)
+                similarity = len(mine & theirs) / union if union else 1.0
+                if similarity >= self.near_threshold:
+                    return False, NEAR_DUPLICATE, f"similarity={similarity:.2f} with {key}"
+        return None

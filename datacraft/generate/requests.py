@@ -1,0 +1,115 @@
+"""One generation request: its prompt (a pure function of the round and the request number) and its reply.
+
+Prompts are deterministic, so a rerun builds byte-identical requests and the response cache
+answers the ones already paid for.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from datacraft.generate.config import GenerateConfig
+from datacraft.generate.docs import Chunk
+from datacraft.generate.feedback import FeedbackEntry
+from datacraft.generate.parse import ParsedReply, parse_items
+from datacraft.generate.prompts import Messages, render, repair_messages
+from datacraft.llm import BudgetExhausted, Completion, LLMClient, RequestFailed
+from datacraft.records import Record, training_view
+from datacraft.textutil import language
+
+
+@dataclass
+class RoundContext:
+    """What every request of a round shares."""
+
+    number: int
+    seeds: list[Record]
+    earlier: list[Record]  # accepted before the round began
+    feedback: list[FeedbackEntry]
+    feedback_version: str | None
+    lang: str  # "zh" / "en", or "auto" (docs: per chunk)
+    chunks: list[Chunk] | None = None  # --from-docs
+
+
+@dataclass
+class Outcome:
+    """What came back for request k: parsed items, or why there are none."""
+
+    k: int
+    parsed: ParsedReply = field(default_factory=ParsedReply)
+    completions: list[Completion] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # ids of the seeds the prompt showed
+    chunk: Chunk | None = None
+    lang: str = "en"
+    failure: RequestFailed | None = None
+    repaired: bool = False
+    first_error: str | None = None
+
+    @property
+    def finish_reason(self) -> str:
+        return self.completions[-1].finish_reason if self.completions else ""
+
+    def usage(self) -> dict[str, Any]:
+        cost = [c.cost for c in self.completions if not c.cached]
+        return {"calls": len(self.completions), "cached": sum(c.cached for c in self.completions),
+                "prompt_tokens": sum(c.prompt_tokens for c in self.completions if not c.cached),
+                "completion_tokens": sum(c.completion_tokens for c in self.completions if not c.cached),
+                **({"cost": sum(cost)} if cost and None not in cost else {})}
+
+
+def _shown(record: Record) -> Record:
+    view = training_view(record)
+    return {k: view[k] for k in ("instruction", "input", "output") if k in view}
+
+
+def build_prompt(config: GenerateConfig, ctx: RoundContext, k: int) -> tuple[Messages, list[str], Chunk | None, str]:
+    """(messages, ids of seeds shown, chunk, language) for request k of a round."""
+    rng = random.Random(f"{config.seed}:{k}")
+    feedback = ctx.feedback
+    if ctx.chunks is not None:
+        chunk = ctx.chunks[k % len(ctx.chunks)]
+        lang = ctx.lang if ctx.lang != "auto" else ("zh" if language(chunk.text) == "zh" else "en")
+        seeds = rng.sample(ctx.seeds, min(len(ctx.seeds), min(2, config.seeds_per_prompt)))
+        messages = render(f"from_docs_{lang}", config.prompt, count=config.qa_per_chunk, chunk=chunk.text,
+                          seeds=[_shown(s) for s in seeds], feedback=feedback, lang=lang)
+        return messages, [s["id"] for s in seeds], chunk, lang
+    seeds = rng.sample(ctx.seeds, min(len(ctx.seeds), config.seeds_per_prompt))
+    earlier = rng.sample(ctx.earlier, min(len(ctx.earlier), config.earlier_per_prompt))
+    messages = render(f"generate_{ctx.lang}", config.prompt, count=config.batch_size, lang=ctx.lang,
+                      seeds=[_shown(s) for s in seeds], earlier=[_shown(e) for e in earlier], feedback=feedback)
+    return messages, [s["id"] for s in seeds], None, ctx.lang
+
+
+def request_seed(config: GenerateConfig, k: int) -> int:
+    """The `seed` sent with request k: distinct per request, stable across reruns."""
+    return (config.seed * 1_000_003 + k) % 2**31
+
+
+async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: int) -> Outcome:
+    """Send request k (and, when its reply is unusable, one repair request). Raises BudgetExhausted, LLMError."""
+    messages, shown, chunk, lang = build_prompt(config, ctx, k)
+    outcome = Outcome(k, shown=shown, chunk=chunk, lang=lang)
+    options = {"json_mode": True, "seed": request_seed(config, k), "temperature": config.temperature,
+               "max_tokens": config.max_tokens}
+    try:
+        completion = await client.complete(messages, **options)
+    except RequestFailed as exc:
+        outcome.failure = exc
+        return outcome
+    outcome.completions.append(completion)
+    outcome.parsed = parse_items(completion.text, completion.finish_reason)
+    if outcome.parsed.ok or not config.repair:
+        return outcome
+    outcome.first_error = outcome.parsed.error
+    retry = repair_messages(messages, completion.text, outcome.parsed.error or "", lang)
+    try:
+        second = await client.complete(retry, **options)
+    except (RequestFailed, BudgetExhausted):
+        return outcome  # the first reply's problem stands
+    outcome.completions.append(second)
+    parsed = parse_items(second.text, second.finish_reason)
+    if parsed.ok:
+        outcome.parsed, outcome.repaired = parsed, True
+    return outcome

@@ -1,0 +1,182 @@
+"""`run_generation`: set up a (possibly resumed) generation run, run it, write its outputs.
+
+Beside `-o out.jsonl` lives `out.jsonl.run/` with the journal (`journal.jsonl`), the response
+cache (`cache.sqlite`) and a snapshot of each feedback version (`feedback/<version>.jsonl`), and
+`out.manifest.json` records the settings, rounds and usage. The output, rejects and manifest are
+rewritten atomically from the journal at the end of every run, including an interrupted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from datacraft import __version__
+from datacraft.clean import CleanConfig
+from datacraft.errors import ConfigError
+from datacraft.generate.accept import ItemChecker
+from datacraft.generate.config import GenerateConfig
+from datacraft.generate.docs import iter_chunks
+from datacraft.generate.engine import Generator, Progress
+from datacraft.generate.feedback import load_feedback
+from datacraft.generate.journal import Journal, JournalState, RoundState, header
+from datacraft.generate.novelty import NoveltyChecker
+from datacraft.generate.prompts import template_version
+from datacraft.generate.requests import RoundContext
+from datacraft.generate.seeds import content_version, load_seeds, seed_warnings, seeds_language
+from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
+from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key
+
+# Settings that change what a prompt says: a change starts a new round.
+_PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
+                    "max_tokens", "seed", "qa_per_chunk", "chunk_chars")
+
+
+def state_dir(output: str) -> Path:
+    """Where a run keeps its journal and cache: `<output>.run/`."""
+    return Path(f"{output}.run")
+
+
+def manifest_path(output: str) -> Path:
+    """`generated.jsonl` -> `generated.manifest.json`."""
+    path = Path(output)
+    return path.with_name(f"{path.stem}.manifest.json")
+
+
+def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, docs: Sequence[str] = (),
+                   feedback: str | None = None, rejects: str | None = None, config: GenerateConfig | None = None,
+                   clean: CleanConfig | None = None, max_requests: int | None = None, max_cost: float | None = None, restart: bool = False,
+                   progress: Progress | None = None, warn: Callable[[str], None] | None = None,
+                   read_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Generate until `config.n` items are accepted (or a budget/round limit/Ctrl-C); returns the summary."""
+    config = config or GenerateConfig()
+    clean = clean or CleanConfig()
+    docs = [str(d) for d in docs]
+    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost)
+    key = api_key(llm)  # a missing key fails here, before anything is written
+    load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
+    seed_records = load_seeds(seeds, read_options) if seeds else []
+    warnings = seed_warnings(seed_records) if seeds and not docs else []
+    for warning in warnings if warn else ():
+        warn(warning)
+    chunks = list(iter_chunks(docs, config.chunk_chars)) if docs else None
+    if chunks is not None and not chunks:
+        raise ConfigError(f"no text found in {', '.join(docs)}")
+    lang = config.lang if config.lang != "auto" or chunks is not None else seeds_language(seed_records)
+
+    run_dir = state_dir(output)
+    journal = Journal(run_dir / "journal.jsonl")
+    if restart:
+        journal.remove()
+    elif Path(output).exists() and not journal.path.exists():
+        raise ConfigError(f"{output} exists but no unfinished generate run belongs to it ({journal.path} is "
+                          "missing); pass --restart to replace it, or choose another -o")
+    state = journal.replay()
+    mode = "docs" if chunks is not None else "seeds"
+    sources = {"docs": content_version([c.provenance()["chunk"]["sha1"] for c in chunks]) if chunks else None}
+    if state.header is None:
+        journal.append(header(mode, sources), state)
+    elif state.header.get("mode") != mode or state.header.get("docs") != sources["docs"]:
+        raise ConfigError(f"{journal.path} belongs to a run {'from other documents' if mode == 'docs' else 'of another kind'}"
+                          "; choose another -o, or pass --restart to start over")
+
+    novelty = NoveltyChecker(config.rouge_threshold, config.near_threshold)
+    novelty.add_many(seed_records, [s["id"] for s in seed_records], kind="seed")
+    novelty.add_many(state.accepted, [r.get("id", "") for r in state.accepted])
+    checker = ItemChecker(clean, novelty, llm.model or "")
+    seeds_version = content_version(seed_records)
+    template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
+                                config.prompt)
+
+    def next_round() -> tuple[RoundState, RoundContext]:
+        fb = load_feedback(feedback)
+        if fb.version is not None:
+            snapshot = run_dir / "feedback" / f"{fb.version}.jsonl"
+            if not snapshot.exists() and feedback is not None:
+                snapshot.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(feedback, snapshot)
+        settings = {key: getattr(config, key) for key in _PROMPT_SETTINGS}
+        info = {"mode": mode, "lang": lang, "model": llm.model, "seeds_version": seeds_version, "template": template,
+                "feedback_entries": len(fb.entries), **settings}
+        identity = content_version([fb.version, info])
+        last = state.rounds[-1] if state.rounds else None
+        if last is None or last.identity != identity or (
+                config.round_size is not None and len(state.accepted) >= min(config.n, last.pool + config.round_size)):
+            journal.append({"type": "round", "round": len(state.rounds) + 1, "identity": identity,
+                            "feedback": fb.version, "pool": len(state.accepted),
+                            "first_request": state.next_request, "info": info}, state)
+            last = state.rounds[-1]
+        ctx = RoundContext(last.round, seed_records, state.accepted[:last.pool], fb.for_prompt(config.feedback_per_prompt),
+                           fb.version, lang, chunks)
+        return last, ctx
+
+    store = ResponseCache(llm.cache or run_dir / "cache.sqlite") if llm.use_cache else None
+    client = LLMClient(llm, cache=store, budget=Budget(max_requests, max_cost), key=key)
+    generator = Generator(config, client, journal, state, checker, progress)
+    stopped = "interrupted"
+    try:
+        stopped = asyncio.run(_main(client, generator, next_round))
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        journal.close()
+        if store is not None:
+            store.close()
+        summary = _finish(output, rejects, state, config, llm, client, stopped, warnings,
+                          {"seeds": seeds, "docs": docs, "feedback": feedback, "lang": lang})
+    return summary
+
+
+async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str:
+    async with client:
+        return await generator.run(next_round)
+
+
+def _check_options(output: str, seeds: str | None, docs: list[str], feedback: str | None, rejects: str | None,
+                   llm: LLMConfig, max_cost: float | None) -> None:
+    """Reject conflicting or impossible options before any work starts."""
+    if not seeds and not docs:
+        raise ConfigError("nothing to generate from: pass --seeds FILE or --from-docs FILE")
+    if output == "-":
+        raise ConfigError("generate needs a file for -o (its resume journal lives beside it), not stdout")
+    inputs = [p for p in (seeds, *docs, feedback) if p]
+    check_not_input(output, inputs)
+    if rejects:
+        check_not_input(rejects, [*inputs, output])
+    if max_cost is not None and llm.price(llm.model or "") is None:
+        raise ConfigError(f"--max-cost needs the price of model {llm.model!r}: add it under llm.prices in the "
+                          "config file (USD per 1M input and output tokens)")
+
+
+def _finish(output: str, rejects: str | None, state: JournalState, config: GenerateConfig, llm: LLMConfig,
+            client: LLMClient, stopped: str, warnings: list[str], sources: dict[str, Any]) -> dict[str, Any]:
+    """Write the output, rejects and manifest from the journal; return the summary."""
+    written = write_records(output, state.accepted[:config.n])
+    if rejects:
+        with JsonlWriter(rejects) as writer:
+            for entry in state.rejects:
+                writer.write({"stage": "generate", **entry})
+    reasons = Counter(entry["reason"] for entry in state.rejects)
+    summary: dict[str, Any] = {
+        "output": output, "written": written, "accepted": len(state.accepted), "n": config.n,
+        "kept": written, "rejected": len(state.rejects), "reasons": dict(reasons.most_common()),
+        "stopped": stopped, "rounds": len(state.rounds), "usage": client.usage.to_dict(),
+        "usage_total": {k: round(v, 6) for k, v in state.usage.items()},
+        "journal": str(state_dir(output)), "manifest": str(manifest_path(output)), "warnings": warnings,
+    }
+    manifest = {
+        "command": "generate", "datacraft": __version__, **summary, "sources": sources,
+        "llm": llm.public(), "generate": config.model_dump(mode="json"),
+        "rounds": [{"round": r.round, "feedback_version": r.feedback, "first_request": r.first_request,
+                    "requests": r.requests, "accepted": r.accepted, "rejected": r.rejected, **r.info}
+                   for r in state.rounds],
+    }
+    with atomic_write(manifest_path(output), "wb") as handle:
+        handle.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    return summary

@@ -1,0 +1,261 @@
+"""An async client for any OpenAI-compatible chat endpoint, built for thousands of batch requests.
+
+It adds what batch generation needs on top of the `openai` package: a response cache (a rerun
+never pays twice), retries with exponential backoff and jitter that honour Retry-After, adaptive
+concurrency, a request/cost budget, token and cost accounting, and a fallback for endpoints that
+reject `response_format` or `seed`. The API key is passed to `openai` and nowhere else; error
+messages are scrubbed of anything that looks like a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from datacraft.errors import DatacraftError
+from datacraft.llm.cache import ResponseCache, request_key
+from datacraft.llm.config import LLMConfig, api_key
+from datacraft.llm.limiter import FAILED, OK, RATE_LIMITED, AdaptiveLimiter
+from datacraft.llm.usage import Budget, Usage
+
+# Optional request parameters an endpoint may refuse; each is dropped for the session once refused.
+_DROPPABLE = ("response_format", "seed")
+_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
+_RETRY_AFTER_CAP = 300.0  # seconds; a longer Retry-After is treated as this
+
+
+class LLMError(DatacraftError):
+    """The endpoint refused in a way retrying cannot fix (bad key, unknown model, unreachable)."""
+
+
+class RequestFailed(Exception):
+    """One request failed for good (retries used up, or refused); the run may go on without it."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Completion:
+    """One reply: its text, why it stopped, tokens, cost (None when the model's price is unknown)."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    cached: bool = False
+    model: str = ""
+    attempts: int = 0
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove an API key (and anything shaped like one) from a message.
+
+    >>> redact("Incorrect API key provided: sk-abc123def456ghi")
+    'Incorrect API key provided: sk-***'
+    """
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub(lambda m: f"{m.group(1)}-***", text)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return min(_RETRY_AFTER_CAP, max(0.0, float(value) / 1000))
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return min(_RETRY_AFTER_CAP, max(0.0, float(value)))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+        if when is None:
+            return None
+        return min(_RETRY_AFTER_CAP, max(0.0, when.timestamp() - time.time()))
+
+
+class LLMClient:
+    """`async with LLMClient(config) as llm: reply = await llm.complete(messages, json_mode=True)`."""
+
+    def __init__(self, config: LLMConfig, *, cache: ResponseCache | None = None, budget: Budget | None = None,
+                 key: str | None = None):
+        assert config.model, "resolve_llm_config makes sure a model is named"
+        self.config = config
+        self.model = config.model
+        self.cache = cache
+        self.budget = budget or Budget()
+        self._key = key if key is not None else api_key(config)
+        self._openai = openai.AsyncOpenAI(base_url=config.base_url, api_key=self._key, max_retries=0,
+                                          timeout=config.timeout)
+        self.limiter = AdaptiveLimiter(config.concurrency, config.min_concurrency, config.adaptive)
+        self.usage = Usage()
+        self.dropped: set[str] = set()  # optional parameters this endpoint refused
+        if config.json_mode == "off":
+            self.dropped.add("response_format")
+        if not config.send_seed:
+            self.dropped.add("seed")
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+
+    # -- requests ----------------------------------------------------------------------------------
+    def params(self, *, json_mode: bool = False, seed: int | None = None, temperature: float | None = None,
+               max_tokens: int | None = None) -> dict[str, Any]:
+        """The logical request parameters: what the cache key and the wire request are made from."""
+        params: dict[str, Any] = {}
+        temperature = self.config.temperature if self.config.temperature is not None else temperature
+        max_tokens = self.config.max_tokens if self.config.max_tokens is not None else max_tokens
+        if temperature is not None:
+            params["temperature"] = temperature
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        if seed is not None:
+            params["seed"] = seed
+        if json_mode and self.config.json_mode != "off":
+            params["response_format"] = {"type": "json_object"}
+        return params
+
+    def lookup(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Completion | None:
+        """The cached reply for this request, if any (free: no budget, no network)."""
+        if self.cache is None:
+            return None
+        stored = self.cache.get(request_key(self.model, messages, params))
+        if stored is None:
+            return None
+        self.usage.cached += 1
+        return Completion(stored["text"], stored["finish_reason"], stored.get("prompt_tokens", 0),
+                          stored.get("completion_tokens", 0), 0.0, True, stored.get("model", self.model))
+
+    async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Completion:
+        """One chat completion, from the cache or the endpoint; raises RequestFailed, BudgetExhausted, LLMError."""
+        params = self.params(**options)
+        cached = self.lookup(messages, params)
+        if cached is not None:
+            return cached
+        await self.budget.claim()
+        cost: float | None = None
+        try:
+            completion = await self._send(messages, params)
+            cost = completion.cost
+        finally:
+            self.budget.settle(cost)
+        if self.cache is not None:
+            self.cache.put(request_key(self.model, messages, params), self.model, {
+                "text": completion.text, "finish_reason": completion.finish_reason,
+                "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
+                "model": completion.model})
+        return completion
+
+    async def _send(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
+        attempt = 0
+        while True:
+            wire = {k: v for k, v in params.items() if k not in self.dropped}
+            token = await self.limiter.acquire(first=attempt > 0)  # a retry has waited already
+            self.usage.attempts += 1
+            outcome, wait, problem = FAILED, None, ""
+            try:
+                response = await self._openai.chat.completions.create(model=self.model, messages=messages, **wire)
+                outcome = OK
+            except openai.RateLimitError as exc:
+                outcome, wait, problem = RATE_LIMITED, retry_after(exc.response.headers), "rate_limited"
+                self.usage.rate_limited += 1
+            except openai.APITimeoutError:
+                self.usage.timeouts += 1
+                problem = "timeout"
+            except openai.APIConnectionError as exc:
+                self.usage.connection_errors += 1
+                problem = f"connection_error ({redact(str(exc), self._key)})"
+            except openai.APIStatusError as exc:
+                if exc.status_code in (408, 409) or exc.status_code >= 500:
+                    self.usage.server_errors += 1
+                    wait, problem = retry_after(exc.response.headers), f"http_{exc.status_code}"
+                else:
+                    refused = self._refused_param(exc, wire)
+                    self.limiter.release(token, FAILED)
+                    if refused:
+                        self.dropped.add(refused)  # resend at once without it: not a retry
+                        continue
+                    self._raise_refusal(exc)
+            except BaseException:  # cancelled (Ctrl-C, end of round) or unexpected: give the slot back
+                self.limiter.release(token, FAILED)
+                raise
+            if outcome == OK:
+                self.limiter.release(token, OK)
+                return self._completion(response, attempt + 1)
+            self.limiter.release(token, outcome)
+            attempt += 1
+            if attempt > self.config.max_retries:
+                self.usage.failed += 1
+                raise RequestFailed("request_failed", f"{problem} after {attempt} attempts")
+            self.usage.retries += 1
+            await asyncio.sleep(self._backoff(attempt, wait))
+
+    def _backoff(self, attempt: int, wait: float | None) -> float:
+        """Exponential backoff with jitter; a Retry-After from the endpoint wins when it asks for more."""
+        ceiling = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        jittered = ceiling / 2 + random.uniform(0, ceiling / 2)
+        if wait is not None:
+            return wait + random.uniform(0, min(1.0, wait * 0.1))  # spread the herd a little
+        return jittered
+
+    def _refused_param(self, exc: openai.APIStatusError, wire: dict[str, Any]) -> str | None:
+        if exc.status_code not in (400, 422):
+            return None
+        text = f"{exc.param or ''} {exc.message}".lower()
+        for name in _DROPPABLE:
+            if name in wire and name in text:
+                if name == "response_format" and self.config.json_mode == "on":
+                    return None
+                return name
+        return None
+
+    def _raise_refusal(self, exc: openai.APIStatusError) -> None:
+        detail = redact(f"HTTP {exc.status_code}: {exc.message}", self._key)
+        if exc.status_code in (401, 403):
+            raise LLMError(f"{self.config.base_url} refused the API key ({detail}); check ${self.config.api_key_env}")
+        if exc.status_code == 404:
+            raise LLMError(f"{self.config.base_url}: model {self.model!r} or the chat endpoint was not found ({detail})")
+        self.usage.failed += 1
+        raise RequestFailed("request_refused", detail)
+
+    def _completion(self, response: Any, attempts: int) -> Completion:
+        self.usage.requests += 1
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content if choice is not None and choice.message else None) or ""
+        usage = response.usage
+        prompt = getattr(usage, "prompt_tokens", 0) or 0
+        completion = getattr(usage, "completion_tokens", 0) or 0
+        self.usage.prompt_tokens += prompt
+        self.usage.completion_tokens += completion
+        price = self.config.price(self.model)
+        cost = None
+        if price is None:
+            self.usage.cost_known = False
+        else:
+            cost = (prompt * price.input + completion * price.output) / 1_000_000
+            self.usage.cost += cost
+        finish = (choice.finish_reason if choice is not None else None) or "stop"
+        return Completion(text, finish, prompt, completion, cost, False, response.model or self.model, attempts)

@@ -1,0 +1,227 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks, scriptable per test.
+
+It speaks `POST /v1/chat/completions` (JSON in, JSON out, HTTP/1.1 keep-alive) on a
+ThreadingHTTPServer, so 32+ slow requests can be in flight at once. What it replies is decided by
+`script` (a queue of `Reply`s served first, in order) and then by `handler(body, index)`; the
+default handler invents `items_per_reply` distinct, deterministic Alpaca items from the request's
+`seed` (or a hash of its messages), so reruns of the same request get the same reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SECRET = "sk-test-SECRET-0123456789abcdef"  # a fake API key that must never show up in any output
+_CONSONANTS = "bcdfghjklmnprstvz"
+_VOWELS = "aeiou"
+_HANZI = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+
+
+@dataclass
+class Reply:
+    """One scripted reply: message text, or an error status with headers and a raw body."""
+
+    content: str | None = None
+    finish_reason: str = "stop"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: Any = None  # raw error body (dict or str); default is an OpenAI-style error object
+    usage: dict[str, int] | None = None
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 3)))
+
+
+def invent_items(seed: int, count: int, lang: str = "en") -> list[dict[str, str]]:
+    """Deterministic, mutually dissimilar Alpaca items for a given seed."""
+    rng = random.Random(seed)
+    items = []
+    for _ in range(count):
+        if lang == "zh":
+            instruction = "请说明" + "".join(rng.choice(_HANZI) for _ in range(rng.randint(10, 16))) + "。"
+            output = "".join(rng.choice(_HANZI) for _ in range(rng.randint(30, 60))) + "。"
+        else:
+            instruction = "Explain " + " ".join(_word(rng) for _ in range(rng.randint(7, 11))) + "."
+            output = " ".join(_word(rng) for _ in range(rng.randint(18, 30))).capitalize() + "."
+        items.append({"instruction": instruction, "input": "", "output": output})
+    return items
+
+
+def request_seed(body: dict[str, Any]) -> int:
+    """The request's `seed`, or a stable hash of its messages when it sent none."""
+    if isinstance(body.get("seed"), int):
+        return body["seed"]
+    digest = hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
+class FakeLLM:
+    """The server. `with FakeLLM() as llm: ... llm.url ...`; inspect `llm.requests` afterwards."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], int], Reply | str] | None = None, *,
+                 delay: float = 0.0, items_per_reply: int = 5, lang: str = "en",
+                 max_concurrent: int | None = None, retry_after: str | None = "1",
+                 reject_response_format: bool = False):
+        self.handler = handler or self.invent
+        self.delay = delay  # added to every reply
+        self.items_per_reply = items_per_reply
+        self.lang = lang
+        self.max_concurrent = max_concurrent  # above this many in flight, reply 429 at once
+        self.retry_after = retry_after
+        self.reject_response_format = reject_response_format  # act like an endpoint without JSON mode
+        self.script: list[Reply] = []
+        self.requests: list[dict[str, Any]] = []  # every body received, in arrival order
+        self.headers: list[dict[str, str]] = []
+        self.completed = 0  # 200 replies fully written
+        self.rate_limited = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- replies ---------------------------------------------------------------------------------
+    def invent(self, body: dict[str, Any], index: int) -> Reply:
+        """Default handler: fresh items as a JSON object, deterministic per request seed."""
+        items = invent_items(request_seed(body), self.items_per_reply, self.lang)
+        return Reply(json.dumps({"items": items}, ensure_ascii=False))
+
+    def _next_reply(self, body: dict[str, Any], index: int) -> Reply:
+        with self._lock:
+            scripted = self.script.pop(0) if self.script else None
+        reply = scripted or self.handler(body, index)
+        return Reply(reply) if isinstance(reply, str) else reply
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeLLM:
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        server.request_queue_size = 256  # a burst of 64 connections must not be refused
+        server.daemon_threads = True
+        server.server_bind()
+        server.server_activate()
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    server_fake: FakeLLM
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
+        return
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): fine
+            self.close_connection = True
+            raise
+
+    def do_GET(self) -> None:  # noqa: N802 - counters for a benchmark running the server in another process
+        fake = self.server_fake
+        if self.path.rstrip("/") != "/stats":
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        with fake._lock:
+            stats = {"requests": len(fake.requests), "completed": fake.completed, "rate_limited": fake.rate_limited,
+                     "max_in_flight": fake.max_in_flight}
+        self._send(200, stats)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        fake = self.server_fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+            return
+        body = json.loads(raw)
+        with fake._lock:
+            index = len(fake.requests)
+            fake.requests.append(body)
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            over = fake.max_concurrent is not None and fake.in_flight > fake.max_concurrent
+            if over:
+                fake.rate_limited += 1
+        try:
+            if over:
+                headers = {"Retry-After": fake.retry_after} if fake.retry_after is not None else {}
+                self._send(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}, headers)
+                return
+            if fake.reject_response_format and "response_format" in body:
+                self._send(400, {"error": {"message": "Unrecognized request argument supplied: response_format",
+                                           "type": "invalid_request_error", "param": "response_format"}})
+                return
+            reply = fake._next_reply(body, index)
+            if fake.delay or reply.delay:
+                time.sleep(fake.delay + reply.delay)
+            if reply.status != 200:
+                error = reply.body if reply.body is not None else {
+                    "error": {"message": f"scripted error {reply.status}", "type": "server_error"}}
+                self._send(reply.status, error.encode() if isinstance(error, str) else error, reply.headers)
+                return
+            self._send(200, _completion(body, reply), reply.headers)
+            with fake._lock:
+                fake.completed += 1
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+
+def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    content = reply.content or ""
+    prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+    usage = reply.usage or {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": max(1, len(content) // 4)}
+    usage = {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
+    return {
+        "id": f"chatcmpl-{request_seed(body)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                     "finish_reason": reply.finish_reason, "logprobs": None}],
+        "usage": usage,
+    }

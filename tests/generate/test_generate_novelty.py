@@ -1,0 +1,91 @@
+"""Novelty: ROUGE-L against seeds and accepted items, and the whole-record near-duplicate check."""
+
+from __future__ import annotations
+
+import pytest
+
+from datacraft.generate import NoveltyChecker, rouge_l
+
+
+def test_rouge_l_is_the_lcs_f1_over_words_and_cjk_characters():
+    assert rouge_l("the cat sat on the mat", "the cat sat on the mat") == 1.0
+    assert rouge_l("the cat sat on the mat", "a dog ran in a park") == 0.0
+    assert rouge_l("A B C D", "a b x d") == pytest.approx(0.75)  # LCS 3 of 4 and 4; case-insensitive
+    assert rouge_l("解释光合作用", "解释呼吸作用") == pytest.approx(4 / 6)  # 解释 + 作用
+
+
+def test_items_copying_a_seed_or_an_earlier_item_are_rejected():
+    checker = NoveltyChecker(rouge_threshold=0.7, near_threshold=None)
+    seed = {"instruction": "Explain why the sky looks blue during the day.", "input": "", "output": "Rayleigh."}
+    checker.add(seed, "seed:1", kind="seed")
+    copy = {"instruction": "Explain why the sky looks blue in the day.", "input": "", "output": "Scattering."}
+    ok, reason, detail = checker.check(copy)
+    assert (ok, reason) == (False, "similar_to_seed") and detail.endswith("with seed:1")
+    fresh = {"instruction": "Write a haiku about a lighthouse in winter.", "input": "", "output": "..."}
+    assert checker.check(fresh) == (True, "", "")
+    checker.add(fresh, "gen-0-0")
+    again = {"instruction": "Write a haiku about a lighthouse in the winter.", "input": "", "output": "Other."}
+    ok, reason, detail = checker.check(again)
+    assert (ok, reason) == (False, "similar_to_earlier") and "rouge_l=0.9" in detail
+
+
+def test_the_threshold_is_configurable_and_none_switches_it_off():
+    strict = NoveltyChecker(rouge_threshold=0.3, near_threshold=None)
+    loose = NoveltyChecker(rouge_threshold=None, near_threshold=None)
+    base = {"instruction": "Summarize the article about solar panels.", "input": "", "output": "x"}
+    other = {"instruction": "Summarize the report on wind farms.", "input": "", "output": "y"}
+    for checker in (strict, loose):
+        checker.add(base, "b")
+    assert strict.check(other)[0] is False
+    assert loose.check(base)[0] is True
+
+
+def test_chinese_items_are_compared_by_character():
+    checker = NoveltyChecker(near_threshold=None)
+    checker.add({"instruction": "给出三个提高睡眠质量的建议。", "input": "", "output": "..."}, "seed:3", kind="seed")
+    assert checker.check({"instruction": "给出三个改善睡眠质量的建议。", "input": "", "output": "..."})[1] == "similar_to_seed"
+    assert checker.check({"instruction": "写一首关于秋天的短诗。", "input": "", "output": "..."})[0] is True
+
+
+def test_records_of_one_reply_are_checked_against_each_other_and_remembered():
+    checker = NoveltyChecker()
+    reply = [
+        {"instruction": "Write a limerick about a cat who loves rain.", "input": "", "output": "There once was a cat..."},
+        {"instruction": "Write a limerick about a cat who loves the rain.", "input": "", "output": "A cat in the rain..."},
+        {"instruction": "List three uses of baking soda.", "input": "", "output": "Cleaning, baking, deodorising."},
+        {"instruction": "Name three things baking soda is used for.", "input": "",
+         "output": "Cleaning, baking, deodorising."},
+    ]
+    verdicts = checker.check_many(reply, ["r-0", "r-1", "r-2", "r-3"])
+    # the last one shares the short answer but its task differs (ROUGE-L 0.43) and the records are not near-duplicates
+    assert [v[:2] for v in verdicts] == [(True, ""), (False, "similar_to_earlier"), (True, ""), (True, "")]
+    assert verdicts[1][2].endswith("with r-0")
+    again = checker.check_many([reply[0], reply[2]], ["s-0", "s-1"])
+    assert [v[1] for v in again] == ["similar_to_earlier", "similar_to_earlier"]  # both were remembered
+
+
+def test_whole_record_near_duplicates_within_a_reply():
+    checker = NoveltyChecker(rouge_threshold=None, near_threshold=0.8)
+    long_answer = "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen in the chloroplasts."
+    reply = [{"instruction": "What is photosynthesis?", "input": "", "output": long_answer},
+             {"instruction": "Define photosynthesis.", "input": "", "output": long_answer}]
+    verdicts = checker.check_many(reply, ["a", "b"])
+    assert verdicts[0] == (True, "", "") and verdicts[1][1] == "near_duplicate"
+    assert checker.check(reply[1])[1] == "near_duplicate"  # against the window of recent items
+
+
+def test_the_recent_window_joins_the_minhash_index_in_one_batch():
+    from fakellm import invent_items
+
+    from datacraft.generate.novelty import WINDOW
+
+    checker = NoveltyChecker()
+    items = invent_items(5, WINDOW + 3)
+    assert all(v[0] for v in checker.check_many(items, [f"i-{n}" for n in range(len(items))]))
+    assert len(checker._near) == WINDOW and len(checker._recent) == 3
+    copy = {**items[0], "instruction": items[0]["instruction"].upper()}  # same words: caught by ROUGE-L first
+    assert checker.check(copy)[1] == "similar_to_earlier"
+    loose = NoveltyChecker(rouge_threshold=None)
+    loose.check_many(items, [f"i-{n}" for n in range(len(items))])
+    assert loose.check(items[0]) == (False, "near_duplicate", "similarity=1.00 with i-0")  # from the MinHash index
+    assert loose.check(items[-1]) == (False, "near_duplicate", f"similarity=1.00 with i-{len(items) - 1}")  # window
