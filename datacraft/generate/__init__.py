@@ -1,7 +1,7 @@
 """Seed-based and document-grounded generation with an LLM, in resumable rounds with error feedback."""
 
 from datacraft.generate.config import GenerateConfig, ReviewConfig, load_sections
-from datacraft.generate.docs import Chunk, chunk_text, iter_chunks, load_documents
+from datacraft.generate.docs import Chunk, iter_chunks, load_documents
 from datacraft.generate.feedback import Feedback, FeedbackEntry, append_feedback, load_feedback
 from datacraft.generate.novelty import NoveltyChecker, rouge_l
 from datacraft.generate.parse import ParsedReply, parse_items, to_record
@@ -18,7 +18,6 @@ __all__ = [
     "ParsedReply",
     "ReviewConfig",
     "append_feedback",
-    "chunk_text",
     "iter_chunks",
     "load_documents",
     "load_feedback",

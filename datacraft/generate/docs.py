@@ -1,9 +1,8 @@
-"""Documents for `generate --from-docs`: reading them, and a paragraph/sentence chunker aware of CJK punctuation."""
+"""Documents for `generate --from-docs`: read with `ingest`'s readers, cut with its chunker."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +10,6 @@ from typing import Any
 
 from datacraft.errors import InputError
 from datacraft.io.readers import iter_records
-
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
-# A sentence ends at 。！？；… (CJK, no space needed) or at .!?; followed by a space; closing quotes stay attached.
-_SENTENCE_END = re.compile(r"(?<=[。！？；…])[”’」』）)]*|(?<=[.!?;])[\"')\]]*(?=\s)")
-_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 @dataclass(frozen=True)
@@ -42,16 +36,25 @@ class Chunk:
 
 
 def load_documents(path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(doc_id, text, meta) per document: `.txt`/`.md` files are one document; JSON/JSONL rows need `text`."""
-    if Path(path).suffix.lower() in TEXT_SUFFIXES:
+    """(doc_id, text, meta) per document.
+
+    Text, Markdown, HTML, PDF and DOCX files are one document each (read by `ingest`, encoding
+    detected); JSON/JSONL rows need `text` (as `datacraft ingest` writes them).
+    """
+    from datacraft.ingest.documents import extract_file
+    from datacraft.ingest.sources import DOCUMENT_SUFFIXES
+    from datacraft.stages import Reject
+
+    kind = DOCUMENT_SUFFIXES.get(Path(path).suffix.lower())
+    if kind:
+        if not Path(path).is_file():
+            raise InputError(path, "file not found")
         try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(path, "file not found") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(path, f"cannot decode as UTF-8 ({exc.reason})") from None
+            title, text, extra = extract_file(path, kind)
+        except Reject as exc:
+            raise InputError(path, f"cannot read: {exc.detail or exc.reason}") from None
         if text.strip():
-            yield Path(path).stem, text, {"path": str(path)}
+            yield Path(path).stem, text, {"path": str(path), "title": title, **extra}
         return
     for row in iter_records(path, strict=True):
         value = row.value
@@ -64,64 +67,15 @@ def load_documents(path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
         yield str(value.get("id") or f"{Path(path).stem}:{row.line}"), text, meta
 
 
-def sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences, keeping each sentence's punctuation.
+def iter_chunks(paths: list[str], max_chars: int = 1500) -> Iterator[Chunk]:
+    """Every chunk of every document, in order (the order decides which request asks about which chunk).
 
-    >>> sentences("第一句。第二句！Third one. Fourth?")
-    ['第一句。', '第二句！', 'Third one.', ' Fourth?']
+    Cut by the ingest chunker: at headings, paragraphs, sentences (CJK punctuation included), words.
     """
-    parts, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.end() > start:
-            parts.append(text[start:match.end()])
-            start = match.end()
-    if start < len(text):
-        parts.append(text[start:])
-    return [p for p in parts if p.strip()]
+    from datacraft.ingest.chunking import chunk_text
 
-
-def _pieces(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
-    """(start, end) spans no longer than max_chars: paragraphs, else sentences, else hard cuts."""
-    position = 0
-    for paragraph in _PARAGRAPH.split(text):
-        start = text.index(paragraph, position)
-        position = start + len(paragraph)
-        if not paragraph.strip():
-            continue
-        if len(paragraph) <= max_chars:
-            yield start, start + len(paragraph)
-            continue
-        offset = start
-        for sentence in sentences(paragraph):
-            for cut in range(0, len(sentence), max_chars):
-                yield offset + cut, offset + min(len(sentence), cut + max_chars)
-            offset += len(sentence)
-
-
-def chunk_text(text: str, max_chars: int = 1500, min_chars: int = 200) -> list[tuple[int, int]]:
-    """Pack paragraphs/sentences into spans of at most max_chars; a short tail joins the previous span.
-
-    >>> chunk_text("aaaa\\n\\nbbbb\\n\\ncccc", max_chars=10, min_chars=1)
-    [(0, 10), (12, 16)]
-    """
-    spans: list[tuple[int, int]] = []
-    for start, end in _pieces(text, max_chars):
-        if spans and end - spans[-1][0] <= max_chars:
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < min_chars and spans[-1][1] - spans[-2][0] <= max_chars * 1.5:
-        spans[-2:] = [(spans[-2][0], spans[-1][1])]
-    return spans
-
-
-def iter_chunks(paths: list[str], max_chars: int = 1500, min_chars: int = 200) -> Iterator[Chunk]:
-    """Every chunk of every document, in order (the order decides which request asks about which chunk)."""
     for path in paths:
         for doc_id, text, meta in load_documents(path):
-            for index, (start, end) in enumerate(chunk_text(text, max_chars, min_chars)):
-                piece = text[start:end]
-                lead = len(piece) - len(piece.lstrip())
-                piece = piece.strip()
-                if piece:
-                    yield Chunk(doc_id, index, start + lead, start + lead + len(piece), piece, meta)
+            for piece in chunk_text(text, max_chars=max_chars):
+                if piece.text.strip():
+                    yield Chunk(doc_id, piece.index, piece.start, piece.end, piece.text, meta)
