@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +15,20 @@ from datacraft.io.readers import FORMATS, parse_mapping
 
 
 class DatacraftGroup(click.Group):
-    """Turns library errors into `Error: ...` and an exit code instead of a traceback."""
+    """Loads commands lazily and turns library errors into `Error: ...` and an exit code."""
+
+    def __init__(self, *args: Any, commands_from: tuple[str, ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lazy = commands_from
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._lazy, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self._lazy:
+            module = importlib.import_module(f"datacraft.cli.{cmd_name}_cmd")
+            self.add_command(_tidy_help(module.command), cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -27,6 +42,19 @@ class DatacraftGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+
+
+def _tidy_help(command: click.Command) -> click.Command:
+    if command.help:
+        command.help = inspect.cleandoc(command.help)
+        if command.short_help is None:
+            # Click cuts the short help at the first ". ", which "IN... (`-` for stdin)" contains.
+            command.short_help = " ".join(command.help.split("\n\n")[0].split()).rstrip(".")
+        # Indented blocks are examples: keep their lines as written instead of rewrapping them.
+        command.help = "\n\n".join(
+            f"\b\n{para}" if para.startswith("    ") and not para.startswith("\b") else para
+            for para in command.help.split("\n\n"))
+    return command
 
 
 def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from datacraft.llm import LLMConfig, resolve_llm_config
+from datacraft.llm.config import LLMConfig, resolve_llm_config
 
 _FLAGS = ("base_url", "model", "api_key_env", "concurrency", "timeout", "cache")
 

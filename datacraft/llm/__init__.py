@@ -1,27 +1,24 @@
 """An async OpenAI-compatible client for batch work: cache, retries, adaptive concurrency, budget, cost."""
 
-from datacraft.llm.cache import ResponseCache, request_key
-from datacraft.llm.client import Completion, LLMClient, LLMError, RequestFailed, redact, retry_after
-from datacraft.llm.config import LLMConfig, Price, api_key, read_config_file, resolve_llm_config
-from datacraft.llm.limiter import AdaptiveLimiter
-from datacraft.llm.usage import Budget, BudgetExhausted, Usage
+from __future__ import annotations
 
-__all__ = [
-    "AdaptiveLimiter",
-    "Budget",
-    "BudgetExhausted",
-    "Completion",
-    "LLMClient",
-    "LLMConfig",
-    "LLMError",
-    "Price",
-    "RequestFailed",
-    "ResponseCache",
-    "Usage",
-    "api_key",
-    "read_config_file",
-    "redact",
-    "request_key",
-    "resolve_llm_config",
-    "retry_after",
-]
+import importlib
+from typing import Any
+
+# Loaded on first use: `openai` takes about half a second to import, which every CLI start would pay.
+_EXPORTS = {
+    "ResponseCache": "cache", "request_key": "cache",
+    "Completion": "client", "LLMClient": "client", "LLMError": "client", "RequestFailed": "client",
+    "redact": "client", "retry_after": "client",
+    "LLMConfig": "config", "Price": "config", "api_key": "config", "read_config_file": "config",
+    "resolve_llm_config": "config",
+    "AdaptiveLimiter": "limiter",
+    "Budget": "usage", "BudgetExhausted": "usage", "Usage": "usage",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'datacraft.llm' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"datacraft.llm.{_EXPORTS[name]}"), name)
