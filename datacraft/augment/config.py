@@ -1,0 +1,113 @@
+"""Settings for `augment`: which methods run, how hard each one rewrites, and what the guard accepts.
+
+A config file (YAML or JSON) has up to three sections: `augment` (AugmentConfig), `llm` (the
+endpoint for the LLM translator) and `clean` (the filters every augmented record must pass).
+A threshold of `None` switches its check off.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from datacraft.errors import ConfigError
+from datacraft.llm.config import read_config_file, validate_section
+
+SECTIONS = ("augment", "llm", "clean")
+METHODS = ("synonym", "backtranslate", "mix")
+Field_ = Literal["instruction", "input", "output"]
+
+
+class SynonymConfig(BaseModel):
+    """Synonym replacement (Cilin for Chinese, WordNet for English)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a rewritten field to replace (at least one)")
+    languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (en needs WordNet data)")
+    wordnet_dir: str | None = Field(None, description="a WordNet 3.0 dict folder (e.g. /usr/share/wordnet); None: NLTK's data")
+
+
+class BacktranslateConfig(BaseModel):
+    """Back-translation through a pivot language, with an LLM or a local MarianMT model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pivot: str = Field("auto", pattern=r"^(auto|[a-z]{2,3}|zh-Han[st])$",
+                       description="pivot language code (auto: en for Chinese text, zh for the rest)")
+    translator: Literal["llm", "marian"] = Field("llm", description="llm: any OpenAI-compatible endpoint; marian: local model")
+    model_dirs: dict[str, str] = Field({}, description="marian: one folder per direction, e.g. {zh-en: ./opus-mt-zh-en}")
+    batch_size: int = Field(8, ge=1, le=256, description="texts per LLM request, or per model forward pass")
+    batch_chars: int = Field(6000, ge=100, description="llm: most characters of text per request")
+    temperature: float = Field(0.7, ge=0, le=2, description="llm: some freedom, so the paraphrase differs from the source")
+    max_tokens: int = Field(4096, ge=16, description="llm: reply limit per request")
+    prompt: str | None = Field(None, description="llm: your own Jinja2 template instead of prompts/translate.j2")
+    device: str | None = Field(None, description="marian: torch device (None: cuda when present, else cpu)")
+    num_beams: int = Field(4, ge=1, description="marian: beam width")
+    max_length: int = Field(512, ge=8, description="marian: longest input and output, in tokens")
+
+
+class MixConfig(BaseModel):
+    """Mixing: new records combined from parts of existing ones (opt-in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    modes: list[Literal["concat", "system"]] = Field(["concat"], description="concat: two tasks in one; system: another system prompt")
+    ratio: float = Field(0.1, gt=0, le=1, description="mixed records made per input record, per mode")
+    max_chars: int | None = Field(6000, ge=1, description="longest combined record, in characters")
+    system_prompts: list[str] = Field([], description="system mode: the prompts to swap in (empty: the distinct ones in the data)")
+
+
+class GuardConfig(BaseModel):
+    """The drift check of an augmented record against its source (on the rewritten fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_length_ratio: float | None = Field(0.5, gt=0, description="augmented/source length (units) below this: length_drift")
+    max_length_ratio: float | None = Field(2.0, gt=0, description="augmented/source length (units) above this: length_drift")
+    min_similarity: float | None = Field(0.2, ge=0, le=1, description="unit-level similarity below this: drifted (meaning lost)")
+    max_similarity: float | None = Field(0.95, ge=0, le=1, description="similarity at or above this: too_similar (a copy adds nothing)")
+
+
+class AugmentConfig(BaseModel):
+    """The whole `augment` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    methods: list[Literal["synonym", "backtranslate", "mix"]] = Field(["synonym"], description="methods to run, in order")
+    fields: list[Field_] = Field(["instruction", "input", "output"], description="fields synonym and backtranslate rewrite")
+    protect_factual: bool = Field(True, description="leave input and output alone for factual and code tasks (rewording can make the answer wrong)")
+    copies: int = Field(1, ge=1, le=20, description="augmented copies per record for synonym and backtranslate")
+    seed: int = Field(0, description="the same seed and input give the same output")
+    replace: bool = Field(False, description="write only the augmented records, not the originals")
+    block_size: int = Field(256, ge=1, description="records processed together (translation batches, mixing partners)")
+    synonym: SynonymConfig = Field(SynonymConfig(), description="synonym replacement")
+    backtranslate: BacktranslateConfig = Field(BacktranslateConfig(), description="back-translation")
+    mix: MixConfig = Field(MixConfig(), description="mixing")
+    guard: GuardConfig = Field(GuardConfig(), description="drift check against the source")
+
+
+def load_sections(path: str | None) -> dict[str, Any]:
+    """The sections of an augment config file ({} when no file); an unknown section is an error."""
+    if path is None:
+        return {}
+    data = read_config_file(path)
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section {key!r} (expected {', '.join(SECTIONS)})")
+    return data
+
+
+def augment_config(sections: dict[str, Any], where: str = "config", **flags: Any) -> AugmentConfig:
+    """AugmentConfig from the file's `augment` section; dotted flags ("synonym.ratio") override it when not None."""
+    data = validate_section(AugmentConfig, sections.get("augment"), f"{where}: augment").model_dump()
+    for key, value in flags.items():
+        if value is None:
+            continue
+        target = data
+        *parents, name = key.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[name] = value
+    return validate_section(AugmentConfig, data, "options")

@@ -1,0 +1,293 @@
+"""`augment_file`: read records, add augmented copies (synonym, backtranslate, mix), guard them, write.
+
+Records flow in blocks of `block_size`: back-translation batches and mixing partners come from one
+block, everything else is per record. Each original is written (unless `replace`), followed by
+its accepted copies; mixed records follow their block. Every random choice comes from a generator
+seeded with (seed, method, record id, copy), so the same input and seed give the same output
+whatever the block size, and an LLM rerun asks the same requests (answered by the cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from datacraft.augment.backtranslate import BackTranslator
+from datacraft.augment.base import Rewrite
+from datacraft.augment.config import AugmentConfig
+from datacraft.augment.guard import Guard
+from datacraft.augment.mix import MODES, Mixed
+from datacraft.augment.synonyms import SynonymReplacer
+from datacraft.augment.translate import LLMTranslator, Translator
+from datacraft.clean import CleanConfig
+from datacraft.errors import ConfigError
+from datacraft.io.writers import JsonlWriter, check_not_input
+from datacraft.llm import LLMClient, LLMConfig, ResponseCache
+from datacraft.records import Record, record_text
+from datacraft.stages import Ledger, RejectSink, read_stage
+
+_SHORT = {"synonym": "syn", "backtranslate": "bt"}
+_COMPARED = ("system", "instruction", "input", "output")  # what makes two records the same training example
+
+
+def rng_for(seed: int, method: str, record_id: Any, copy: int = 0) -> random.Random:
+    """The random generator for one record copy: independent of order and block size.
+
+    >>> rng_for(0, "synonym", "a:1").random() == rng_for(0, "synonym", "a:1").random()
+    True
+    """
+    return random.Random(f"{seed}:{method}:{record_id}:{copy}")  # str seeds hash with SHA-512: stable across runs
+
+
+def derive(source: Record, fields: dict[str, str], method: str, copy: int, info: dict[str, Any]) -> Record:
+    """A copy of `source` with new field values, a new id and `meta.augmented_from`/`meta.method`."""
+    record = {k: v for k, v in source.items() if k not in ("id", "meta")}
+    record.update(fields)
+    record["id"] = f"{source.get('id')}#{_SHORT.get(method, method)}{copy + 1}"
+    meta = {k: v for k, v in (source.get("meta") or {}).items() if k not in ("augment",)}
+    meta.update({"augmented_from": source.get("id"), "method": method, "augment": info})
+    record["meta"] = meta
+    return record
+
+
+class Augmenter:
+    """Augments blocks of records; holds the methods' resources and the LLM event loop."""
+
+    def __init__(self, config: AugmentConfig, ledger: Ledger, *, clean: CleanConfig | None = None,
+                 translator: Translator | None = None, synonyms: SynonymReplacer | None = None):
+        self.config = config
+        self.ledger = ledger
+        self.guard = Guard(config.guard, clean)
+        for method in config.methods:
+            ledger.stage(method)  # in method order, right after "read"
+        self.synonyms = synonyms or SynonymReplacer(config.synonym, fields=config.fields,
+                                                    protect_factual=config.protect_factual)
+        wanted = translator is not None and "backtranslate" in config.methods
+        self.backtranslator = BackTranslator(translator, config.backtranslate, fields=config.fields,
+                                             protect_factual=config.protect_factual,
+                                             copies=config.copies) if wanted else None
+        # One event loop, in its own thread, for the whole run: the LLM client's connections belong
+        # to it, and the next block's translations can start while this block is written.
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        if self.backtranslator is not None:
+            self.loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self.loop.run_forever, name="augment-translate", daemon=True)
+            self._thread.start()
+        self._pending: list[Future[Any]] = []
+        self.blocks = 0
+        self.originals = 0
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the translation loop and wait for it."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self, last: Any = None) -> None:
+        """Cancel translations still running (an interrupted run), run `last` (closing the client), stop the loop."""
+        if self.loop is None or self._thread is None:
+            return
+        for future in self._pending:
+            future.cancel()
+        try:
+            if last is not None:
+                self.run(last)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join()
+            self.loop.close()
+
+    def prefetch(self, records: list[Record]) -> Future[Any] | None:
+        """Start back-translating a block now; `block()` collects the result."""
+        if self.backtranslator is None or self.loop is None:
+            return None
+        future = asyncio.run_coroutine_threadsafe(self.backtranslator.rewrite(records), self.loop)
+        self._pending.append(future)
+        return future
+
+    def block(self, records: list[Record], translation: Future[Any] | None = None) -> Iterator[Record]:
+        """The output records for one block, in order; rejects go to the ledger."""
+        config = self.config
+        translated: list[list[Rewrite]] | None = None
+        if "backtranslate" in config.methods:
+            assert self.backtranslator is not None
+            translation = translation or self.prefetch(records)
+            assert translation is not None
+            started = time.perf_counter()
+            translated = translation.result()
+            self._pending.remove(translation)
+            self.ledger.stage("backtranslate").seconds += time.perf_counter() - started
+        for index, source in enumerate(records):
+            if not config.replace:
+                self.originals += 1
+                yield source
+            seen = {record_text(source, _COMPARED)}
+            for method in config.methods:
+                if method == "mix":
+                    continue
+                for copy in range(config.copies):
+                    started = time.perf_counter()
+                    if method == "synonym":
+                        rewrite = self.synonyms(source, rng_for(config.seed, method, source.get("id"), copy))
+                    else:
+                        assert translated is not None and self.backtranslator is not None
+                        rewrite = translated[index][copy]
+                        rewrite.info.setdefault("translator", self.backtranslator.translator.name)
+                    accepted = self._accept(method, source, rewrite, copy, seen)
+                    self.ledger.stage(method).seconds += time.perf_counter() - started
+                    if accepted is not None:
+                        yield accepted
+        if "mix" in config.methods:
+            started = time.perf_counter()
+            mixed = list(self._mix(records))
+            self.ledger.stage("mix").seconds += time.perf_counter() - started
+            yield from mixed
+        self.blocks += 1
+
+    def _accept(self, method: str, source: Record, rewrite: Rewrite, copy: int, seen: set[str]) -> Record | None:
+        stats = self.ledger.stage(method)
+        stats.read += 1
+        if rewrite.failure is not None:
+            self.ledger.reject(method, rewrite.failure.reason, record=source, detail=rewrite.failure.detail,
+                               source=str(source.get("id")))
+            return None
+        candidate = derive(source, rewrite.fields, method, copy, rewrite.info)
+        return self._check(method, candidate, source, list(rewrite.fields), seen)
+
+    def _check(self, method: str, candidate: Record, source: Record, fields: list[str], seen: set[str]) -> Record | None:
+        ok, reason, detail = self.guard(candidate, source, fields)
+        text = record_text(candidate, _COMPARED)
+        if ok and text in seen:
+            ok, reason, detail = False, "duplicate_copy", "the same as the source or another copy"
+        if not ok:
+            self.ledger.reject(method, reason, record=candidate, detail=detail, source=str(source.get("id")))
+            return None
+        seen.add(text)
+        self.ledger.stage(method).kept += 1
+        return candidate
+
+    def _mix(self, records: list[Record]) -> Iterator[Record]:
+        by_id = {str(r.get("id")): r for r in records}
+        for mode in self.config.mix.modes:
+            rng = random.Random(f"{self.config.seed}:mix:{mode}:{self.blocks}")
+            for number, mixed in enumerate(MODES[mode](records, self.config.mix, rng)):
+                self.ledger.stage("mix").read += 1
+                record = self._mixed_record(mixed, number)
+                first = by_id[mixed.sources[0]]
+                seen = {record_text(by_id[s], _COMPARED) for s in mixed.sources if s in by_id}
+                accepted = self._check("mix", record, first, [], seen)
+                if accepted is not None:
+                    yield accepted
+
+    def _mixed_record(self, mixed: Mixed, number: int) -> Record:
+        record = dict(mixed.record)
+        record["id"] = f"mix:{self.blocks}:{mixed.mode}:{number + 1}"
+        record["meta"] = {"augmented_from": mixed.sources if len(mixed.sources) > 1 else mixed.sources[0],
+                          "method": "mix", "augment": {"mode": mixed.mode}}
+        return record
+
+
+def _emit(augmenter: Augmenter, writer: JsonlWriter, block: list[Record], translation: Future[Any] | None) -> int:
+    for record in augmenter.block(block, translation):
+        writer.write(record)
+    return len(block)
+
+
+def _blocks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while block := list(islice(iterator, size)):
+        yield block
+
+
+def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = None, config: AugmentConfig | None = None,
+                 clean: CleanConfig | None = None, llm: LLMConfig | None = None, translator: Translator | None = None,
+                 read_options: dict | None = None, strict: bool = False,
+                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Augment `inputs` into `output` (JSONL, atomic); drops go to `rejects`. Returns the counts.
+
+    Back-translation needs `translator`, or `llm` (an endpoint) or `config.backtranslate.translator
+    == "marian"` with model folders. LLM replies are cached in `<output>.run/cache.sqlite` (or
+    `llm.cache`), so an interrupted run costs nothing to repeat.
+    """
+    config = config or AugmentConfig()
+    inputs = [str(p) for p in inputs]
+    _check_paths(inputs, output, rejects, config)
+    store: ResponseCache | None = None
+    client: LLMClient | None = None
+    if "backtranslate" in config.methods and translator is None:
+        translator, client, store = _make_translator(config, llm, output)
+    augmenter: Augmenter | None = None
+    try:
+        with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
+            ledger = Ledger(sink)
+            records = read_stage(inputs, ledger, strict=strict, **dict(read_options or {}))
+            augmenter = Augmenter(config, ledger, clean=clean, translator=translator)
+            done = 0
+            waiting: deque[tuple[list[Record], Future[Any] | None]] = deque()
+            for block in _blocks(records, config.block_size):
+                # One block ahead: its requests fill the endpoint's free slots while this block's last replies arrive.
+                waiting.append((block, augmenter.prefetch(block)))
+                if len(waiting) > 1:
+                    done += _emit(augmenter, writer, *waiting.popleft())
+                    if progress is not None:
+                        progress(done)
+            while waiting:
+                done += _emit(augmenter, writer, *waiting.popleft())
+                if progress is not None:
+                    progress(done)
+    finally:
+        if augmenter is not None:
+            augmenter.close(client.aclose() if client is not None and augmenter.loop is not None else None)
+        if store is not None:
+            store.close()
+    result = ledger.to_dict(writer.count)
+    result["originals"] = augmenter.originals
+    result["methods"] = {m: {"produced": s.kept, "rejected": s.dropped, "reasons": dict(s.rejected.most_common())}
+                         for m, s in ledger.stages.items() if m != "read"}
+    if translator is not None:
+        result["translator"] = translator.name
+    if client is not None:
+        result["usage"] = client.usage.to_dict()
+    return result
+
+
+def _make_translator(config: AugmentConfig, llm: LLMConfig | None, output: str) -> tuple[Translator, LLMClient | None, ResponseCache | None]:
+    settings = config.backtranslate
+    if settings.translator == "marian":
+        from datacraft.augment.marian import MarianTranslator, parse_model_dirs
+
+        return MarianTranslator(parse_model_dirs(settings.model_dirs), settings), None, None
+    if llm is None:
+        raise ConfigError("back-translation with the LLM translator needs an endpoint: pass --model NAME "
+                          "(and --base-url URL), or --translator marian --model-dir zh-en=PATH")
+    store = None
+    if llm.use_cache and (llm.cache or output != "-"):
+        store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
+    client = LLMClient(llm, cache=store)
+    return LLMTranslator(client, settings, seed=config.seed), client, store
+
+
+def _check_paths(inputs: list[str], output: str, rejects: str | None, config: AugmentConfig) -> None:
+    """Reject conflicting options before any work starts."""
+    if not inputs:
+        raise ConfigError("no input files given (use - to read stdin)")
+    if inputs.count("-") > 1:
+        raise ConfigError("stdin (-) can be read only once")
+    if not config.methods:
+        raise ConfigError("no augmentation method chosen: pass --method synonym, backtranslate or mix")
+    for path, what in ((output, "output"), (rejects, "--rejects")):
+        if path not in (None, "-") and Path(path).is_dir():
+            raise ConfigError(f"{what} {path} is a directory; give a file name, e.g. {Path(path) / 'augmented.jsonl'}")
+    check_not_input(output, inputs)
+    if rejects is not None:
+        check_not_input(rejects, inputs)
+        if rejects == output or (rejects != "-" and output != "-" and Path(rejects).resolve() == Path(output).resolve()):
+            raise ConfigError(f"--rejects {rejects} is the same file as the output; give it another name")
