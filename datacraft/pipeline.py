@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from datacraft import __version__
+from datacraft.config import validate_section
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write
 from datacraft.stages import Ledger, RejectSink, filter_stage, read_stage
@@ -48,14 +49,6 @@ class PipelineConfig(BaseModel):
     stages: list[str | dict[str, dict[str, Any] | None]] = Field(min_length=1)
 
 
-def _format_validation_error(path: str, exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return f"{path}: unknown key '{where}'"
-    return f"{path}: {where}: {err['msg']}"
-
-
 def load_pipeline(path: str) -> tuple[PipelineConfig, list[tuple[str, dict[str, Any]]]]:
     """Read and check a pipeline file; returns the config and its (kind, settings) stage list."""
     file = Path(path)
@@ -68,10 +61,7 @@ def load_pipeline(path: str) -> tuple[PipelineConfig, list[tuple[str, dict[str, 
         raise ConfigError(f"{path}:{line + 1 if line is not None else '?'}: invalid YAML") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with `inputs` and `stages`")
-    try:
-        config = PipelineConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc)) from None
+    config = validate_section(PipelineConfig, raw, path)
     stages: list[tuple[str, dict[str, Any]]] = []
     for index, entry in enumerate(config.stages, start=1):
         if isinstance(entry, str):
@@ -136,10 +126,7 @@ def _run_read(inputs: list[InputSpec], base: Path, out: Path, rejects: Path) -> 
 def _run_clean(settings: dict[str, Any], source: Path, out: Path, rejects: Path) -> dict[str, Any]:
     from datacraft.clean import CleanConfig, clean_file
 
-    try:
-        config = CleanConfig.model_validate({"dedupe": None, **settings})
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error("clean stage", exc)) from None
+    config = validate_section(CleanConfig, {"dedupe": None, **settings}, "clean stage")
     return clean_file([str(source)], str(out), rejects=str(rejects), config=config)
 
 
@@ -148,10 +135,7 @@ def _run_dedupe(settings: dict[str, Any], source: Path, out: Path, rejects: Path
 
     settings = dict(settings)
     against = [str(base / p) for p in settings.pop("against", [])]
-    try:
-        config = DedupeConfig.model_validate(settings)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error("dedupe stage", exc)) from None
+    config = validate_section(DedupeConfig, settings, "dedupe stage")
     return dedupe_file([str(source)], str(out), rejects=str(rejects), config=config, against=against)
 
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from datacraft.errors import ConfigError
-from datacraft.llm.config import read_config_file, validate_section
+from datacraft.config import load_sections as _load_sections
+from datacraft.config import validate_section
 
 SECTIONS = ("augment", "llm", "clean")
 METHODS = ("synonym", "backtranslate", "mix")
@@ -89,15 +89,8 @@ class AugmentConfig(BaseModel):
 
 
 def load_sections(path: str | None) -> dict[str, Any]:
-    """The sections of an augment config file ({} when no file); an unknown section is an error."""
-    if path is None:
-        return {}
-    data = read_config_file(path)
-    for key in data:
-        if key not in SECTIONS:
-            raise ConfigError(f"{path}: unknown section {key!r} (expected {', '.join(SECTIONS)})")
-    return data
-
+    """The sections of a datacraft config file ({} when no file); unknown sections are an error."""
+    return _load_sections(path, SECTIONS)
 
 def augment_config(sections: dict[str, Any], where: str = "config", **flags: Any) -> AugmentConfig:
     """AugmentConfig from the file's `augment` section; dotted flags ("synonym.ratio") override it when not None."""

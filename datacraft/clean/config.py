@@ -8,15 +8,13 @@ A threshold of `None` switches its check off.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from datacraft.config import read_config_file, validate_section
 from datacraft.dedupe import DedupeConfig
-from datacraft.errors import ConfigError
 
 
 def _opt(default: Any, doc: str) -> Any:
@@ -73,37 +71,8 @@ def load_clean_config(path: str | None) -> CleanConfig:
     """Read a clean config from YAML or JSON (None: the defaults); unknown keys raise ConfigError."""
     if path is None:
         return CleanConfig()
-    source = Path(path)
-    if source.is_dir():
-        raise ConfigError(f"{path}: is a directory, not a config file")
-    try:
-        text = source.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    try:
-        data = json.loads(text) if source.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {'JSON' if source.suffix.lower() == '.json' else 'YAML'}: "
-                          f"{' '.join(str(exc).split())}") from None
-    if data is None:
-        return CleanConfig()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with sections normalize, filters, dedupe")
-    try:
-        return CleanConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_first_problem(exc)}") from None
-
-
-def _first_problem(exc: ValidationError) -> str:
-    """One line naming the key, e.g. "unknown key 'filters.min_lenght'"."""
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key {key!r} (see `datacraft clean --print-config`)"
-    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+    return validate_section(CleanConfig, read_config_file(path), str(path),
+                            hint=" (see `datacraft clean --print-config`)")
 
 
 def default_config_yaml() -> str:

@@ -12,8 +12,8 @@ from datacraft.augment.config import METHODS
 from datacraft.clean import CleanConfig
 from datacraft.cli.base import input_options, read_options
 from datacraft.cli.llm_options import llm_config, llm_options
+from datacraft.config import validate_section
 from datacraft.errors import ConfigError
-from datacraft.llm.config import validate_section
 
 # Options that only mean something for one method: given without it, they are a mistake.
 _METHOD_OPTIONS = {

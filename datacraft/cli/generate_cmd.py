@@ -9,9 +9,9 @@ import click
 
 from datacraft.clean import CleanConfig
 from datacraft.cli.llm_options import llm_config, llm_options
+from datacraft.config import validate_section
 from datacraft.generate import run_generation
 from datacraft.generate.config import generate_config, load_sections
-from datacraft.llm.config import validate_section
 
 STOPPED = {
     "target": "reached -n",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from datacraft.errors import ConfigError
+from datacraft.config import read_config_file, validate_section
 from datacraft.records import TEXT_FIELDS
 
 
@@ -80,32 +79,12 @@ def lsh_shape(threshold: float, num_perm: int, bands: int | None = None, rows: i
 
 def load_dedupe_config(path: str | Path | None, **overrides: object) -> DedupeConfig:
     """Read a YAML/JSON dedupe config (or the defaults); unknown keys are an error naming the key."""
-    data: dict = {}
-    if path is not None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of dedupe settings")
-        data = dict(loaded or {})
-        data = data.get("dedupe", data) if set(data) == {"dedupe"} else data
+    data: dict = dict(read_config_file(path)) if path is not None else {}
+    data = data.get("dedupe", data) if set(data) == {"dedupe"} else data
     data.update({k: v for k, v in overrides.items() if v is not None})
     return make_config(data, source=str(path) if path else "dedupe config")
 
 
 def make_config(data: dict, source: str = "dedupe config") -> DedupeConfig:
     """Validate a dict into a DedupeConfig, turning pydantic errors into one ConfigError line."""
-    try:
-        return DedupeConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "config"
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {message}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+    return validate_section(DedupeConfig, data, source)

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from datacraft.errors import ConfigError
-from datacraft.llm.config import read_config_file, validate_section
+from datacraft.config import load_sections as _load_sections
+from datacraft.config import validate_section
 
 SECTIONS = ("llm", "generate", "clean", "review")
 
@@ -56,14 +56,7 @@ class ReviewConfig(BaseModel):
 
 def load_sections(path: str | None) -> dict[str, Any]:
     """The sections of a datacraft config file ({} when no file); unknown sections are an error."""
-    if path is None:
-        return {}
-    data = read_config_file(path)
-    for key in data:
-        if key not in SECTIONS:
-            raise ConfigError(f"{path}: unknown section {key!r} (expected {', '.join(SECTIONS)})")
-    return data
-
+    return _load_sections(path, SECTIONS)
 
 def generate_config(sections: dict[str, Any], path: str = "config", **flags: Any) -> GenerateConfig:
     """GenerateConfig from the file's `generate` section, overridden by flags that are not None."""

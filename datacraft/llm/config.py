@@ -6,15 +6,13 @@ so the key cannot end up in a config file, a manifest or a cache.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from datacraft.config import read_config_file, validate_section  # noqa: F401 - re-exported
 from datacraft.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -86,45 +84,6 @@ def redact_url(url: str | None) -> str | None:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
-
-
-def read_config_file(path: str) -> dict[str, Any]:
-    """A YAML or JSON mapping from `path`; ConfigError for a missing or malformed file."""
-    source = Path(path)
-    if source.is_dir():
-        raise ConfigError(f"{path}: is a directory, not a config file")
-    try:
-        text = source.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    try:
-        data = json.loads(text) if source.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {'JSON' if source.suffix.lower() == '.json' else 'YAML'}: "
-                          f"{' '.join(str(exc).split())}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings")
-    return data
-
-
-def validate_section(model: type[BaseModel], data: Any, where: str) -> Any:
-    """Build `model` from a config section; an unknown or bad key is a ConfigError naming it."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            raise ConfigError(f"{where}: unknown key {key!r}") from None
-        raise ConfigError(f"{where}: {key}: {error['msg']} (got {error.get('input')!r})") from None
 
 
 def resolve_llm_config(file_section: dict[str, Any] | None = None, *, where: str = "llm",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from datacraft.errors import ConfigError
+from datacraft.config import read_config_file, validate_section
 
 
 class LoraSettings(BaseModel):
@@ -57,27 +55,10 @@ class TrainConfig(BaseModel):
 
 def load_train_config(path: str | None, **overrides: Any) -> TrainConfig:
     """Read a YAML/JSON config (unknown keys are an error naming the key), then apply overrides as given."""
-    data: dict[str, Any] = {}
-    if path:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings")
-        data.update(loaded or {})
+    data: dict[str, Any] = dict(read_config_file(path)) if path else {}
     for key, value in overrides.items():
         if key == "lora" and isinstance(value, dict) and isinstance(data.get("lora"), dict):
             data["lora"] = {**data["lora"], **value}  # --lora-r on top of the file's lora section
         else:
             data[key] = value
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        if first["type"] == "extra_forbidden":
-            raise ConfigError(f"{path or 'config'}: unknown setting {where!r}") from None
-        raise ConfigError(f"{path or 'config'}: {where}: {first['msg']}") from None
+    return validate_section(TrainConfig, data, path or "config")

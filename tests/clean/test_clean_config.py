@@ -55,7 +55,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     ("dedupe:\n  treshold: 0.9\n", "unknown key 'dedupe.treshold' (see `datacraft clean --print-config`)"),
     ("filters:\n  max_output_length: lots\n",
      "filters.max_output_length: Input should be a valid integer, unable to parse string as an integer (got 'lots')"),
-    ("- a\n- list\n", "expected a mapping with sections normalize, filters, dedupe"),
+    ("- a\n- list\n", "expected a mapping of settings"),
     ("filters: [unclosed\n", "not valid YAML: "),
 ])
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -117,7 +117,7 @@ def test_config_file_and_unknown_keys(tmp_path):
     cfg.write_text("threshhold: 0.9\n")
     result = CliRunner().invoke(cli, ["dedupe", MIXED, "-o", str(tmp_path / "o.jsonl"), "--config", str(cfg)])
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {cfg}: threshhold: unknown key\n"
+    assert result.stderr == f"Error: {cfg}: unknown key 'threshhold'\n"
     cfg.write_text("bands: 30\nrows: 6\n")
     try:
         load_dedupe_config(str(cfg))

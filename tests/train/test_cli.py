@@ -80,7 +80,7 @@ def test_unknown_config_key_is_named(lookup_files, tmp_path):
     config.write_text("epochs: 2\nlearning_rat: 0.001\n", encoding="utf-8")
     result = run("train", "--data", lookup_files[0], "-o", str(tmp_path / "x"), "--config", str(config))
     assert result.exit_code == 2
-    assert result.output == f"Error: {config}: unknown setting 'learning_rat'\n"
+    assert result.output == f"Error: {config}: unknown key 'learning_rat'\n"
 
 
 def test_light_install_help_and_clear_error(lookup_files, tmp_path):
