@@ -125,6 +125,11 @@ def _classify(train_loss: Sequence[float], eval_loss: Sequence[tuple[int, float]
         if best < len(ev) - 1 and values[-1] > 1.1 * values[best] and end < values[best]:
             return "overfitting", (f"eval loss rose from {values[best]:.3g} (step {ev[best][0]}) to "
                                    f"{values[-1]:.3g} while train loss fell to {end:.3g}"), findings, []
+        # Eval stalled early and creeping up while train keeps falling far below it: memorising.
+        stalled = best <= (len(ev) - 1) // 2 and values[-1] > 1.002 * values[best]
+        if stalled and end < 0.85 * values[best]:
+            return "overfitting", (f"eval loss stopped improving at step {ev[best][0]} ({values[best]:.3g}, "
+                                   f"now {values[-1]:.3g}) while train loss fell to {end:.3g}"), findings, []
 
     half = y[n // 2:]
     smooth = _rolling_median(y, max(9, n // 5) | 1)

@@ -107,3 +107,16 @@ def test_real_curves_from_tiny_runs(expected, tiny_model, lookup):
     _, result, _ = train_once(train, evals, cfg)
     diagnosis = diagnose_history(result.history)
     assert diagnosis.label == expected, diagnosis.summary
+
+
+def test_stalled_eval_with_train_far_below_is_memorising():
+    """Eval flat since early on (creeping up a little) while train loss keeps falling: overfitting."""
+    t = np.arange(1, 41)
+    train = 7.7 - 2.6 * (1 - np.exp(-t / 12))
+    stalled = [(0, 7.9), (4, 7.78), (8, 7.66), (12, 7.55), (16, 7.53), (20, 7.51), (24, 7.53),
+               (28, 7.54), (32, 7.55), (36, 7.55), (40, 7.55)]
+    found = diagnose(train, stalled)
+    assert found.label == "overfitting"
+    assert found.summary.startswith("eval loss stopped improving at step 20 (7.51, now 7.55)")
+    improving = [(s, 7.9 - 0.06 * s) for s in range(0, 41, 4)]  # eval still falling: not overfitting
+    assert diagnose(train, improving).label == "healthy"
