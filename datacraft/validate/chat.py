@@ -8,6 +8,7 @@ assistant-side (assistant, function call), and the count must be even, i.e. end 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,13 @@ from datacraft.validate.issues import (
     TURN_ORDER,
     UNKNOWN_ROLE,
     Issue,
+    provenance_errors,
     shape_hint,
     text_issue,
     wrong_type,
 )
+
+Check = Callable[[dict[str, Any]], list[Issue]]
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,33 @@ def rule_errors(layout: ChatLayout, rec: dict[str, Any]) -> list[Issue]:
         return [Issue(field, f"ends on a {body[-1]!r} turn: the last turn must be "
                       f"{_choices(layout.assistant_side)}, or LLaMA-Factory drops the sample", ENDS_ON_USER)]
     return []
+
+
+def make_checks(layout: ChatLayout, fields_valid: Callable[[dict[str, Any]], bool],
+                field_errors: Callable[[dict[str, Any], list[Issue]], None]) -> tuple[Check, Check, Check, Check]:
+    """(schema_errors, rule_errors, check, explain) for one layout: a fast path for valid records
+    (turns plus the layout's other fields), then the thorough explainer for the rest."""
+
+    def explain(rec: dict[str, Any]) -> list[Issue]:
+        errors = schema_errors(layout, rec)
+        field_errors(rec, errors)
+        provenance_errors(rec, errors)
+        return errors
+
+    def schema_only(rec: dict[str, Any]) -> list[Issue]:
+        if turns_valid(layout, rec, rules=False) and fields_valid(rec):
+            return []
+        return explain(rec)
+
+    def rules(rec: dict[str, Any]) -> list[Issue]:
+        return rule_errors(layout, rec)
+
+    def check(rec: dict[str, Any]) -> list[Issue]:
+        if turns_valid(layout, rec, rules=True) and fields_valid(rec):
+            return []
+        return explain(rec) + rule_errors(layout, rec)
+
+    return schema_only, rules, check, explain
 
 
 def _choices(names: tuple[str, ...] | list[str]) -> str:

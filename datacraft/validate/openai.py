@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.validate import chat
-from datacraft.validate.issues import MISSING, Issue, provenance_errors, wrong_type
+from datacraft.validate.issues import MISSING, Issue, wrong_type
 
 NAME = "openai"
 LAYOUT = chat.ChatLayout(
@@ -34,30 +34,12 @@ def _fields_valid(rec: dict[str, Any]) -> bool:
     return value is MISSING or value.__class__ is dict
 
 
-def schema_errors(rec: dict[str, Any]) -> list[Issue]:
-    """Everything openai.schema.json says about `rec`, as issues (empty: valid)."""
-    if chat.turns_valid(LAYOUT, rec, rules=False) and _fields_valid(rec):
-        return []
-    return explain(rec)
-
-
-def rule_errors(rec: dict[str, Any]) -> list[Issue]:
-    """LLaMA-Factory's chat rules beyond the schema (turn order, count, last turn)."""
-    return chat.rule_errors(LAYOUT, rec)
-
-
-def check(rec: dict[str, Any]) -> list[Issue]:
-    """Schema and rules in one pass for the common (valid) case."""
-    if chat.turns_valid(LAYOUT, rec, rules=True) and _fields_valid(rec):
-        return []
-    return explain(rec) + rule_errors(rec)
-
-
-def explain(rec: dict[str, Any]) -> list[Issue]:
-    """The schema's issues with `rec`, found the slow, thorough way."""
-    errors = chat.schema_errors(LAYOUT, rec)
+def _field_errors(rec: dict[str, Any], errors: list[Issue]) -> None:
     tools = rec.get("tools")
     if tools is not None and not isinstance(tools, list):
         errors.append(wrong_type("tools", tools, "an array of tool definitions"))
-    provenance_errors(rec, errors)
-    return errors
+
+
+# What openai.schema.json says (schema_errors), LLaMA-Factory's turn rules (rule_errors), both in one pass for
+# the common valid record (check), and the thorough explainer behind them (explain).
+schema_errors, rule_errors, check, explain = chat.make_checks(LAYOUT, _fields_valid, _field_errors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.validate import chat
-from datacraft.validate.issues import MISSING, Issue, optional_strings, provenance_errors
+from datacraft.validate.issues import MISSING, Issue, optional_strings
 
 NAME = "sharegpt"
 LAYOUT = chat.ChatLayout(
@@ -37,29 +37,11 @@ def _fields_valid(rec: dict[str, Any]) -> bool:
     return value is MISSING or value.__class__ is dict
 
 
-def schema_errors(rec: dict[str, Any]) -> list[Issue]:
-    """Everything sharegpt.schema.json says about `rec`, as issues (empty: valid)."""
-    if chat.turns_valid(LAYOUT, rec, rules=False) and _fields_valid(rec):
-        return []
-    return explain(rec)
-
-
-def rule_errors(rec: dict[str, Any]) -> list[Issue]:
-    """LLaMA-Factory's ShareGPT rules beyond the schema (turn order, count, last turn)."""
-    return chat.rule_errors(LAYOUT, rec)
-
-
-def check(rec: dict[str, Any]) -> list[Issue]:
-    """Schema and rules in one pass for the common (valid) case."""
-    if chat.turns_valid(LAYOUT, rec, rules=True) and _fields_valid(rec):
-        return []
-    return explain(rec) + rule_errors(rec)
-
-
-def explain(rec: dict[str, Any]) -> list[Issue]:
-    """The schema's issues with `rec`, found the slow, thorough way."""
-    errors = chat.schema_errors(LAYOUT, rec)
+def _field_errors(rec: dict[str, Any], errors: list[Issue]) -> None:
     # `tools` is a JSON string of tool definitions: LLaMA-Factory json.loads it itself.
     optional_strings(rec, ("system", "tools"), errors)
-    provenance_errors(rec, errors)
-    return errors
+
+
+# What sharegpt.schema.json says (schema_errors), LLaMA-Factory's turn rules (rule_errors), both in one pass for
+# the common valid record (check), and the thorough explainer behind them (explain).
+schema_errors, rule_errors, check, explain = chat.make_checks(LAYOUT, _fields_valid, _field_errors)
