@@ -117,14 +117,6 @@ class Ledger:
                 "stages": {name: s.to_dict() for name, s in self.stages.items()},
                 "reasons": dict(by_reason.most_common())}
 
-    def summary_lines(self, kept: int) -> list[str]:
-        lines = [f"read {self.read}, kept {kept}, rejected {self.rejected}"]
-        for s in self.stages.values():
-            lines.append(f"  {s.name:<12} in {s.read:>8}  kept {s.kept:>8}  dropped {s.dropped:>7}")
-            for reason, n in s.rejected.most_common():
-                lines.append(f"      {reason:<24} {n:>8}")
-        return lines
-
 
 def filter_stage(name: str, predicate: Predicate, ledger: Ledger) -> Stage:
     """Turn a predicate into a counting stage that sends what it drops to the ledger's rejects."""

@@ -75,3 +75,17 @@ def read_options(fmt: str | None, encoding: str | None, mapping: tuple[str, ...]
 
 def echo_err(message: str) -> None:
     click.echo(message, err=True)
+
+
+def stage_summary(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
+    """The short summary of a staged run: totals, then each stage with its drop reasons."""
+    lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
+    for name, stage in result["stages"].items():
+        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
+        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
+    if result.get("normalized"):
+        changed = ", ".join(f"{step} {n}" for step, n in result["normalized"].items())
+        lines.append(f"  normalized: {changed}")
+    target = "stdout" if output == "-" else output
+    lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
+    return lines

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 import orjson
 
 from datacraft.clean import clean_file, default_config_yaml, load_clean_config
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write, check_not_input
 
@@ -63,19 +61,5 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
         with atomic_write(stats_path, "wb") as handle:
             handle.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     to_stderr = output == "-"
-    for line in summary_lines(result, output, rejects):
+    for line in stage_summary(result, output, rejects):
         click.echo(line, err=to_stderr)
-
-
-def summary_lines(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
-    """The short summary: totals, then each stage with its drop reasons."""
-    lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
-    for name, stage in result["stages"].items():
-        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
-        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
-    if result.get("normalized"):
-        changed = ", ".join(f"{step} {n}" for step, n in result["normalized"].items())
-        lines.append(f"  normalized: {changed}")
-    target = "stdout" if output == "-" else output
-    lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
-    return lines

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.dedupe import dedupe_file, load_dedupe_config
 from datacraft.errors import ConfigError
 
@@ -53,16 +51,5 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold
                          read_options=read_options(fmt, encoding, mapping, split), stats=stats_path,
                          strict=strict)
     to_stderr = output == "-"
-    for line in summary_lines(result, output, rejects):
+    for line in stage_summary(result, output, rejects):
         click.echo(line, err=to_stderr)
-
-
-def summary_lines(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
-    """Totals, then each stage with its drop reasons."""
-    lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
-    for name, stage in result["stages"].items():
-        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
-        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
-    target = "stdout" if output == "-" else output
-    lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
-    return lines
