@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,22 +89,31 @@ def _unwrap(value: Any) -> list[Any] | None:
     return lists[0] if len(lists) == 1 else None
 
 
-def _salvage(text: str) -> list[dict[str, Any]]:
-    """Every complete JSON object that looks like an item, in order (for cut-off or malformed replies)."""
-    found: list[dict[str, Any]] = []
+def json_objects(text: str) -> Iterator[tuple[Any, int, int]]:
+    """(value, start, end) for every `{` in `text` that starts a complete JSON value, in order.
+
+    >>> [v for v, _, _ in json_objects('chatter {"a": {"b": 1}} {broken')]
+    [{'a': {'b': 1}}, {'b': 1}]
+    """
     position = text.find("{")
     while position != -1:
         try:
             value, end = _DECODER.raw_decode(text, position)
         except json.JSONDecodeError:
-            position = text.find("{", position + 1)
-            continue
-        items = _unwrap(value)
-        if isinstance(value, dict) and items == [value]:
-            found.append(value)
-            position = text.find("{", end)
+            pass
         else:
-            position = text.find("{", position + 1)
+            yield value, position, end
+        position = text.find("{", position + 1)
+
+
+def _salvage(text: str) -> list[dict[str, Any]]:
+    """Every complete JSON object that looks like an item, in order (for cut-off or malformed replies)."""
+    found: list[dict[str, Any]] = []
+    inside = 0  # end of the last item taken: objects nested in it are not items of their own
+    for value, start, end in json_objects(text):
+        if start >= inside and isinstance(value, dict) and _unwrap(value) == [value]:
+            found.append(value)
+            inside = end
     return found
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from typing import Any
 
 from datacraft.generate.config import ReviewConfig
 from datacraft.generate.feedback import load_feedback
-from datacraft.generate.parse import drop_trailing_commas
+from datacraft.generate.parse import drop_trailing_commas, json_objects
 from datacraft.generate.prompts import render
 from datacraft.io.writers import check_not_input
 from datacraft.llm import LLMClient, LLMConfig, RequestFailed, ResponseCache
@@ -22,7 +21,6 @@ from datacraft.review.session import ReviewSession, load_for_review
 from datacraft.textutil import language
 
 _SCORE = re.compile(r"score\W{0,4}([1-5])\b", re.IGNORECASE)
-_DECODER = json.JSONDecoder()
 
 
 @dataclass
@@ -42,14 +40,7 @@ def parse_verdict(text: str | None) -> Verdict:
     4
     """
     text = text or ""
-    fixed = drop_trailing_commas(text)
-    position = fixed.find("{")
-    while position != -1:
-        try:
-            value, _ = _DECODER.raw_decode(fixed, position)
-        except json.JSONDecodeError:
-            position = fixed.find("{", position + 1)
-            continue
+    for value, _, _ in json_objects(drop_trailing_commas(text)):
         if isinstance(value, dict) and "score" in value:
             try:
                 score = round(float(value["score"]))
@@ -57,7 +48,6 @@ def parse_verdict(text: str | None) -> Verdict:
                 break
             if 1 <= score <= 5:
                 return Verdict(score, str(value.get("reason") or "").strip())
-        position = fixed.find("{", position + 1)
     match = _SCORE.search(text)
     if match:
         return Verdict(int(match.group(1)), text[match.end():].strip(" .:-/5\n")[:300])
