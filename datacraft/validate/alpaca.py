@@ -17,6 +17,7 @@ from datacraft.validate.issues import (
     json_type,
     optional_strings,
     provenance_errors,
+    provenance_valid,
     text_issue,
     wrong_type,
 )
@@ -53,11 +54,7 @@ def is_valid(rec: dict[str, Any]) -> bool:
             if pair.__class__ is not list or len(pair) != 2 or pair[0].__class__ is not str \
                     or pair[1].__class__ is not str:
                 return False
-    value = get("id", MISSING)
-    if value is not MISSING and (value.__class__ is not str or not value):
-        return False
-    value = get("meta", MISSING)
-    return value is MISSING or value.__class__ is dict
+    return provenance_valid(rec)
 
 
 def schema_errors(rec: dict[str, Any]) -> list[Issue]:

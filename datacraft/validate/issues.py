@@ -103,6 +103,15 @@ def shape_hint(rec: dict[str, Any], schema: str) -> str:
     return ""
 
 
+def provenance_valid(rec: dict[str, Any]) -> bool:
+    """The fast form of `provenance_errors`: `id` absent or a non-empty str, `meta` absent or a dict."""
+    value = rec.get("id", MISSING)
+    if value is not MISSING and (value.__class__ is not str or not value):
+        return False
+    value = rec.get("meta", MISSING)
+    return value is MISSING or value.__class__ is dict
+
+
 def provenance_errors(rec: dict[str, Any], errors: list[Issue]) -> None:
     """Check the optional `id` (non-empty string) and `meta` (object) every schema allows."""
     rid = rec.get("id", MISSING)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.validate import chat
-from datacraft.validate.issues import MISSING, Issue, wrong_type
+from datacraft.validate.issues import Issue, provenance_valid, wrong_type
 
 NAME = "openai"
 LAYOUT = chat.ChatLayout(
@@ -27,11 +27,7 @@ def _fields_valid(rec: dict[str, Any]) -> bool:
     value = get("tools")
     if value is not None and value.__class__ is not list:
         return False
-    value = get("id", MISSING)
-    if value is not MISSING and (value.__class__ is not str or not value):
-        return False
-    value = get("meta", MISSING)
-    return value is MISSING or value.__class__ is dict
+    return provenance_valid(rec)
 
 
 def _field_errors(rec: dict[str, Any], errors: list[Issue]) -> None:
