@@ -189,3 +189,11 @@ def test_first_failing_check_wins_and_filters_never_add() -> None:
     kept = [r for r in records if keep(r)[0]]
     assert kept == [records[0]]
     assert keep({"instruction": 5, "output": ""})[1] == "bad_type"
+
+
+@pytest.mark.parametrize("text", ["-" * 200 + " 分割线", "|" + "-" * 200 + "| x", "--- " * 60 + "end"])
+def test_long_dash_runs_followed_by_text_do_not_backtrack(text: str) -> None:
+    # The Markdown-rule pattern once split dash runs every way: 60 dashes took minutes, 200 forever.
+    assert symbol_ratio(text) < 0.5
+    # The whole filter chain returns (the dash run itself is still judged as repetition).
+    assert _verdict(_rec("答案如下：\n" + text + "\n第二部分。"))[1] in ("", "repetitive_output")
