@@ -22,8 +22,9 @@ _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit
 @click.command("review")
 @click.argument("path", metavar="IN")
 @click.option("--feedback", required=True, metavar="FILE", help="Feedback file to append rejections and edits to.")
-@click.option("-o", "--output", required=True, metavar="OUT", help="The reviewed set: accepted and edited records.")
-@click.option("--rejects", default=None, metavar="PATH", help="Also write the rejected records, with reasons.")
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="IN with every decision applied: rejected records removed, edits applied, the rest marked.")
+@click.option("--rejects", default=None, metavar="PATH", help="Write the rejected records here, with the reasons.")
 @click.option("--sample", type=int, default=None, help="Review a random sample of this many records.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--auto", is_flag=True, help="Let an LLM judge score each record against a rubric instead of you.")
@@ -35,13 +36,15 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
             min_score: int | None, prompt_path: str | None, config_path: str | None, **llm_flags: Any) -> None:
     """Review generated records IN: accept, reject with a reason, or edit; reasons go to --feedback.
 
-    Records are shown one at a time (or a random --sample of N). A rejection appends the record
-    and your reason to the feedback file at once (reasons you used before are offered as numbered
-    choices); an edit keeps your corrected version and records the original as a bad example with
-    the correction. `generate --feedback` then shows these as counter-examples. OUT gets the
-    accepted and edited records. With --auto, an LLM judge scores each record 1-5 against a rubric
-    (prompts/judge_*.j2); low scores are appended to the feedback file with the judge's reason
-    (marked "source": "judge") for you to prune.
+    Records not decided before are shown one at a time (or a random --sample of N). Every
+    decision is saved to the feedback file at once (reasons you used before are offered as
+    numbered choices); an edit keeps your corrected version and records the original as a bad
+    example with the correction. OUT is all of IN with the decisions applied: rejected records
+    leave it (to --rejects, with your reason), edits replace their originals, undecided records
+    stay with meta.review.verdict "unreviewed". `generate --feedback` applies the same decisions
+    to its output and shows only accepted or edited records as examples. With --auto, an LLM
+    judge scores each record 1-5 (prompts/judge_*.j2); an unreadable verdict is retried once and
+    then left undecided. With --web, review in the browser.
 
     Example:
 
@@ -65,27 +68,37 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
             if bar:
                 bar.close()
         scores = ", ".join(f"{score}: {n}" for score, n in result["scores"].items()) or "none"
-        click.echo(f"judged {result['reviewed']} of {result['read']}: kept {result['kept']}, rejected "
-                   f"{result['rejected']}, unreadable verdicts {result['unscored']} (scores {scores})")
+        skipped = f" ({result['skipped']} decided earlier, skipped)" if result["skipped"] else ""
+        click.echo(f"judged {result['reviewed']} of {result['read']}{skipped}: accepted {result['accepted']}, "
+                   f"rejected {result['rejected']}, undecided {result['undecided']} (scores {scores})")
         for reason, n in list(result["reasons"].items())[:8]:
             click.echo(f"  {n:>4}  {reason}")
-        click.echo(f"wrote {result['kept']} records to {output}; proposed {result['rejected']} feedback entries "
-                   f"in {feedback}")
+        for example in result["undecided_examples"]:
+            click.echo(f"  undecided: {example[:160]}")
+        click.echo(f"wrote {result['kept']} records to {output} ({result['unreviewed']} unreviewed); "
+                   f"{result['rejected']} rejections in {feedback}")
+        if result["reviewed"] and result["undecided"] == result["reviewed"]:
+            click.echo(f"Error: no verdict could be read; all {result['undecided']} records were left undecided "
+                       "(they are in OUT, unreviewed). Check the judge model, or try --prompt", err=True)
+            sys.exit(1)
         return
-    records, total = load_for_review(path, sample, seed)
+    records, everything = load_for_review(path, sample, seed)
     session = ReviewSession(feedback)
+    todo = [record for record in records if session.decided(record) is None]
     interrupted = False
     try:
-        for number, record in enumerate(records, start=1):
-            if not _review_one(session, record, number, len(records)):
+        for number, record in enumerate(todo, start=1):
+            if not _review_one(session, record, number, len(todo)):
                 break
     except click.Abort:  # Ctrl-C or end of input: keep what was decided
         interrupted = True
-    kept = session.write(output, rejects)
+    written = session.write(everything, output, rejects)
     counts = session.counts()
-    click.echo(f"reviewed {len(session.decisions)} of {total}: accepted {counts.get('accepted', 0)}, "
+    earlier = f" ({len(records) - len(todo)} decided earlier)" if len(todo) < len(records) else ""
+    click.echo(f"reviewed {sum(counts.values())} of {len(everything)}{earlier}: accepted {counts.get('accepted', 0)}, "
                f"edited {counts.get('edited', 0)}, rejected {counts.get('rejected', 0)}")
-    click.echo(f"wrote {kept} records to {output}; feedback in {feedback}")
+    click.echo(f"wrote {written['written']} records to {output} ({written['unreviewed']} unreviewed; "
+               f"{written['removed']} rejected left it{f' for {rejects}' if rejects else ''}); feedback in {feedback}")
     if interrupted:
         click.echo("Interrupted: the decisions so far are saved.", err=True)
         sys.exit(130)
