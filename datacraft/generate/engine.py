@@ -39,7 +39,7 @@ class Generator:
     async def run(self, next_round: Callable[[], tuple[RoundState, RoundContext]]) -> str:
         """Run rounds (from `next_round`, which opens or continues one) and return why the run stopped."""
         rounds_run = 0
-        while len(self.state.accepted) < self.config.n:
+        while self.state.kept() < self.config.n:
             if self.config.rounds is not None and rounds_run >= self.config.rounds:
                 return "rounds"
             round_state, ctx = next_round()
@@ -49,10 +49,12 @@ class Generator:
                 return stop
         return "target"
 
-    def _target(self, round_state: RoundState) -> int:
-        if self.config.round_size is None:
-            return self.config.n
-        return min(self.config.n, round_state.pool + self.config.round_size)
+    def _needed(self, round_state: RoundState) -> int:
+        """Items still to accept in this round: up to -n (review rejections do not count), or the round's size."""
+        needed = self.config.n - self.state.kept()
+        if self.config.round_size is not None:
+            needed = min(needed, round_state.pool + self.config.round_size - len(self.state.accepted))
+        return needed
 
     def _yield(self, ctx: RoundContext) -> float:
         """Accepted items expected per request, from what this run has seen (optimistic at first)."""
@@ -74,7 +76,6 @@ class Generator:
         return stop
 
     async def _loop(self, round_state: RoundState, ctx: RoundContext, inflight: dict[asyncio.Task[Outcome], int]) -> str:
-        target = self._target(round_state)
         # Requests in flight or done but waiting for an earlier one to commit; room for a few seconds of
         # replies behind one that waits out a Retry-After, so one slow request does not stall the rest.
         window = 4 * self.client.config.concurrency
@@ -83,7 +84,7 @@ class Generator:
         stop = ""
         while True:
             while not stop and len(inflight) + len(results) < window and (
-                    len(self.state.accepted) + self._yield(ctx) * (len(inflight) + len(results)) < target):
+                    self._yield(ctx) * (len(inflight) + len(results)) < self._needed(round_state)):
                 if ctx.chunks is not None and k >= len(ctx.chunks):
                     stop = "documents_used_up"
                     break
@@ -104,7 +105,7 @@ class Generator:
                     return outcome.reason  # later replies stay in the cache for the next run
                 self._commit(outcome, round_state)
                 commit_k += 1
-                if len(self.state.accepted) >= target:
+                if self._needed(round_state) <= 0:
                     return ""
                 if self.dry_in_a_row >= self.config.max_dry:
                     return "no_progress"

@@ -49,6 +49,17 @@ class JournalState:
     rounds: list[RoundState] = field(default_factory=list)
     next_request: int = 0
     usage: dict[str, float] = field(default_factory=dict)
+    removed: int = 0  # accepted items a reviewer rejected since (they do not count towards -n)
+
+    def kept(self) -> int:
+        """Accepted items that still count: those no review decision rejected."""
+        return len(self.accepted) - self.removed
+
+    def set_removed(self, decisions: dict[tuple[str, str], Any]) -> None:
+        """Count the accepted items the latest review decisions reject (called when feedback is re-read)."""
+        rejected = {key for key, entry in decisions.items() if entry.verdict == "rejected"}
+        self.removed = sum((str(r.get("id")), str(r.get("instruction") or "").strip()) in rejected
+                           for r in self.accepted) if rejected else 0
 
 
 class Journal:

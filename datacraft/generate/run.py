@@ -24,7 +24,7 @@ from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
 from datacraft.generate.engine import Generator, Progress
-from datacraft.generate.feedback import load_feedback
+from datacraft.generate.feedback import ACCEPTED, EDITED, FeedbackEntry, apply_decisions, load_feedback
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
 from datacraft.generate.novelty import NoveltyChecker
 from datacraft.generate.prompts import template_version
@@ -32,6 +32,7 @@ from datacraft.generate.requests import RoundContext
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings, seeds_language
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
 from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key
+from datacraft.records import Record
 
 # Settings that change what a prompt says: a change starts a new round.
 _PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
@@ -78,6 +79,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
         raise ConfigError(f"{output} exists but no unfinished generate run belongs to it ({journal.path} is "
                           "missing); pass --restart to replace it, or choose another -o")
     state = journal.replay()
+    state.set_removed(load_feedback(feedback).decisions())  # records rejected in review do not count towards -n
     mode = "docs" if chunks is not None else "seeds"
     sources = {"docs": content_version([c.provenance()["chunk"]["sha1"] for c in chunks]) if chunks else None}
     if state.header is None:
@@ -107,13 +109,15 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
         identity = content_version([fb.version, info])
         last = state.rounds[-1] if state.rounds else None
         if last is None or last.identity != identity or (
-                config.round_size is not None and len(state.accepted) >= min(config.n, last.pool + config.round_size)):
+                config.round_size is not None and len(state.accepted) >= last.pool + config.round_size):
             journal.append({"type": "round", "round": len(state.rounds) + 1, "identity": identity,
                             "feedback": fb.version, "pool": len(state.accepted),
                             "first_request": state.next_request, "info": info}, state)
             last = state.rounds[-1]
-        ctx = RoundContext(last.round, seed_records, state.accepted[:last.pool], fb.for_prompt(config.feedback_per_prompt),
-                           fb.version, lang, chunks)
+        decisions = fb.decisions()
+        state.set_removed(decisions)
+        ctx = RoundContext(last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
+                           fb.for_prompt(config.feedback_per_prompt), fb.version, lang, chunks)
         return last, ctx
 
     store = ResponseCache(llm.cache or run_dir / "cache.sqlite") if llm.use_cache else None
@@ -138,6 +142,14 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
         return await generator.run(next_round)
 
 
+def good_examples(records: list[Record], decisions: dict[tuple[str, str], FeedbackEntry]) -> list[Record]:
+    """The records a prompt may show as good examples: once anything was reviewed, only accepted or edited ones."""
+    if not decisions:
+        return records
+    kept, _ = apply_decisions(records, decisions)
+    return [r for r in kept if r["meta"]["review"]["verdict"] in (ACCEPTED, EDITED)]
+
+
 def _check_options(output: str, seeds: str | None, docs: list[str], feedback: str | None, rejects: str | None,
                    llm: LLMConfig, max_cost: float | None) -> None:
     """Reject conflicting or impossible options before any work starts."""
@@ -156,16 +168,24 @@ def _check_options(output: str, seeds: str | None, docs: list[str], feedback: st
 
 def _finish(output: str, rejects: str | None, state: JournalState, config: GenerateConfig, llm: LLMConfig,
             client: LLMClient, stopped: str, warnings: list[str], sources: dict[str, Any]) -> dict[str, Any]:
-    """Write the output, rejects and manifest from the journal; return the summary."""
-    written = write_records(output, state.accepted[:config.n])
+    """Write the output (review decisions applied), rejects and manifest from the journal; return the summary."""
+    records, removed = state.accepted, []
+    if sources["feedback"] is not None:
+        records, removed = apply_decisions(state.accepted, load_feedback(sources["feedback"]).decisions())
+    written = write_records(output, records[:config.n])
     if rejects:
         with JsonlWriter(rejects) as writer:
             for entry in state.rejects:
                 writer.write({"stage": "generate", **entry})
-    reasons = Counter(entry["reason"] for entry in state.rejects)
+            for entry in removed:
+                writer.write(entry)
+    reasons = Counter(entry["reason"] for entry in [*state.rejects, *removed])
+    verdicts = Counter((r.get("meta") or {}).get("review", {}).get("verdict") for r in records[:config.n])
     summary: dict[str, Any] = {
         "output": output, "written": written, "accepted": len(state.accepted), "n": config.n,
-        "kept": written, "rejected": len(state.rejects), "reasons": dict(reasons.most_common()),
+        "kept": written, "rejected": len(state.rejects) + len(removed), "reasons": dict(reasons.most_common()),
+        "review": {"rejected": len(removed), "accepted": verdicts.get(ACCEPTED, 0), "edited": verdicts.get(EDITED, 0),
+                   "unreviewed": verdicts.get("unreviewed", 0)},
         "stopped": stopped, "rounds": len(state.rounds), "usage": client.usage.to_dict(),
         "usage_total": {k: round(v, 6) for k, v in state.usage.items()},
         "journal": str(state_dir(output)), "manifest": str(manifest_path(output)), "warnings": warnings,
