@@ -1,8 +1,13 @@
 """Turn a model's reply into candidate records, tolerating what models actually send.
 
-Handles code fences, chatter before and after the JSON, trailing commas, `{"items": [...]}` or a
-bare list or JSON Lines, field-name variants (question/answer, 指令/输出), and replies cut off by the
-length limit (the complete items are kept, the broken tail is reported). Never raises.
+The parser is structural: it finds the outermost JSON values in the reply (a value nested in
+another is part of it, so a Python list in a code answer, `print(sorted([3, 1, 2]))`, is never
+mistaken for the items) and takes the one that matches the item schema: `{"items": [...]}`, a bare
+list of items, or item objects one after another (JSON Lines). A `<think>` block is dropped only
+where it opens the reply and a code fence only where it wraps the whole reply, so reasoning drafts
+never pass as items and fences inside answers stay. It tolerates chatter around the JSON, trailing
+commas, field-name variants (question/answer, 指令/输出), and replies cut off by the length limit
+(the complete items are kept, the broken tail is reported). Never raises.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_THINK = re.compile(r"\A\s*<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE)
+_FENCE_OPEN = re.compile(r"\A```[a-zA-Z0-9_-]*[ \t]*\n")
+_START = re.compile(r"[\[{]")
+_SPECIAL = re.compile(r'["\\\[\]{}]')
+_LOOKS_LIKE_JSON = re.compile(r'[\[{]\s*(?:["{\[]|\Z)')
 _LIST_KEYS = ("items", "examples", "data", "tasks", "instructions", "questions", "qa_pairs", "pairs", "results")
 _ALIASES = {
     "instruction": ("instruction", "question", "prompt", "query", "task", "指令", "问题", "指示"),
@@ -21,6 +30,7 @@ _ALIASES = {
     "output": ("output", "answer", "response", "completion", "回答", "答案", "输出", "回复"),
     "system": ("system",),
 }
+_ITEM_KEYS = frozenset(a for target in ("instruction", "output") for a in _ALIASES[target])
 _DECODER = json.JSONDecoder()
 
 
@@ -68,53 +78,108 @@ def drop_trailing_commas(text: str) -> str:
     return "".join(out)
 
 
-def _candidates(text: str) -> list[str]:
-    """Fenced blocks that hold JSON first (a cut-off reply may lack the closing fence), then the whole text."""
-    blocks = [m.group(1) for m in _FENCE.finditer(text) if "{" in m.group(1) or "[" in m.group(1)]
-    return [*blocks, text]
+def strip_wrappers(text: str) -> str:
+    """Drop a `<think>` block that opens the reply, and a code fence that wraps all of it.
+
+    >>> strip_wrappers('<think>try {"a": 1}</think>\\n```json\\n{"b": 2}\\n```')
+    '{"b": 2}'
+    """
+    text = _THINK.sub("", text, count=1).strip()
+    opened = _FENCE_OPEN.match(text)
+    if opened and (text.endswith("```") or "```" not in text[opened.end():]):  # cut off: no closing fence
+        inner = text[opened.end():]
+        text = inner[:-3] if inner.endswith("```") else inner
+    return text.strip()
 
 
-def _unwrap(value: Any) -> list[Any] | None:
-    """The list of items inside a decoded reply, or None if it holds none."""
-    if isinstance(value, list):
-        return value
-    if not isinstance(value, dict):
-        return None
-    if any(key in value for aliases in _ALIASES.values() for key in aliases if key != "system"):
-        return [value]
-    for key in _LIST_KEYS:
-        if isinstance(value.get(key), list):
-            return value[key]
-    lists = [v for v in value.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
-    return lists[0] if len(lists) == 1 else None
+def _closing(text: str, start: int) -> int | None:
+    """The index after the bracket that closes the one at `start` (string-aware), None if it never closes."""
+    depth, in_string, position = 0, False, start
+    while True:
+        match = _SPECIAL.search(text, position)
+        if match is None:
+            return None
+        ch, position = match.group(), match.end()
+        if in_string:
+            if ch == "\\":
+                position += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return position
+
+
+def _decode_at(text: str, start: int) -> tuple[Any, int] | str:
+    """(value, end) for the JSON value at `start` (trailing commas forgiven), else the decoder's complaint."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        problem = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    end = _closing(text, start)
+    if end is None:
+        return problem
+    try:
+        return json.loads(drop_trailing_commas(text[start:end])), end
+    except json.JSONDecodeError:
+        return problem
+
+
+def json_values(text: str) -> Iterator[tuple[Any, int, int]]:
+    """(value, start, end) for each outermost JSON value in `text`: values nested in one are skipped.
+
+    >>> [v for v, _, _ in json_values('chatter {"a": {"b": [1]}} [2,] {broken')]
+    [{'a': {'b': [1]}}, [2]]
+    """
+    for value, start, end in _scan(text)[0]:
+        yield value, start, end
+
+
+def _scan(text: str) -> tuple[list[tuple[Any, int, int]], list[tuple[int, str]]]:
+    """The outermost JSON values, and (position, complaint) where something that looks like JSON did not decode."""
+    values: list[tuple[Any, int, int]] = []
+    failures: list[tuple[int, str]] = []
+    position = 0
+    while (match := _START.search(text, position)) is not None:
+        start = match.start()
+        decoded = _decode_at(text, start)
+        if isinstance(decoded, str):
+            if _LOOKS_LIKE_JSON.match(text, start):
+                failures.append((start, decoded))
+            position = start + 1
+        else:
+            values.append((decoded[0], start, decoded[1]))
+            position = decoded[1]
+    return values, failures
 
 
 def json_objects(text: str) -> Iterator[tuple[Any, int, int]]:
-    """(value, start, end) for every `{` in `text` that starts a complete JSON value, in order.
-
-    >>> [v for v, _, _ in json_objects('chatter {"a": {"b": 1}} {broken')]
-    [{'a': {'b': 1}}, {'b': 1}]
-    """
-    position = text.find("{")
-    while position != -1:
-        try:
-            value, end = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError:
-            pass
-        else:
-            yield value, position, end
-        position = text.find("{", position + 1)
+    """(value, start, end) for each outermost JSON object in `text` (what the review judge reads)."""
+    for value, start, end in json_values(text):
+        if isinstance(value, dict):
+            yield value, start, end
 
 
-def _salvage(text: str) -> list[dict[str, Any]]:
-    """Every complete JSON object that looks like an item, in order (for cut-off or malformed replies)."""
-    found: list[dict[str, Any]] = []
-    inside = 0  # end of the last item taken: objects nested in it are not items of their own
-    for value, start, end in json_objects(text):
-        if start >= inside and isinstance(value, dict) and _unwrap(value) == [value]:
-            found.append(value)
-            inside = end
-    return found
+def _item_like(value: Any) -> bool:
+    return isinstance(value, dict) and any(str(k).strip().lower() in _ITEM_KEYS for k in value)
+
+
+def _container(value: Any) -> list[Any] | None:
+    """The items list a value holds (a list of items, or an object wrapping one), else None."""
+    if isinstance(value, list):
+        return value if any(_item_like(v) for v in value) else None
+    if not isinstance(value, dict) or _item_like(value):
+        return None
+    for key in _LIST_KEYS:
+        if isinstance(value.get(key), list) and (not value[key] or any(_item_like(v) for v in value[key])):
+            return value[key]
+    lists = [v for v in value.values() if isinstance(v, list) and any(_item_like(x) for x in v)]
+    return lists[0] if len(lists) == 1 else None
 
 
 def parse_items(text: str | None, finish_reason: str = "stop") -> ParsedReply:
@@ -127,33 +192,27 @@ def parse_items(text: str | None, finish_reason: str = "stop") -> ParsedReply:
     """
     if not text or not text.strip():
         return ParsedReply(reason="empty_reply", error="the reply was empty")
-    problem: tuple[str, str] | None = None  # (reason, detail) of the first candidate that failed
-    for candidate in _candidates(text):
-        fixed = drop_trailing_commas(candidate)
-        start = min((i for i in (fixed.find("["), fixed.find("{")) if i != -1), default=-1)
-        if start == -1:
-            continue
-        try:
-            value, _ = _DECODER.raw_decode(fixed, start)
-        except json.JSONDecodeError as exc:
-            problem = problem or ("invalid_json", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-        else:
-            items = _unwrap(value)
-            if items is not None and items != [value]:
-                return ParsedReply(items=items)
-            loose = _salvage(fixed[start:])  # one object, or JSON Lines: every item-like object
-            if loose:
-                return ParsedReply(items=loose)
-            problem = problem or ("no_items", "the JSON holds no list of items")
-            continue
-        salvaged = _salvage(fixed[start:])
-        if salvaged:
-            return ParsedReply(items=salvaged, partial=True)
-    if problem is None:
-        return ParsedReply(reason="no_json", error="no JSON in the reply")
-    if finish_reason == "length":
-        return ParsedReply(reason="truncated_reply", error=f"the reply was cut off by the length limit ({problem[1]})")
-    return ParsedReply(reason=problem[0], error=problem[1])
+    body = strip_wrappers(text)
+    values, failures = _scan(body)
+    containers = [found for value, _, _ in values if (found := _container(value)) is not None]
+    if containers:  # the fullest list of items; the last one on a tie (a final answer after a draft)
+        best = max(reversed(containers), key=lambda items: sum(map(_item_like, items)))
+        if best:
+            return ParsedReply(items=best)
+        return ParsedReply(reason="no_items", error="the reply's list of items is empty")
+    loose = [value for value, _, _ in values if _item_like(value)]  # one item, JSON Lines, or a cut-off list
+    if loose:
+        return ParsedReply(items=loose, partial=bool(failures))
+    if not body:
+        return ParsedReply(reason="no_json", error="the reply held only reasoning, no answer")
+    if finish_reason == "length" and (failures or not values):
+        detail = failures[0][1] if failures else "no JSON"
+        return ParsedReply(reason="truncated_reply", error=f"the reply was cut off by the length limit ({detail})")
+    if failures:
+        return ParsedReply(reason="invalid_json", error=failures[0][1])
+    if values:
+        return ParsedReply(reason="no_items", error="the JSON holds no list of items")
+    return ParsedReply(reason="no_json", error="no JSON in the reply")
 
 
 def to_record(item: Any) -> tuple[dict[str, Any] | None, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from datacraft.generate.config import ReviewConfig
-from datacraft.generate.parse import drop_trailing_commas, json_objects
+from datacraft.generate.parse import json_objects, strip_wrappers
 from datacraft.generate.prompts import render
 from datacraft.io.writers import check_not_input
 from datacraft.llm import LLMClient, LLMConfig, LLMError, RequestFailed, ResponseCache
@@ -38,8 +38,8 @@ def parse_verdict(text: str | None) -> Verdict:
     >>> parse_verdict("Score: 4/5. Clear and correct.").score
     4
     """
-    text = text or ""
-    for value, _, _ in json_objects(drop_trailing_commas(text)):
+    text = strip_wrappers(text or "")  # a score inside opening reasoning is not the verdict
+    for value, _, _ in json_objects(text):
         if isinstance(value, dict) and "score" in value:
             try:
                 score = round(float(value["score"]))

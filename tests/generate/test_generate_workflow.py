@@ -89,7 +89,8 @@ def test_review_decisions_reach_the_dataset_and_every_prompt(fake_llm, llm_env, 
     review_rejects = [r for r in rejects if r["stage"] == "review"]
     assert {r["source"] for r in review_rejects} == rejected
     assert {r["detail"] for r in review_rejects} == {"answer too vague"}
-    assert {r["reason"] for r in rejects} >= {"no_json", "rejected_in_review"}
+    assert {r["reason"] for r in rejects} >= {"similar_to_earlier", "rejected_in_review"}
+    assert any(len(body["messages"]) == 3 for body in fake_llm.requests)  # garbage replies were repaired
 
     # no request after the review shows a rejected record, or the edited one's old answer, as a good example
     bad_texts = [r["output"] for r in round_one if r["id"] in rejected] + [edited["output"]]
