@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from datacraft.generate import parse_items, to_record
@@ -77,3 +80,31 @@ def test_non_object_items_are_kept_for_the_checker_to_reject():
 def test_drop_trailing_commas_keeps_valid_json_unchanged():
     text = '{"a": [1, 2, {"b": "c,}"}], "d": "e"}'
     assert drop_trailing_commas(text) == text
+
+
+def test_hard_records_survive_every_reply_shape():
+    """Code with lists, nested JSON, brackets, fences and CJK inside answers, in every shape models send."""
+    from reply_shapes import misparses
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "generate" / "hard_records.jsonl"
+    records = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines()]
+    count, wrong = misparses(records, parse_items, lambda item: to_record(item))
+    assert count == 5 * 8 and wrong == []
+
+
+def test_a_code_list_is_not_taken_for_the_items():
+    reply = 'Here: ```python\nprint(sorted([3, 1, 2]))\n``` and the data: {"items": [{"instruction": "a", "output": "b"}]}'
+    assert parse_items(reply).items == [{"instruction": "a", "output": "b"}]
+
+
+def test_opening_reasoning_drafts_are_not_items_and_reasoning_alone_is_no_answer():
+    draft = '<think>Maybe {"instruction": "draft", "output": "x"}?</think>\n[{"instruction": "a", "output": "b"}]'
+    assert parse_items(draft).items == [{"instruction": "a", "output": "b"}]
+    only = parse_items('<think>I will write {"instruction": "draft", "output": "x"} and then', "length")
+    assert not only.ok and only.reason == "no_json"
+
+
+def test_the_fullest_list_wins_over_a_short_example_list():
+    reply = ('For example [{"instruction": "x", "output": "y"}]. The answer:\n'
+             '{"items": [{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]}')
+    assert [i["instruction"] for i in parse_items(reply).items] == ["a", "c"]
