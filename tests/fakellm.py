@@ -1,7 +1,8 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks, scriptable per test.
 
-It speaks `POST /v1/chat/completions` (JSON in, JSON out, HTTP/1.1 keep-alive) on a
-ThreadingHTTPServer, so 32+ slow requests can be in flight at once. What it replies is decided by
+It speaks `POST /v1/chat/completions` (JSON in, JSON out, or Server-Sent Events with chunked
+transfer encoding when the request says `"stream": true`, as OpenAI and vLLM do; HTTP/1.1
+keep-alive) on a ThreadingHTTPServer, so 32+ slow requests can be in flight at once. What it replies is decided by
 `script` (a queue of `Reply`s served first, in order) and then by `handler(body, index)`; the
 default handler invents `items_per_reply` distinct, deterministic Alpaca items from the request's
 `seed` (or a hash of its messages), so reruns of the same request get the same reply.
@@ -36,6 +37,9 @@ class Reply:
     delay: float = 0.0
     body: Any = None  # raw error body (dict or str); default is an OpenAI-style error object
     usage: dict[str, int] | None = None
+    pieces: int = 4  # streamed: the content goes out in this many chunks
+    chunk_delay: float = 0.0  # streamed: seconds between chunks (a slow server that keeps working)
+    stall: float = 0.0  # streamed: seconds of silence after half the content (a stalled server)
 
 
 def _word(rng: random.Random) -> str:
@@ -71,7 +75,8 @@ class FakeLLM:
     def __init__(self, handler: Callable[[dict[str, Any], int], Reply | str] | None = None, *,
                  delay: float = 0.0, items_per_reply: int = 5, lang: str = "en",
                  max_concurrent: int | None = None, retry_after: str | None = "1",
-                 reject_response_format: bool = False):
+                 reject_response_format: bool = False, reject_stream: bool = False,
+                 reject_max_tokens: bool = False):
         self.handler = handler or self.invent
         self.delay = delay  # added to every reply
         self.items_per_reply = items_per_reply
@@ -79,6 +84,9 @@ class FakeLLM:
         self.max_concurrent = max_concurrent  # above this many in flight, reply 429 at once
         self.retry_after = retry_after
         self.reject_response_format = reject_response_format  # act like an endpoint without JSON mode
+        self.reject_stream = reject_stream  # an endpoint that cannot stream
+        self.reject_max_tokens = reject_max_tokens  # a reasoning model that wants max_completion_tokens
+        self.streamed = 0  # replies sent as event streams
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []  # every body received, in arrival order
         self.headers: list[dict[str, str]] = []
@@ -158,6 +166,45 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise
 
+    def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+        """The reply as Server-Sent Events: role, content pieces, finish, usage (if asked), [DONE]."""
+        full = _completion(body, reply)
+        content = reply.content or ""
+        size = max(1, -(-len(content) // max(1, reply.pieces)))
+        pieces = [content[i:i + size] for i in range(0, len(content), size)] or [""]
+        base = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"], "model": full["model"]}
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self._event(event({"role": "assistant", "content": ""}))
+        for number, piece in enumerate(pieces):
+            if number and reply.chunk_delay:
+                time.sleep(reply.chunk_delay)
+            if reply.stall and number == len(pieces) // 2:
+                time.sleep(reply.stall)
+            self._event(event({"content": piece}))
+        self._event(event({}, reply.finish_reason))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self._event({**base, "choices": [], "usage": full["usage"]})
+        self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")
+        with self.server_fake._lock:
+            self.server_fake.streamed += 1
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self._chunk(b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
     def do_GET(self) -> None:  # noqa: N802 - counters for a benchmark running the server in another process
         fake = self.server_fake
         if self.path.rstrip("/") != "/stats":
@@ -189,6 +236,15 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": fake.retry_after} if fake.retry_after is not None else {}
                 self._send(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}, headers)
                 return
+            if fake.reject_stream and body.get("stream"):
+                self._send(400, {"error": {"message": "stream is not supported by this server",
+                                           "type": "invalid_request_error", "param": "stream"}})
+                return
+            if fake.reject_max_tokens and "max_tokens" in body:
+                self._send(400, {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                                           "model. Use 'max_completion_tokens' instead.",
+                                           "type": "invalid_request_error", "param": "max_tokens"}})
+                return
             if fake.reject_response_format and "response_format" in body:
                 self._send(400, {"error": {"message": "Unrecognized request argument supplied: response_format",
                                            "type": "invalid_request_error", "param": "response_format"}})
@@ -201,7 +257,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "error": {"message": f"scripted error {reply.status}", "type": "server_error"}}
                 self._send(reply.status, error.encode() if isinstance(error, str) else error, reply.headers)
                 return
-            self._send(200, _completion(body, reply), reply.headers)
+            if body.get("stream"):
+                self._stream(body, reply)
+            else:
+                self._send(200, _completion(body, reply), reply.headers)
             with fake._lock:
                 fake.completed += 1
         except (BrokenPipeError, ConnectionResetError):

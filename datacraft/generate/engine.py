@@ -114,7 +114,7 @@ class Generator:
         """Let requests already sent finish (their replies go to the cache), then drop them."""
         if not inflight:
             return
-        _, pending = await asyncio.wait(inflight, timeout=self.client.config.timeout)
+        _, pending = await asyncio.wait(inflight, timeout=self.client.config.read_timeout)
         for task in pending:
             task.cancel()
         await asyncio.gather(*inflight, return_exceptions=True)

@@ -121,7 +121,10 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
         return last, ctx
 
     store = ResponseCache(llm.cache or run_dir / "cache.sqlite") if llm.use_cache else None
-    client = LLMClient(llm, cache=store, budget=Budget(max_requests, max_cost), key=key)
+    # the cost cap covers the whole job: what earlier runs of this -o spent counts against it
+    budget = Budget(max_requests, max_cost, spent_before=state.usage.get("cost", 0.0),
+                    paid_before=int(state.usage.get("calls", 0) - state.usage.get("cached", 0)))
+    client = LLMClient(llm, cache=store, budget=budget, key=key)
     generator = Generator(config, client, journal, state, checker, progress)
     stopped = "interrupted"
     try:

@@ -3,7 +3,9 @@
 It adds what batch generation needs on top of the `openai` package: a response cache (a rerun
 never pays twice), retries with exponential backoff and jitter that honour Retry-After, adaptive
 concurrency, a request/cost budget, token and cost accounting, and a fallback for endpoints that
-reject `response_format` or `seed`. The API key is passed to `openai` and nowhere else; error
+reject `response_format`, `seed`, streaming or `max_tokens`. Replies are streamed: the timeout
+counts silence (no token for that long), never total time, so a slow server that keeps producing
+tokens is never cut off and re-asked while it still works. The API key is passed to `openai` and nowhere else; error
 messages are scrubbed of anything that looks like a key.
 """
 
@@ -17,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 
 from datacraft.errors import DatacraftError
@@ -26,7 +29,7 @@ from datacraft.llm.limiter import FAILED, OK, RATE_LIMITED, AdaptiveLimiter
 from datacraft.llm.usage import Budget, Usage
 
 # Optional request parameters an endpoint may refuse; each is dropped for the session once refused.
-_DROPPABLE = ("response_format", "seed")
+_DROPPABLE = ("response_format", "seed", "stream_options", "stream")
 _KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
 _RETRY_AFTER_CAP = 300.0  # seconds; a longer Retry-After is treated as this
 
@@ -102,8 +105,10 @@ class LLMClient:
         self.cache = cache
         self.budget = budget or Budget()
         self._key = key if key is not None else api_key(config)
+        silence = config.read_timeout  # httpx's read timeout is per read: silence, not total time
         self._openai = openai.AsyncOpenAI(base_url=config.base_url, api_key=self._key, max_retries=0,
-                                          timeout=config.timeout)
+                                          timeout=httpx.Timeout(silence, connect=min(30.0, silence)))
+        self.limit_param = config.limit_param(config.model)
         self.limiter = AdaptiveLimiter(config.concurrency, config.min_concurrency, config.adaptive)
         self.usage = Usage()
         self.dropped: set[str] = set()  # optional parameters this endpoint refused
@@ -111,6 +116,8 @@ class LLMClient:
             self.dropped.add("response_format")
         if not config.send_seed:
             self.dropped.add("seed")
+        if not config.stream:
+            self.dropped.update(("stream", "stream_options"))
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -169,25 +176,68 @@ class LLMClient:
                 "model": completion.model})
         return completion
 
+    def _wire(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as sent: refused ones dropped, the length limit under the name the model wants."""
+        wire = {k: v for k, v in params.items() if k not in self.dropped}
+        limit = wire.pop("max_tokens", None)
+        if limit is not None and self.limit_param is not None:
+            wire[self.limit_param] = limit
+        if "stream" not in self.dropped:
+            wire["stream"] = True
+            if "stream_options" not in self.dropped:
+                wire["stream_options"] = {"include_usage": True}
+        return wire
+
+    async def _request(self, messages: list[dict[str, Any]], wire: dict[str, Any]) -> tuple[Any, ...]:
+        """(text, finish_reason, prompt_tokens, completion_tokens, model) of one attempt."""
+        if not wire.get("stream"):
+            response = await self._openai.chat.completions.create(model=self.model, messages=messages, **wire)
+            choice = response.choices[0] if response.choices else None
+            text = (choice.message.content if choice is not None and choice.message else None) or ""
+            usage = response.usage
+            return (text, choice.finish_reason if choice is not None else None, getattr(usage, "prompt_tokens", 0),
+                    getattr(usage, "completion_tokens", 0), response.model)
+        stream = await self._openai.chat.completions.create(model=self.model, messages=messages, **wire)
+        parts: list[str] = []
+        finish = model = None
+        prompt = completion = 0
+        try:
+            async for chunk in stream:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    prompt, completion = chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
+                for choice in chunk.choices or ():
+                    if choice.delta is not None and choice.delta.content:
+                        parts.append(choice.delta.content)
+                    finish = choice.finish_reason or finish
+        finally:
+            await stream.close()
+        if not completion and parts:  # no usage chunk: estimate, so cost caps still hold
+            completion = max(1, len("".join(parts)) // 4)
+            prompt = prompt or max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
+        return "".join(parts), finish, prompt, completion, model
+
     async def _send(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
         attempt = 0
         while True:
-            wire = {k: v for k, v in params.items() if k not in self.dropped}
+            wire = self._wire(params)
             token = await self.limiter.acquire(first=attempt > 0)  # a retry has waited already
             self.usage.attempts += 1
             outcome, wait, problem = FAILED, None, ""
             try:
-                response = await self._openai.chat.completions.create(model=self.model, messages=messages, **wire)
+                reply = await self._request(messages, wire)
                 outcome = OK
             except openai.RateLimitError as exc:
                 outcome, wait, problem = RATE_LIMITED, retry_after(exc.response.headers), "rate_limited"
                 self.usage.rate_limited += 1
-            except openai.APITimeoutError:
+            except (openai.APITimeoutError, httpx.TimeoutException):
+                # silent for `timeout` seconds: the server is stalled or overloaded; fewer requests at once
+                outcome = RATE_LIMITED
                 self.usage.timeouts += 1
-                problem = "timeout"
-            except openai.APIConnectionError as exc:
+                problem = f"timeout (no data for {self.config.read_timeout:g} s)"
+            except (openai.APIConnectionError, httpx.TransportError) as exc:
                 self.usage.connection_errors += 1
-                problem = f"connection_error ({redact(str(exc), self._key)})"
+                problem = f"connection_error ({redact(str(exc) or type(exc).__name__, self._key)})"
             except openai.APIStatusError as exc:
                 if exc.status_code in (408, 409) or exc.status_code >= 500:
                     self.usage.server_errors += 1
@@ -195,8 +245,7 @@ class LLMClient:
                 else:
                     refused = self._refused_param(exc, wire)
                     self.limiter.release(token, FAILED)
-                    if refused:
-                        self.dropped.add(refused)  # resend at once without it: not a retry
+                    if refused:  # resend at once without it: not a retry
                         continue
                     self._raise_refusal(exc)
             except BaseException:  # cancelled (Ctrl-C, end of round) or unexpected: give the slot back
@@ -204,7 +253,7 @@ class LLMClient:
                 raise
             if outcome == OK:
                 self.limiter.release(token, OK)
-                return self._completion(response, attempt + 1)
+                return self._completion(*reply, attempts=attempt + 1)
             self.limiter.release(token, outcome)
             attempt += 1
             if attempt > self.config.max_retries:
@@ -221,16 +270,25 @@ class LLMClient:
             return wait + random.uniform(0, min(1.0, wait * 0.1))  # spread the herd a little
         return jittered
 
-    def _refused_param(self, exc: openai.APIStatusError, wire: dict[str, Any]) -> str | None:
+    def _refused_param(self, exc: openai.APIStatusError, wire: dict[str, Any]) -> bool:
+        """Adapt to a 400/422 that refuses an optional parameter; True when the request can be resent."""
         if exc.status_code not in (400, 422):
-            return None
+            return False
         text = f"{exc.param or ''} {exc.message}".lower()
+        if self.limit_param in wire and self.limit_param in text:
+            other = "max_completion_tokens" if self.limit_param == "max_tokens" else "max_tokens"
+            # "use max_completion_tokens instead" switches the name; a plain refusal drops the limit
+            self.limit_param = other if other in text else None
+            return True
         for name in _DROPPABLE:
             if name in wire and name in text:
                 if name == "response_format" and self.config.json_mode == "on":
-                    return None
-                return name
-        return None
+                    return False
+                self.dropped.add(name)
+                if name == "stream":
+                    self.dropped.add("stream_options")
+                return True
+        return False
 
     def _raise_refusal(self, exc: openai.APIStatusError) -> None:
         detail = redact(f"HTTP {exc.status_code}: {exc.message}", self._key)
@@ -241,13 +299,10 @@ class LLMClient:
         self.usage.failed += 1
         raise RequestFailed("request_refused", detail)
 
-    def _completion(self, response: Any, attempts: int) -> Completion:
+    def _completion(self, text: str, finish: str | None, prompt: int, completion: int, model: str | None, *,
+                    attempts: int) -> Completion:
         self.usage.requests += 1
-        choice = response.choices[0] if response.choices else None
-        text = (choice.message.content if choice is not None and choice.message else None) or ""
-        usage = response.usage
-        prompt = getattr(usage, "prompt_tokens", 0) or 0
-        completion = getattr(usage, "completion_tokens", 0) or 0
+        prompt, completion = prompt or 0, completion or 0
         self.usage.prompt_tokens += prompt
         self.usage.completion_tokens += completion
         price = self.config.price(self.model)
@@ -257,5 +312,4 @@ class LLMClient:
         else:
             cost = (prompt * price.input + completion * price.output) / 1_000_000
             self.usage.cost += cost
-        finish = (choice.finish_reason if choice is not None else None) or "stop"
-        return Completion(text, finish, prompt, completion, cost, False, response.model or self.model, attempts)
+        return Completion(text, finish or "stop", prompt, completion, cost, False, model or self.model, attempts)

@@ -45,15 +45,19 @@ class Budget:
 
     A request is sent only if what was spent, plus what the requests in flight and this one will
     likely cost (the average so far), stays within the cost cap. Until the first reply says what a
-    request costs, only one request is sent.
+    request costs, only one request is sent. `spent_before`/`paid_before` carry what earlier runs
+    of the same job spent, so a resumed run does not spend the cap again.
     """
 
-    def __init__(self, max_requests: int | None = None, max_cost: float | None = None):
+    def __init__(self, max_requests: int | None = None, max_cost: float | None = None, *,
+                 spent_before: float = 0.0, paid_before: int = 0):
         self.max_requests = max_requests
         self.max_cost = max_cost
         self.sent = 0
         self.settled = 0
         self.spent = 0.0
+        self.spent_before = spent_before
+        self.paid_before = paid_before
         self._priced: asyncio.Event | None = None  # set once the first request has settled
 
     @property
@@ -62,15 +66,19 @@ class Budget:
 
     async def claim(self) -> None:
         """Claim one request (waiting for the first price when a cost cap is set), or raise BudgetExhausted."""
-        if self.max_cost is not None and self.sent and not self.settled:
+        if self.max_cost is not None and self.sent and not self.settled and not self.paid_before:
             self._priced = self._priced or asyncio.Event()
             await self._priced.wait()
         if self.max_requests is not None and self.sent >= self.max_requests:
             raise BudgetExhausted("max_requests")
-        if self.max_cost is not None and self.settled:
-            per_request = self.spent / self.settled
-            if self.spent + per_request * (self.in_flight + 1) > self.max_cost:  # this one would pass the cap
+        if self.max_cost is not None:
+            spent = self.spent + self.spent_before
+            if spent >= self.max_cost:
                 raise BudgetExhausted("max_cost")
+            if self.settled or self.paid_before:
+                per_request = spent / (self.settled + self.paid_before)
+                if spent + per_request * (self.in_flight + 1) > self.max_cost:  # this one would pass the cap
+                    raise BudgetExhausted("max_cost")
         self.sent += 1
 
     def settle(self, cost: float | None) -> None:

@@ -200,7 +200,7 @@ def test_options_are_checked_before_any_request(fake_llm, llm_env, tmp_path):
         return result.output.strip().splitlines()[-1]
 
     assert error("-n", "5", seeds=None) == "Error: nothing to generate from: pass --seeds FILE or --from-docs FILE"
-    assert error("--max-cost", "1") == ("Error: --max-cost needs the price of model 'fake-model': add it under "
+    assert error("--max-cost", "1", "--base-url", "https://llm.example.com/v1") == ("Error: --max-cost needs the price of model 'fake-model': add it under "
                                         "llm.prices in the config file (USD per 1M input and output tokens)")
     assert error("--seeds", SEEDS, "-n", "0").startswith("Error: options: n: Input should be greater than or equal to 1")
     (tmp_path / "gen.jsonl").write_text("{}\n")

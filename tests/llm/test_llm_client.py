@@ -37,15 +37,15 @@ async def complete(client: LLMClient, **options):
         return await client.complete(MESSAGES, **options)
 
 
-def test_completion_text_tokens_and_unknown_cost(fake_llm):
+def test_completion_text_tokens_and_free_local_cost(fake_llm):
     fake_llm.script = [Reply('{"greeting": "hello"}', usage={"prompt_tokens": 11, "completion_tokens": 7})]
     client = make_client(fake_llm)
     reply = run(complete(client))
     assert reply.text == '{"greeting": "hello"}'
     assert (reply.finish_reason, reply.prompt_tokens, reply.completion_tokens) == ("stop", 11, 7)
-    assert reply.cost is None and not reply.cached
+    assert reply.cost == 0.0 and not reply.cached  # a server on 127.0.0.1 costs nothing
     usage = client.usage.to_dict()
-    assert (usage["requests"], usage["prompt_tokens"], usage["completion_tokens"], usage["cost"]) == (1, 11, 7, None)
+    assert (usage["requests"], usage["prompt_tokens"], usage["completion_tokens"], usage["cost"]) == (1, 11, 7, 0.0)
     assert fake_llm.requests[0]["model"] == "fake-model"
 
 
