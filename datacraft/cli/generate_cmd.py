@@ -21,7 +21,10 @@ STOPPED = {
     "documents_used_up": "every document chunk was used",
     "no_progress": "many requests in a row gave no usable item (see the rejects)",
     "interrupted": "interrupted",
+    "terminated": "terminated (SIGTERM)",
 }
+# Stops that leave the job short of -n through no choice of the user's: a non-zero exit.
+FAILED_STOPS = {"no_progress"}
 
 
 @click.command("generate")
@@ -83,9 +86,14 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
             bar.close()
     for line in summary_lines(summary, rejects):
         click.echo(line)
-    if summary["stopped"] == "interrupted":
+    if summary["stopped"] in ("interrupted", "terminated"):
         click.echo("Interrupted: accepted records are saved; rerun the same command to resume.", err=True)
-        sys.exit(130)
+        sys.exit(130 if summary["stopped"] == "interrupted" else 143)
+    if summary["stopped"] in FAILED_STOPS or not summary["written"]:
+        why = STOPPED.get(summary["stopped"], summary["stopped"])
+        click.echo(f"Error: stopped with {summary['written']} of -n {summary['n']} records: {why}. "
+                   "Fix the prompt, the filters or the endpoint, then rerun the same command to resume.", err=True)
+        sys.exit(1)
 
 
 class _Bar:

@@ -15,7 +15,7 @@ from datacraft.generate.docs import Chunk
 from datacraft.generate.feedback import FeedbackEntry
 from datacraft.generate.parse import ParsedReply, parse_items
 from datacraft.generate.prompts import Messages, render, repair_messages
-from datacraft.llm import BudgetExhausted, Completion, LLMClient, RequestFailed
+from datacraft.llm import Completion, LLMClient, RequestFailed
 from datacraft.records import Record, training_view
 from datacraft.textutil import language
 
@@ -106,8 +106,10 @@ async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: i
     retry = repair_messages(messages, completion.text, outcome.parsed.error or "", lang)
     try:
         second = await client.complete(retry, **options)
-    except (RequestFailed, BudgetExhausted):
+    except RequestFailed:
         return outcome  # the first reply's problem stands
+    # BudgetExhausted propagates: the request is not committed, so a resumed run (its first reply
+    # cached) sends the repair and ends with exactly what an uninterrupted run would have
     outcome.completions.append(second)
     parsed = parse_items(second.text, second.finish_reason)
     if parsed.ok:

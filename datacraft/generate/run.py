@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -141,8 +142,32 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
 
 
 async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str:
-    async with client:
-        return await generator.run(next_round)
+    """Run the generator; SIGTERM (a `kill`, a container stop) ends it the way Ctrl-C does."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated = False
+
+    def on_term() -> None:
+        nonlocal terminated
+        terminated = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_term)
+        handled = True
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        handled = False
+    try:
+        async with client:
+            return await generator.run(next_round)
+    except asyncio.CancelledError:
+        if terminated:
+            return "terminated"
+        raise
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def good_examples(records: list[Record], decisions: dict[tuple[str, str], FeedbackEntry]) -> list[Record]:

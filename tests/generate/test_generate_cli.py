@@ -232,7 +232,7 @@ def test_a_run_that_makes_no_progress_stops(fake_llm, llm_env, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("generate:\n  max_dry: 3\n", encoding="utf-8")
     result = generate(fake_llm, tmp_path, "-n", "5", "--config", str(config), "--concurrency", "1")
-    assert result.exit_code == 0 and "stopped: many requests in a row gave no usable item" in result.output
+    assert result.exit_code == 1 and "stopped: many requests in a row gave no usable item" in result.output
     journal = read(tmp_path / "gen.jsonl.run" / "journal.jsonl")
     assert [e["k"] for e in journal if e["type"] == "request"] == [0, 1, 2] and "similar_to_seed" in result.output
 
@@ -281,6 +281,30 @@ def test_max_cost_stops_the_run_near_the_budget(fake_llm, llm_env, tmp_path):
     per_request = manifest["usage"]["cost"] / manifest["usage"]["requests"]
     assert manifest["usage"]["cost"] < 2.5 + per_request  # at most the request in flight goes over
     assert 0.5 < per_request < 2.5 and manifest["usage"]["requests"] >= 2
+
+
+def test_the_cost_cap_holds_across_resumes(fake_llm, llm_env, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("llm:\n  prices:\n    fake-model: {input: 1000, output: 1000}\n", encoding="utf-8")
+    args = ("-n", "100", "--max-cost", "2.5", "--config", str(config), "--concurrency", "1")
+    assert generate(fake_llm, tmp_path, *args).exit_code == 0
+    sent = len(fake_llm.requests)
+    again = generate(fake_llm, tmp_path, *args)
+    assert again.exit_code == 0 and "stopped: hit --max-cost" in again.output
+    assert len(fake_llm.requests) == sent  # the first run spent the cap: the resumed one sends nothing
+    manifest = json.loads((tmp_path / "gen.manifest.json").read_text())
+    assert manifest["usage_total"]["cost"] < 2.5 + manifest["usage_total"]["cost"] / sent
+
+
+def test_a_run_that_stops_short_of_n_for_lack_of_usable_items_exits_non_zero(fake_llm, llm_env, tmp_path):
+    fake_llm.handler = lambda body, index: Reply("no JSON here, sorry")
+    config = tmp_path / "c.yaml"
+    config.write_text("generate:\n  max_dry: 3\n  repair: false\n", encoding="utf-8")
+    result = generate(fake_llm, tmp_path, "-n", "5", "--config", str(config), "--concurrency", "1")
+    assert result.exit_code == 1
+    assert ("Error: stopped with 0 of -n 5 records: many requests in a row gave no usable item (see the rejects)"
+            in result.output)
+    assert (tmp_path / "gen.manifest.json").exists()
 
 
 def test_a_missing_key_or_bad_feedback_fails_before_anything_is_written(fake_llm, monkeypatch, tmp_path):

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 from fakellm import FakeLLM
 
@@ -92,18 +94,43 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result_without_repeating_req
     assert rejects == read(reference.with_suffix(".rejects.jsonl"))
 
 
-def test_ctrl_c_saves_what_was_accepted_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGINT, 130, "interrupted"),
+                                                   (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_saves_what_was_accepted_and_says_how_to_resume(tmp_path, sig, code, said):
     with FakeLLM(delay=0.15, items_per_reply=2) as server:
         out = tmp_path / "gen.jsonl"
         process = start(server, out)
         wait_for_commits(process, out, 3)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 130, stderr
+        assert process.returncode == code, stderr
         assert "Interrupted: accepted records are saved; rerun the same command to resume." in stderr
-        assert "stopped: interrupted" in stdout
+        assert f"stopped: {said}" in stdout
+        manifest = json.loads((tmp_path / "gen.manifest.json").read_text())
+        assert manifest["stopped"] == ("interrupted" if sig == signal.SIGINT else "terminated")
         saved = read(out)
         assert [r["id"] for r in saved] == [r["id"] for e in journal(out) for r in e["accepted"]]
         result = CliRunner().invoke(cli, args(server, out))
         assert result.exit_code == 0 and len(read(out)) == 60
         assert [r["id"] for r in read(out)][:len(saved)] == [r["id"] for r in saved]
+
+
+def test_a_budget_that_runs_out_during_a_repair_resumes_to_the_same_records(tmp_path):
+    from fakellm import Reply, invent_items
+
+    def handler(body, index):  # every third first reply is garbage; its repair is good
+        if len(body["messages"]) == 1 and body["seed"] % 3 == 0:
+            return Reply("Sorry, here is nothing useful.")
+        return Reply(json.dumps({"items": invent_items(body["seed"], 2)}))
+
+    def run(server, out, *extra):
+        return CliRunner().invoke(cli, [*args(server, out)[:-2], "-n", "12", "--concurrency", "1", *extra])
+
+    with FakeLLM(handler) as server:
+        reference = tmp_path / "reference" / "gen.jsonl"
+        assert run(server, reference).exit_code == 0
+        resumed = tmp_path / "resumed" / "gen.jsonl"
+        first = run(server, resumed, "--max-requests", "1")  # request 0's reply is paid, its repair is not
+        assert "stopped: hit --max-requests" in first.output
+        assert run(server, resumed).exit_code == 0
+    assert read(resumed) == read(reference)
