@@ -39,7 +39,11 @@ FAILED_STOPS = {"no_progress"}
 @click.option("--rounds", type=int, default=None, help="Rounds to run now (default: until -n).")
 @click.option("--round-size", type=int, default=None, help="Accepted records per round; the feedback file is re-read each round.")
 @click.option("--batch-size", type=int, default=None, help="Records asked for per request (default 5).")
-@click.option("--lang", type=click.Choice(["auto", "zh", "en"]), default=None, help="Prompt language (default: the seeds').")
+@click.option("--lang", type=click.Choice(["auto", "en", "zh", "zh-Hans", "zh-Hant", "ja", "ko", "other"]), default=None,
+              help="Prompt language (default auto: the seeds', or each passage's; other: the fallback prompt).")
+@click.option("--application", default=None, metavar="TEXT", help="What the dataset is for, told to the model.")
+@click.option("--criterion", "criteria", multiple=True, metavar="TEXT", help="An extra quality rule for the model; repeatable.")
+@click.option("--dry-run", is_flag=True, help="Print the first request exactly as it would be sent, and send nothing.")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="Your own Jinja2 prompt template.")
 @click.option("--seed", type=int, default=None, help="Sampling seed: which seeds each request shows.")
 @click.option("--max-requests", type=int, default=None, help="Stop after this many paid requests in this run.")
@@ -49,7 +53,7 @@ FAILED_STOPS = {"no_progress"}
 @llm_options
 def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
             feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,
-            lang: str | None, prompt_path: str | None, seed: int | None, max_requests: int | None,
+            lang: str | None, application: str | None, criteria: tuple[str, ...], dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
             max_cost: float | None, restart: bool, config_path: str | None, **llm_flags: Any) -> None:
     """Generate new Alpaca records from seed examples (or documents) with any OpenAI-compatible LLM.
 
@@ -72,7 +76,8 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
     sections = load_sections(config_path)
     where = config_path or "config"
     config = generate_config(sections, where, n=n, rounds=rounds, round_size=round_size, batch_size=batch_size,
-                             lang=lang, prompt=prompt_path, seed=seed)
+                             lang=lang, prompt=prompt_path, seed=seed, application=application,
+                             criteria=list(criteria) or None)
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
     llm = llm_config(sections, where, llm_flags)
     bar = _progress_bar(config.n)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from datacraft.generate.lang import LANGS, normalise
 
 from datacraft.config import load_sections as _load_sections
 from datacraft.config import validate_section
@@ -28,7 +30,9 @@ class GenerateConfig(BaseModel):
     feedback_per_prompt: int = Field(8, ge=0, description="counter-examples from the feedback file shown per request")
     round_size: int | None = Field(None, ge=1, description="accepted items per round (None: one round up to n)")
     rounds: int | None = Field(None, ge=1, description="rounds to run in this invocation (None: until n)")
-    lang: Literal["auto", "zh", "en"] = Field("auto", description="prompt language (auto: the seeds' language)")
+    lang: str = Field("auto", description="prompt language: auto (the seeds', or each passage's), en, zh-Hans (or zh), zh-Hant, ja, ko, other")
+    application: str | None = Field(None, description="what the dataset is for, told to the model (distilabel's application_description)")
+    criteria: list[str] = Field([], description="extra quality rules the model is given, one sentence each")
     temperature: float = Field(1.0, ge=0, le=2, description="high, because variety matters more than the single best reply")
     max_tokens: int = Field(4096, ge=64, description="reply limit; a cut-off reply keeps its complete items")
     rouge_threshold: float | None = Field(0.7, gt=0, le=1, description="ROUGE-L F1 of instruction+input with a seed or earlier item at or above which an item is rejected (Self-Instruct: 0.7)")
@@ -39,7 +43,16 @@ class GenerateConfig(BaseModel):
     max_dry: int = Field(50, ge=1, description="requests in a row with no accepted item before the run stops (fix the prompt or filters)")
     chunk_chars: int = Field(1500, ge=100, description="--from-docs: largest chunk, in characters")
     qa_per_chunk: int = Field(3, ge=1, le=50, description="--from-docs: question-answer pairs asked per chunk")
+    min_support: float | None = Field(0.5, ge=0, le=1, description="--from-docs: share of an answer's words (CJK: character pairs) that must occur in its passage (None: no grounding check; `review --auto` can judge grounding with the passage)")
     prompt: str | None = Field(None, description="your own prompt template (Jinja2) instead of prompts/generate_<lang>.j2")
+
+    @field_validator("lang")
+    @classmethod
+    def _known_lang(cls, value: str) -> str:
+        lang = normalise(value)
+        if lang != "auto" and lang not in LANGS:
+            raise ValueError(f"unknown prompt language {value!r}; use auto, {', '.join(LANGS)}")
+        return lang
 
 
 class ReviewConfig(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +70,7 @@ def load_documents(path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def iter_chunks(paths: list[str], max_chars: int = 1500) -> Iterator[Chunk]:
-    """Every chunk of every document, in order (the order decides which request asks about which chunk).
+    """Every chunk of every document, in order (`chunk_order` decides which request asks about which).
 
     Cut by the ingest chunker: at headings, paragraphs, sentences (CJK punctuation included), words.
     """
@@ -79,3 +81,37 @@ def iter_chunks(paths: list[str], max_chars: int = 1500) -> Iterator[Chunk]:
             for piece in chunk_text(text, max_chars=max_chars):
                 if piece.text.strip():
                     yield Chunk(doc_id, piece.index, piece.start, piece.end, piece.text, meta)
+
+
+def chunk_order(chunks: Sequence[Chunk], seed: int = 0) -> list[int]:
+    """The order requests visit chunks in: round-robin over the documents, each one's chunks spread out.
+
+    Stratified: the first requests cover every document, and within a document they land far
+    apart (a golden-ratio sequence from a seeded start), so `-n 60` over 752 chunks does not use
+    chunks 0-12 only. Deterministic for a seed, so a resumed run asks about the same chunks.
+
+    >>> parts = [Chunk(d, i, 0, 1, "x", {}) for d, n in (("a", 8), ("b", 2)) for i in range(n)]
+    >>> [(parts[i].doc_id, parts[i].index) for i in chunk_order(parts)][:6]
+    [('a', 6), ('b', 1), ('a', 3), ('b', 0), ('a', 0), ('a', 5)]
+    """
+    return list(_order(tuple((c.doc_id, c.index) for c in chunks), seed))
+
+
+@lru_cache(maxsize=8)
+def _order(keys: tuple[tuple[str, int], ...], seed: int) -> tuple[int, ...]:
+    by_doc: dict[str, list[int]] = {}
+    for position, (doc_id, _) in enumerate(keys):
+        by_doc.setdefault(doc_id, []).append(position)
+    rng = random.Random(seed)
+    spread = []
+    for positions in by_doc.values():
+        start = rng.random()
+        # visit i goes to the chunk whose place in the document is the rank of frac(start + i * phi):
+        # consecutive visits land far apart, and every chunk is visited once
+        values = [(start + 0.6180339887 * i) % 1 for i in range(len(positions))]
+        rank = {i: r for r, i in enumerate(sorted(range(len(values)), key=values.__getitem__))}
+        spread.append([positions[rank[i]] for i in range(len(positions))])
+    order = []
+    for rank in range(max(map(len, spread), default=0)):
+        order.extend(doc[rank] for doc in spread if rank < len(doc))
+    return tuple(order)

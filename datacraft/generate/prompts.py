@@ -24,12 +24,23 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def excerpt(value: Any, limit: int = 80) -> str:
+    """`value` on one line, cut to about `limit` characters (how counter-examples are shown).
+
+    >>> excerpt("Sure!  Here is\\na long answer about tea.", 20)
+    'Sure! Here is a lon…'
+    """
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("prompts"))),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=False, autoescape=False)
     env.filters["json"] = _json
+    env.filters["excerpt"] = excerpt
     return env
 
 

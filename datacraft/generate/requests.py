@@ -17,7 +17,8 @@ from datacraft.generate.parse import ParsedReply, parse_items
 from datacraft.generate.prompts import Messages, render, repair_messages
 from datacraft.llm import Completion, LLMClient, RequestFailed
 from datacraft.records import Record, training_view
-from datacraft.textutil import language
+from datacraft.generate.docs import chunk_order
+from datacraft.generate.lang import NAMES, text_language
 
 
 @dataclass
@@ -29,7 +30,7 @@ class RoundContext:
     earlier: list[Record]  # accepted before the round began
     feedback: list[FeedbackEntry]
     feedback_version: str | None
-    lang: str  # "zh" / "en", or "auto" (docs: per chunk)
+    lang: str  # a prompt language (datacraft.generate.lang.LANGS), or "auto" (docs: per chunk)
     chunks: list[Chunk] | None = None  # --from-docs
 
 
@@ -64,21 +65,30 @@ def _shown(record: Record) -> Record:
     return {k: view[k] for k in ("instruction", "input", "output") if k in view}
 
 
+def _lesson(entry: FeedbackEntry) -> dict[str, Any]:
+    """A feedback entry as templates see it: every field present (empty when the entry lacks it)."""
+    def fields(record: Record | None) -> dict[str, Any] | None:
+        return None if record is None else {k: record.get(k, "") for k in ("instruction", "input", "output")}
+    return {"reason": entry.reason, "record": fields(entry.record), "better": fields(entry.better)}
+
+
 def build_prompt(config: GenerateConfig, ctx: RoundContext, k: int) -> tuple[Messages, list[str], Chunk | None, str]:
     """(messages, ids of seeds shown, chunk, language) for request k of a round."""
     rng = random.Random(f"{config.seed}:{k}")
-    feedback = ctx.feedback
+    common = {"feedback": [_lesson(e) for e in ctx.feedback], "application": config.application,
+              "criteria": config.criteria}
     if ctx.chunks is not None:
-        chunk = ctx.chunks[k % len(ctx.chunks)]
-        lang = ctx.lang if ctx.lang != "auto" else ("zh" if language(chunk.text) == "zh" else "en")
+        chunk = ctx.chunks[chunk_order(ctx.chunks, config.seed)[k % len(ctx.chunks)]]
+        lang = ctx.lang if ctx.lang != "auto" else text_language(chunk.text)
         seeds = rng.sample(ctx.seeds, min(len(ctx.seeds), min(2, config.seeds_per_prompt)))
         messages = render(f"from_docs_{lang}", config.prompt, count=config.qa_per_chunk, chunk=chunk.text,
-                          seeds=[_shown(s) for s in seeds], feedback=feedback, lang=lang)
+                          seeds=[_shown(s) for s in seeds], lang=lang, language=NAMES[lang], **common)
         return messages, [s["id"] for s in seeds], chunk, lang
     seeds = rng.sample(ctx.seeds, min(len(ctx.seeds), config.seeds_per_prompt))
     earlier = rng.sample(ctx.earlier, min(len(ctx.earlier), config.earlier_per_prompt))
     messages = render(f"generate_{ctx.lang}", config.prompt, count=config.batch_size, lang=ctx.lang,
-                      seeds=[_shown(s) for s in seeds], earlier=[_shown(e) for e in earlier], feedback=feedback)
+                      language=NAMES[ctx.lang], seeds=[_shown(s) for s in seeds],
+                      earlier=[_shown(e) for e in earlier], **common)
     return messages, [s["id"] for s in seeds], None, ctx.lang
 
 

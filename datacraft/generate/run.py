@@ -30,7 +30,8 @@ from datacraft.generate.journal import Journal, JournalState, RoundState, header
 from datacraft.generate.novelty import NoveltyChecker
 from datacraft.generate.prompts import template_version
 from datacraft.generate.requests import RoundContext
-from datacraft.generate.seeds import content_version, load_seeds, seed_warnings, seeds_language
+from datacraft.generate.lang import majority_language
+from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
 from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key
 from datacraft.records import Record
@@ -70,7 +71,9 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     chunks = list(iter_chunks(docs, config.chunk_chars)) if docs else None
     if chunks is not None and not chunks:
         raise ConfigError(f"no text found in {', '.join(docs)}")
-    lang = config.lang if config.lang != "auto" or chunks is not None else seeds_language(seed_records)
+    lang = config.lang
+    if lang == "auto" and chunks is None:  # the seeds' language; from documents: each passage's
+        lang = majority_language(f"{s.get('instruction', '')} {s.get('output', '')}" for s in seed_records)
 
     run_dir = state_dir(output)
     journal = Journal(run_dir / "journal.jsonl")

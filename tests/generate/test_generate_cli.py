@@ -106,7 +106,7 @@ def test_feedback_is_shown_as_counter_examples_and_versioned(fake_llm, llm_env, 
     first = load_feedback(str(feedback)).version
     assert generate(fake_llm, tmp_path, "-n", "10", "--feedback", str(feedback)).exit_code == 0
     prompt = fake_llm.requests[0]["messages"][0]["content"]
-    assert 'Bad example: {"instruction": "Say hi", "output": "Sure! Hi"}' in prompt and "filler opening" in prompt
+    assert '- filler opening. For example: "Say hi" answered "Sure! Hi"' in prompt
     with feedback.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"reason": "never use lists"}) + "\n")
     second = load_feedback(str(feedback)).version
@@ -163,7 +163,26 @@ def test_chinese_seeds_get_the_chinese_prompt(llm_env, tmp_path):
         result = generate(server, tmp_path, "-n", "5", seeds=str(FIXTURES / "seeds_zh.json"))
         assert result.exit_code == 0, result.output
         assert "你正在帮助构建一个高质量的指令微调数据集" in server.requests[0]["messages"][0]["content"]
-    assert read(tmp_path / "gen.jsonl")[0]["meta"]["lang"] == "zh"
+    assert read(tmp_path / "gen.jsonl")[0]["meta"]["lang"] == "zh-Hans"
+
+
+@pytest.mark.parametrize(("rows", "lang", "phrase"), [
+    ([("請說明颱風是怎麼形成的。", "颱風是在溫暖的海面上形成的熱帶氣旋。"), ("這個句子該怎麼翻譯成英文？", "可以這樣翻譯。")],
+     "zh-Hant", "你正在協助建立一個高品質的指令微調資料集"),
+    ([("日本の首都はどこですか。", "東京です。"), ("俳句とは何ですか。", "五七五の短い詩です。")], "ja", "日本語で書くこと"),
+    ([("한국의 수도는 어디인가요?", "서울입니다."), ("김치는 무엇인가요?", "한국의 전통 발효 음식입니다.")], "ko", "한국어로 쓰세요"),
+    ([("Expliquez pourquoi le ciel est bleu pendant la journée.", "La lumière bleue est diffusée par l'atmosphère."),
+      ("Donnez trois synonymes du mot heureux pour une rédaction.", "Joyeux, content et ravi.")],
+     "other", "in the same language as the examples"),
+])
+def test_seeds_in_other_languages_get_their_own_prompt(fake_llm, llm_env, tmp_path, rows, lang, phrase):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": i, "input": "", "output": o}, ensure_ascii=False) + "\n"
+                             for i, o in rows), encoding="utf-8")
+    result = generate(fake_llm, tmp_path, "-n", "3", seeds=str(seeds))
+    assert result.exit_code == 0, result.output
+    assert phrase in fake_llm.requests[0]["messages"][0]["content"]
+    assert read(tmp_path / "gen.jsonl")[0]["meta"]["lang"] == lang
 
 
 def test_stanford_seed_tasks_work_and_few_seeds_warn(fake_llm, llm_env, tmp_path):
@@ -185,7 +204,7 @@ def test_from_docs_asks_about_each_chunk_and_records_it(fake_llm, llm_env, tmp_p
     records = read(tmp_path / "gen.jsonl")
     assert len(records) == 6 and {r["meta"]["doc_id"] for r in records} == {"tea", "bridge"}
     bridge = next(r for r in records if r["meta"]["doc_id"] == "bridge")
-    assert bridge["meta"]["chunk"]["text"].startswith("赵州桥位于河北省赵县") and bridge["meta"]["lang"] == "zh"
+    assert bridge["meta"]["chunk"]["text"].startswith("赵州桥位于河北省赵县") and bridge["meta"]["lang"] == "zh-Hans"
     prompts = [b["messages"][0]["content"] for b in fake_llm.requests]
     # Requests run concurrently, so the server may see them in either order.
     english = [p for p in prompts if "Camellia sinensis" in p]

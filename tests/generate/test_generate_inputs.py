@@ -133,37 +133,52 @@ def test_feedback_file_errors_and_appending_to_a_hand_edited_file(tmp_path):
     assert [e.reason for e in load_feedback(str(path)).entries] == ["r1", "r2"]
 
 
-def test_prompts_render_in_both_languages_with_counter_examples(tmp_path):
+def _prompt(lang: str, feedback: list, chunks=None, **settings) -> str:
+    from datacraft.generate import GenerateConfig
+    from datacraft.generate.requests import RoundContext, build_prompt
+
+    seeds = [{"id": "s1", "instruction": "列出四大发明", "input": "", "output": "造纸术、印刷术、火药和指南针"}]
+    ctx = RoundContext(1, seeds, [], feedback, None, lang, chunks)
+    return build_prompt(GenerateConfig(batch_size=4, **settings), ctx, 0)[0][0]["content"]
+
+
+def test_prompts_in_every_language_with_summarised_counter_examples(tmp_path):
     path = tmp_path / "feedback.jsonl"
-    path.write_text(json.dumps({"instruction": "Say hi", "output": "Sure! Hi", "reason": "starts with filler",
+    long_answer = "Sure! " + "This answer rambles on and on. " * 60
+    path.write_text(json.dumps({"instruction": "Say hi", "output": long_answer, "reason": "starts with filler",
                                 "better": {"instruction": "Say hi", "output": "Hi!"}}) + "\n"
                     + json.dumps({"reason": "no one-word answers"}) + "\n", encoding="utf-8")
     entries = load_feedback(str(path)).entries
-    seeds = [{"instruction": "列出四大发明", "input": "", "output": "造纸术、印刷术、火药和指南针"}]
-    english = render("generate_en", count=4, lang="en", seeds=seeds, earlier=[], feedback=entries)[0]["content"]
-    assert "Write 4 new task examples" in english
+    english = _prompt("en", entries)
+    assert "Write 4 new task examples" in english and "Write the examples in English." in english
     assert '{"instruction": "列出四大发明", "input": "", "output": "造纸术、印刷术、火药和指南针"}' in english
-    assert 'Bad example: {"instruction": "Say hi", "output": "Sure! Hi"}' in english
-    assert "Why it is bad: starts with filler" in english and 'Better: {"instruction": "Say hi", "output": "Hi!"}' in english
-    assert "- Rule: no one-word answers" in english
-    chinese = render("generate_zh", count=4, lang="zh", seeds=seeds, earlier=[], feedback=entries)[0]["content"]
-    assert "请写出 4 条新的任务样例" in chinese and "问题所在：starts with filler" in chinese
-    plain = render("generate_en", count=2, lang="en", seeds=seeds, earlier=[], feedback=[])[0]["content"]
+    assert '- starts with filler. For example: "Say hi" answered "Sure! This answer rambles' in english
+    assert '…"; better: "Hi!"' in english and "- Rule: no one-word answers" in english
+    assert len(english) < len(_prompt("en", [])) + 400  # a 1,900-character bad answer costs a line, not a page
+    assert "start each instruction with a different verb" in english and "under 100 words" in english
+    assert "no actions in the world" in english  # text-only tasks
+    phrases = {"zh-Hans": "请写出 4 条新的任务样例", "zh-Hant": "請寫出 4 則新的任務範例", "ja": "新しいタスク例を 4 件",
+               "ko": "새로운 과제 예시를 4개", "other": "in the same language as the examples"}
+    for lang, phrase in phrases.items():
+        text = _prompt(lang, entries)
+        assert phrase in text and "starts with filler" in text and "Hi!" in text, lang
+    plain = _prompt("en", [])
     assert "Mistakes found" not in plain and "earlier that were accepted" not in plain
-    docs = render("from_docs_zh", count=3, chunk="赵州桥建于隋代。", seeds=[], feedback=[], lang="zh")[0]["content"]
-    assert "赵州桥建于隋代。" in docs and "3 组问答" in docs
+    assert "The dataset is for" not in plain
+    told = _prompt("en", [], application="a support bot for a bicycle shop", criteria=["Use metric units."])
+    assert "The dataset is for this application: a support bot for a bicycle shop" in told
+    assert "6. Use metric units.\n7. Write the examples in English." in told
 
 
-def test_user_templates_and_their_errors(tmp_path):
-    mine = tmp_path / "mine.j2"
-    mine.write_text("Give me {{ count }} items like {{ seeds[0].instruction }}.", encoding="utf-8")
-    messages = render("generate_en", str(mine), count=2, seeds=[{"instruction": "X"}], earlier=[], feedback=[], lang="en")
-    assert messages == [{"role": "user", "content": "Give me 2 items like X.\n"}]
-    mine.write_text("{{ count }} {{ colour }}", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown variable \('colour' is undefined\); available: count"):
-        render("generate_en", str(mine), count=2)
-    mine.write_text("{% for x in %}", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"mine.j2:1: prompt template syntax error"):
-        render("generate_en", str(mine), count=2)
-    with pytest.raises(ConfigError, match="prompt template not found"):
-        render("generate_en", str(tmp_path / "missing.j2"))
+def test_from_docs_prompts_answer_in_each_passage_language():
+    from datacraft.generate.docs import Chunk
+
+    passages = {"赵州桥建于隋代，是现存最古老的石拱桥。": "3 组问答", "趙州橋建於隋代，這是現存最古老的石拱橋。": "使用繁體中文",
+                "東京は日本の首都です。人口が多い都市です。": "日本語で書く", "서울은 한국의 수도입니다.": "한국어로 쓰세요",
+                "The bridge was built in the Sui dynasty.": "in English, the language of the passage",
+                "Le pont a été construit sous la dynastie Sui et il est très ancien.": "the language of the passage (not in English"}
+    for text, phrase in passages.items():
+        prompt = _prompt("auto", [], chunks=[Chunk("d", 0, 0, len(text), text, {})])
+        assert text in prompt and phrase in prompt, text
+
+
