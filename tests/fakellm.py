@@ -61,6 +61,20 @@ def invent_items(seed: int, count: int, lang: str = "en") -> list[dict[str, str]
     return items
 
 
+def grounded_items(passage: str, count: int) -> list[dict[str, str]]:
+    """Question-answer pairs whose answers are sentences of the passage, asked in its script."""
+    import re
+
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?。！？])\s*", passage) if len(s.strip()) > 8] or [passage.strip()]
+    cjk = bool(re.search("[\u4e00-\u9fff]", passage))
+    items = []
+    for number in range(count):
+        sentence = sentences[number % len(sentences)]
+        ask = f"请根据资料说明：{sentence[:12]}（第{number + 1}问）" if cjk else f"What does the text say about {sentence[:30]} (question {number + 1})?"
+        items.append({"instruction": ask, "input": "", "output": sentence})
+    return items
+
+
 def request_seed(body: dict[str, Any]) -> int:
     """The request's `seed`, or a stable hash of its messages when it sent none."""
     if isinstance(body.get("seed"), int):
@@ -99,8 +113,15 @@ class FakeLLM:
 
     # -- replies ---------------------------------------------------------------------------------
     def invent(self, body: dict[str, Any], index: int) -> Reply:
-        """Default handler: fresh items as a JSON object, deterministic per request seed."""
-        items = invent_items(request_seed(body), self.items_per_reply, self.lang)
+        """Default handler: fresh items as a JSON object, deterministic per request seed.
+
+        A prompt with a passage between triple quotes (--from-docs) gets answers quoted from it."""
+        prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
+        passage = prompt.split('"""\n', 1)[1].split('\n"""', 1)[0] if prompt.count('"""') >= 2 else None
+        if passage is not None and len(body.get("messages", [])) == 1:
+            items = grounded_items(passage, self.items_per_reply)
+        else:
+            items = invent_items(request_seed(body), self.items_per_reply, self.lang)
         return Reply(json.dumps({"items": items}, ensure_ascii=False))
 
     def _next_reply(self, body: dict[str, Any], index: int) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.clean import CleanConfig, Normalizer, record_filter
+from datacraft.generate.grounding import check_grounded
 from datacraft.generate.novelty import NoveltyChecker
 from datacraft.generate.parse import to_record
 from datacraft.generate.requests import Outcome
@@ -17,11 +18,12 @@ RAW_LIMIT = 4000  # characters of an unusable reply kept in the rejects file
 class ItemChecker:
     """`split(outcome, round, feedback)` -> (accepted records with id/meta, rejected entries); novelty remembers the accepted."""
 
-    def __init__(self, clean: CleanConfig, novelty: NoveltyChecker, model: str):
+    def __init__(self, clean: CleanConfig, novelty: NoveltyChecker, model: str, min_support: float | None = None):
         self.normalize = Normalizer(clean.normalize)
         self.keep = record_filter(clean.filters)
         self.novelty = novelty
         self.model = model
+        self.min_support = min_support  # --from-docs: grounding threshold (None: language check only)
 
     def split(self, outcome: Outcome, round_number: int, feedback: str | None) -> tuple[list[Record], list[dict[str, Any]]]:
         accepted: list[Record] = []
@@ -40,7 +42,7 @@ class ItemChecker:
             reason = "truncated_item" if outcome.finish_reason == "length" else "unparsed_fragment"
             rejected.append({"reason": reason, "detail": "part of the reply could not be read as an item",
                              "source": source, "raw": reply[-500:]})
-        checked = [self._check(item) for item in parsed.items]
+        checked = [self._check(item, outcome.chunk.text if outcome.chunk is not None else None) for item in parsed.items]
         candidates = [index for index, (record, _) in enumerate(checked) if record is not None]
         keys = [f"gen-{outcome.k}-{index}" for index in candidates]
         novel = self.novelty.check_many([checked[i][0] for i in candidates], keys)
@@ -58,7 +60,7 @@ class ItemChecker:
             accepted.append(record)
         return accepted, rejected
 
-    def _check(self, item: Any) -> tuple[Record | None, dict[str, str]]:
+    def _check(self, item: Any, passage: str | None = None) -> tuple[Record | None, dict[str, str]]:
         """(the normalised record, {}) when the item passes, else (None, {reason, detail})."""
         record, why = to_record(item)
         if record is None:
@@ -69,6 +71,8 @@ class ItemChecker:
             return None, {"reason": issue.kind, "detail": f"{issue.field}: {issue.message}"}
         record = self.normalize(record)
         ok, reason, detail = self.keep(record)
+        if ok and passage is not None:
+            ok, reason, detail = check_grounded(record, passage, self.min_support)
         if not ok:
             return None, {"reason": reason, "detail": detail}
         return record, {}

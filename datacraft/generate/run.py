@@ -95,7 +95,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     novelty = NoveltyChecker(config.rouge_threshold, config.near_threshold)
     novelty.add_many(seed_records, [s["id"] for s in seed_records], kind="seed")
     novelty.add_many(state.accepted, [r.get("id", "") for r in state.accepted])
-    checker = ItemChecker(clean, novelty, llm.model or "")
+    checker = ItemChecker(clean, novelty, llm.model or "", config.min_support)
     seeds_version = content_version(seed_records)
     template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
                                 config.prompt)

@@ -355,3 +355,51 @@ def test_the_progress_bar_shows_accepted_rejected_requests_tokens_and_cost(capsy
     err = capsys.readouterr().err
     assert "rejected 2, requests 3+1 cached, tokens 1,234, cost ?" in err
     assert "10/10" in err and "tokens 1,800, cost $0.012" in err
+
+
+def test_from_docs_rejects_ungrounded_and_wrong_language_pairs(fake_llm, llm_env, tmp_path):
+    docs = str(FIXTURES / "docs.jsonl")
+
+    def handler(body, index):
+        prompt = body["messages"][0]["content"]
+        passage = prompt.split('"""\n', 1)[1].split('\n"""', 1)[0]
+        first = passage.split("。")[0] if "。" in passage else passage.split(". ")[0]
+        zh = "。" in passage
+        items = [{"instruction": "请概括这段资料的第一句话。" if zh else "What does the first sentence say?", "input": "",
+                  "output": first},
+                 {"instruction": "巴黎是哪个国家的首都？" if zh else "What is the capital of France?", "input": "",
+                  "output": "巴黎是法国的首都，也是法国最大的城市。" if zh else "Paris is the capital and largest city of France."},
+                 {"instruction": "Summarise the passage in English.", "input": "",
+                  "output": "The passage describes things."} if zh else
+                 {"instruction": "请用中文概括。", "input": "", "output": "这段文字介绍了茶叶的历史和种类。"}]
+        return Reply(json.dumps({"items": items}, ensure_ascii=False))
+
+    fake_llm.handler = handler
+    rejects = tmp_path / "rejects.jsonl"
+    result = generate(fake_llm, tmp_path, "-n", "100", "--from-docs", docs, "--rejects", str(rejects), seeds=None)
+    assert result.exit_code == 0, result.output
+    kept = read(tmp_path / "gen.jsonl")
+    assert len(kept) == 2 and all(r["output"] in r["meta"]["chunk"]["text"] for r in kept)
+    reasons = [r["reason"] for r in read(rejects)]
+    assert reasons.count("ungrounded") == 2 and reasons.count("wrong_language") == 2
+    detail = next(r["detail"] for r in read(rejects) if r["reason"] == "ungrounded")
+    assert detail.startswith("only ") and detail.endswith("of the answer's words occur in its passage (need 50%)")
+
+
+def test_from_docs_spreads_requests_over_documents_and_chunks(fake_llm, llm_env, tmp_path):
+    docs = tmp_path / "docs.jsonl"
+    rows = []
+    for number, name in enumerate(("alpha", "beta", "gamma")):
+        text = "\n\n".join(invent_items(100 * number + i, 1)[0]["output"] for i in range(40))
+        rows.append({"id": name, "text": text})
+    docs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text("generate:\n  chunk_chars: 200\n  qa_per_chunk: 1\n", encoding="utf-8")
+    fake_llm.items_per_reply = 1
+    result = generate(fake_llm, tmp_path, "-n", "9", "--from-docs", str(docs), "--config", str(config),
+                      "--concurrency", "1", seeds=None)
+    assert result.exit_code == 0, result.output
+    used = [(r["meta"]["doc_id"], r["meta"]["chunk"]["index"]) for r in read(tmp_path / "gen.jsonl")]
+    assert [doc for doc, _ in used] == ["alpha", "beta", "gamma"] * 3
+    per_doc = max(index for _, index in used) + 1
+    assert per_doc > 9  # not just the first chunks of each document
