@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -80,6 +81,12 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
                              criteria=list(criteria) or None)
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
     llm = llm_config(sections, where, llm_flags)
+    if dry_run:
+        preview = run_generation(output, llm=llm, seeds=seeds, docs=docs, feedback=feedback, rejects=rejects,
+                                 config=config, clean=clean, max_cost=max_cost, restart=restart, dry_run=True)
+        click.echo(json.dumps(preview["request"], ensure_ascii=False, indent=2))
+        click.echo(f"dry run: this is the next request to {llm.base_url}; nothing was sent or written", err=True)
+        return
     bar = _progress_bar(config.n)
     try:
         summary = run_generation(output, llm=llm, seeds=seeds, docs=docs, feedback=feedback, rejects=rejects,

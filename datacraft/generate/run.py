@@ -25,11 +25,11 @@ from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
 from datacraft.generate.engine import Generator, Progress
-from datacraft.generate.feedback import ACCEPTED, EDITED, FeedbackEntry, apply_decisions, load_feedback
+from datacraft.generate.feedback import ACCEPTED, EDITED, Feedback, FeedbackEntry, apply_decisions, load_feedback
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
 from datacraft.generate.novelty import NoveltyChecker
 from datacraft.generate.prompts import template_version
-from datacraft.generate.requests import RoundContext
+from datacraft.generate.requests import RoundContext, build_prompt, request_seed
 from datacraft.generate.lang import majority_language
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
@@ -38,7 +38,7 @@ from datacraft.records import Record
 
 # Settings that change what a prompt says: a change starts a new round.
 _PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
-                    "max_tokens", "seed", "qa_per_chunk", "chunk_chars")
+                    "max_tokens", "seed", "qa_per_chunk", "chunk_chars", "application", "criteria")
 
 
 def state_dir(output: str) -> Path:
@@ -56,8 +56,11 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                    feedback: str | None = None, rejects: str | None = None, config: GenerateConfig | None = None,
                    clean: CleanConfig | None = None, max_requests: int | None = None, max_cost: float | None = None, restart: bool = False,
                    progress: Progress | None = None, warn: Callable[[str], None] | None = None,
-                   read_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Generate until `config.n` items are accepted (or a budget/round limit/Ctrl-C); returns the summary."""
+                   read_options: dict[str, Any] | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Generate until `config.n` items are accepted (or a budget/round limit/Ctrl-C); returns the summary.
+
+    With `dry_run`, nothing is sent or written: the summary is {"request": the body of the next request}.
+    """
     config = config or GenerateConfig()
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
@@ -77,6 +80,8 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
 
     run_dir = state_dir(output)
     journal = Journal(run_dir / "journal.jsonl")
+    if dry_run:
+        return {"request": _preview(journal, restart, config, llm, key, seed_records, chunks, lang, feedback)}
     if restart:
         journal.remove()
     elif Path(output).exists() and not journal.path.exists():
@@ -96,9 +101,6 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     novelty.add_many(seed_records, [s["id"] for s in seed_records], kind="seed")
     novelty.add_many(state.accepted, [r.get("id", "") for r in state.accepted])
     checker = ItemChecker(clean, novelty, llm.model or "", config.min_support)
-    seeds_version = content_version(seed_records)
-    template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
-                                config.prompt)
 
     def next_round() -> tuple[RoundState, RoundContext]:
         fb = load_feedback(feedback)
@@ -107,10 +109,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
             if not snapshot.exists() and feedback is not None:
                 snapshot.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(feedback, snapshot)
-        settings = {key: getattr(config, key) for key in _PROMPT_SETTINGS}
-        info = {"mode": mode, "lang": lang, "model": llm.model, "seeds_version": seeds_version, "template": template,
-                "feedback_entries": len(fb.entries), **settings}
-        identity = content_version([fb.version, info])
+        identity, info = _round_identity(config, llm, lang, seed_records, chunks, fb)
         last = state.rounds[-1] if state.rounds else None
         if last is None or last.identity != identity or (
                 config.round_size is not None and len(state.accepted) >= last.pool + config.round_size):
@@ -171,6 +170,37 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _round_identity(config: GenerateConfig, llm: LLMConfig, lang: str, seed_records: list[Record],
+                    chunks: list[Any] | None, fb: Feedback) -> tuple[str, dict[str, Any]]:
+    """(identity, info) of the round these settings and this feedback make: a change starts a new round."""
+    template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
+                                config.prompt)
+    info = {"mode": "docs" if chunks is not None else "seeds", "lang": lang, "model": llm.model,
+            "seeds_version": content_version(seed_records), "template": template, "feedback_entries": len(fb.entries),
+            **{key: getattr(config, key) for key in _PROMPT_SETTINGS}}
+    return content_version([fb.version, info]), info
+
+
+def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMConfig, key: str,
+             seed_records: list[Record], chunks: list[Any] | None, lang: str, feedback: str | None) -> dict[str, Any]:
+    """The body of the request a run would send next, built exactly as the run builds it; nothing is sent."""
+    state = JournalState() if restart or not journal.path.exists() else journal.replay()
+    fb = load_feedback(feedback)
+    identity, _ = _round_identity(config, llm, lang, seed_records, chunks, fb)
+    last = state.rounds[-1] if state.rounds else None
+    continues = last is not None and last.identity == identity and not (
+        config.round_size is not None and len(state.accepted) >= last.pool + config.round_size)
+    pool = last.pool if continues and last is not None else len(state.accepted)
+    ctx = RoundContext(len(state.rounds) + (0 if continues else 1), seed_records,
+                       good_examples(state.accepted[:pool], fb.decisions()), fb.for_prompt(config.feedback_per_prompt),
+                       fb.version, lang, chunks)
+    messages = build_prompt(config, ctx, state.next_request)[0]
+    client = LLMClient(llm, key=key)
+    params = client.params(json_mode=True, seed=request_seed(config, state.next_request),
+                           temperature=config.temperature, max_tokens=config.max_tokens)
+    return {"model": llm.model, "messages": messages, **client.wire(params)}
 
 
 def good_examples(records: list[Record], decisions: dict[tuple[str, str], FeedbackEntry]) -> list[Record]:

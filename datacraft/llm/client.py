@@ -176,7 +176,7 @@ class LLMClient:
                 "model": completion.model})
         return completion
 
-    def _wire(self, params: dict[str, Any]) -> dict[str, Any]:
+    def wire(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters as sent: refused ones dropped, the length limit under the name the model wants."""
         wire = {k: v for k, v in params.items() if k not in self.dropped}
         limit = wire.pop("max_tokens", None)
@@ -220,7 +220,7 @@ class LLMClient:
     async def _send(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
         attempt = 0
         while True:
-            wire = self._wire(params)
+            wire = self.wire(params)
             token = await self.limiter.acquire(first=attempt > 0)  # a retry has waited already
             self.usage.attempts += 1
             outcome, wait, problem = FAILED, None, ""

@@ -403,3 +403,18 @@ def test_from_docs_spreads_requests_over_documents_and_chunks(fake_llm, llm_env,
     assert [doc for doc, _ in used] == ["alpha", "beta", "gamma"] * 3
     per_doc = max(index for _, index in used) + 1
     assert per_doc > 9  # not just the first chunks of each document
+
+
+def test_dry_run_prints_the_first_request_exactly_and_sends_nothing(fake_llm, llm_env, tmp_path):
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text(json.dumps({"instruction": "Say hi", "output": "Sure! Hi", "reason": "filler opening"}) + "\n",
+                        encoding="utf-8")
+    args = ("-n", "5", "--feedback", str(feedback), "--application", "a cooking assistant")
+    dry = generate(fake_llm, tmp_path, *args, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert fake_llm.requests == [] and list(tmp_path.iterdir()) == [feedback]
+    shown = json.loads(dry.stdout)
+    assert "a cooking assistant" in shown["messages"][0]["content"] and "filler opening" in shown["messages"][0]["content"]
+    assert generate(fake_llm, tmp_path, *args).exit_code == 0
+    sent = next(body for body in fake_llm.requests if body["seed"] == 0)
+    assert shown == sent  # byte for byte the body the run sent first
