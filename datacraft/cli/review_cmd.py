@@ -28,12 +28,15 @@ _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit
 @click.option("--sample", type=int, default=None, help="Review a random sample of this many records.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--auto", is_flag=True, help="Let an LLM judge score each record against a rubric instead of you.")
+@click.option("--web", is_flag=True, help="Review in the browser: serves a local page (keys a/r/e/j/k/u).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="--web: address to bind (any other than loopback needs the printed token).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="--web: port (0: any free one).")
 @click.option("--min-score", type=click.IntRange(1, 5), default=None, help="--auto: score needed to accept (default 4).")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="--auto: your own judge template.")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm and review sections.")
 @llm_options
 def command(path: str, feedback: str, output: str, rejects: str | None, sample: int | None, seed: int, auto: bool,
-            min_score: int | None, prompt_path: str | None, config_path: str | None, **llm_flags: Any) -> None:
+            web: bool, host: str, port: int, min_score: int | None, prompt_path: str | None, config_path: str | None, **llm_flags: Any) -> None:
     """Review generated records IN: accept, reject with a reason, or edit; reasons go to --feedback.
 
     Records not decided before are shown one at a time (or a random --sample of N). Every
@@ -50,9 +53,17 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
 
     \b
         datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --sample 20
+        datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --web
         datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --auto --model gpt-4o-mini
     """
     check_not_input(output, [path, feedback])
+    if rejects:
+        check_not_input(rejects, [path, feedback, output])
+    if web and auto:
+        raise ConfigError("--web and --auto are two ways to review; choose one")
+    if web:
+        _serve(path, output, feedback, rejects, sample, seed, host, port)
+        return
     if not auto and (min_score is not None or prompt_path is not None):
         raise ConfigError("--min-score and --prompt are for --auto reviews")
     if auto:
@@ -102,6 +113,25 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
     if interrupted:
         click.echo("Interrupted: the decisions so far are saved.", err=True)
         sys.exit(130)
+
+
+def _serve(path: str, output: str, feedback: str, rejects: str | None, sample: int | None, seed: int,
+           host: str, port: int) -> None:
+    """Serve the browser review until Ctrl-C; every decision is already on disk when it returns."""
+    from datacraft.review.web import WebReview, make_server
+
+    review = WebReview(path, output, feedback, rejects, sample=sample, seed=seed, reviewer="human")
+    server = make_server(review, host, port)
+    click.echo(f"Reviewing {len(review.records)} records at {server.url}  (Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    counts = review.session.counts()
+    click.echo(f"this session: accepted {counts.get('accepted', 0)}, edited {counts.get('edited', 0)}, "
+               f"rejected {counts.get('rejected', 0)}; {output} and {feedback} are up to date")
 
 
 def _show(record: Record, number: int, total: int) -> None:
