@@ -81,11 +81,16 @@ def test_the_recent_window_joins_the_minhash_index_in_one_batch():
 
     checker = NoveltyChecker()
     items = invent_items(5, WINDOW + 3)
-    assert all(v[0] for v in checker.check_many(items, [f"i-{n}" for n in range(len(items))]))
-    assert len(checker._near) == WINDOW and len(checker._recent) == 3
+    assert all(v[0] for v in checker.check_many(items[:WINDOW - 2], [f"i-{n}" for n in range(WINDOW - 2)]))
+    assert len(checker._near) == 0 and len(checker._recent) == WINDOW - 2  # compared exactly, not indexed yet
+    rest = items[WINDOW - 2:]
+    assert all(v[0] for v in checker.check_many(rest, [f"i-{n}" for n in range(WINDOW - 2, len(items))]))
+    assert len(checker._near) == len(items) and not checker._recent  # joined the index after the reply, in one batch
+    assert not any(v[0] for v in checker.check_many(items[-2:], ["x", "y"]))  # copies of indexed items
     copy = {**items[0], "instruction": items[0]["instruction"].upper()}  # same words: caught by ROUGE-L first
     assert checker.check(copy)[1] == "similar_to_earlier"
     loose = NoveltyChecker(rouge_threshold=None)
     loose.check_many(items, [f"i-{n}" for n in range(len(items))])
+    loose.check_many(invent_items(6, 2), ["w-0", "w-1"])  # two more wait in the window
     assert loose.check(items[0]) == (False, "near_duplicate", "similarity=1.00 with i-0")  # from the MinHash index
-    assert loose.check(items[-1]) == (False, "near_duplicate", f"similarity=1.00 with i-{len(items) - 1}")  # window
+    assert loose.check(invent_items(6, 2)[1]) == (False, "near_duplicate", "similarity=1.00 with w-1")  # window
