@@ -10,10 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from datacraft.generate.lang import LANGS, normalise
-
 from datacraft.config import load_sections as _load_sections
 from datacraft.config import validate_section
+from datacraft.generate.lang import LANGS, normalise
 
 SECTIONS = ("llm", "generate", "clean", "review")
 

@@ -153,7 +153,7 @@ class NoveltyChecker:
         # one vectorised MinHash sketch for the whole reply (sketching texts one by one costs 5x the CPU)
         near = _query_many(self._near, texts) if self._near is not None and self.near_threshold is not None else None
         verdicts = []
-        for index, record in enumerate(records):
+        for index in range(len(records)):
             hit = best[index]
             if cutoff is not None and len(self._texts) > stored:  # this reply's items accepted before it
                 sibling = process.extractOne(encoded[index], self._texts[stored:], scorer=fuzz.ratio,

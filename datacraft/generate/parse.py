@@ -136,8 +136,7 @@ def json_values(text: str) -> Iterator[tuple[Any, int, int]]:
     >>> [v for v, _, _ in json_values('chatter {"a": {"b": [1]}} [2,] {broken')]
     [{'a': {'b': [1]}}, [2]]
     """
-    for value, start, end in _scan(text)[0]:
-        yield value, start, end
+    yield from _scan(text)[0]
 
 
 def _scan(text: str) -> tuple[list[tuple[Any, int, int]], list[tuple[int, str]]]:

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datacraft.generate.config import GenerateConfig
-from datacraft.generate.docs import Chunk
+from datacraft.generate.docs import Chunk, chunk_order
 from datacraft.generate.feedback import FeedbackEntry
+from datacraft.generate.lang import NAMES, text_language
 from datacraft.generate.parse import ParsedReply, parse_items
 from datacraft.generate.prompts import Messages, render, repair_messages
 from datacraft.llm import Completion, LLMClient, RequestFailed
 from datacraft.records import Record, training_view
-from datacraft.generate.docs import chunk_order
-from datacraft.generate.lang import NAMES, text_language
 
 
 @dataclass

@@ -25,12 +25,19 @@ from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
 from datacraft.generate.engine import Generator, Progress
-from datacraft.generate.feedback import ACCEPTED, EDITED, Feedback, FeedbackEntry, apply_decisions, load_feedback
+from datacraft.generate.feedback import (
+    ACCEPTED,
+    EDITED,
+    Feedback,
+    FeedbackEntry,
+    apply_decisions,
+    load_feedback,
+)
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
+from datacraft.generate.lang import majority_language
 from datacraft.generate.novelty import NoveltyChecker
 from datacraft.generate.prompts import template_version
 from datacraft.generate.requests import RoundContext, build_prompt, request_seed
-from datacraft.generate.lang import majority_language
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
 from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from datacraft.errors import ConfigError, InputError
+from datacraft.errors import InputError
 from datacraft.generate import (
     append_feedback,
     iter_chunks,
     load_feedback,
     load_seeds,
-    render,
     seed_warnings,
     seeds_language,
 )

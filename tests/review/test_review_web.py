@@ -167,3 +167,28 @@ def test_review_in_a_real_browser_with_keyboard_and_mouse(served):
     assert [(f["id"], f["verdict"], f.get("reason")) for f in feedback] == [
         ("r0", "accepted", None), ("r1", "rejected", "wrong arithmetic"), ("r4", "edited", "filler opening")]
     assert [(r["source"], r["detail"]) for r in read(tmp_path / "rejects.jsonl")] == [("r1", "wrong arithmetic")]
+
+
+def test_the_command_serves_until_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    source = write(tmp_path / "gen.jsonl", RECORDS)
+    process = subprocess.Popen([sys.executable, "-c", "from datacraft.cli import cli; cli()", "review", source,
+                                "--feedback", str(tmp_path / "fb.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                                "--web", "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ})
+    try:
+        line = process.stderr.readline()
+        assert line.startswith("Reviewing 5 records at http://127.0.0.1:"), line
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+        assert 'name="review-token"' in page and response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert len(read(tmp_path / "out.jsonl")) == 5  # written at start: every record, unreviewed
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 0 and "are up to date" in stdout
