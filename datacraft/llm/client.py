@@ -126,6 +126,7 @@ class LLMClient:
         self._openai = openai.AsyncOpenAI(base_url=config.base_url, api_key=self._key, max_retries=0,
                                           timeout=httpx.Timeout(silence, connect=min(30.0, silence)))
         self.limit_param = config.limit_param(config.model)
+        self.price = config.price(config.model)  # once: the lookup parses the endpoint's address
         self.limiter = AdaptiveLimiter(config.concurrency, config.min_concurrency, config.adaptive)
         self.usage = Usage()
         self.dropped: set[str] = set()  # optional parameters this endpoint refused
@@ -225,7 +226,7 @@ class LLMClient:
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
-                    break
+                    continue  # read on to the end: a connection left mid-body cannot be reused
                 event = json.loads(data)
                 if event.get("error"):
                     raise RequestFailed("stream_error", redact(str(event["error"])[:300], self._key))
@@ -334,7 +335,7 @@ class LLMClient:
         prompt, completion = prompt or 0, completion or 0
         self.usage.prompt_tokens += prompt
         self.usage.completion_tokens += completion
-        price = self.config.price(self.model)
+        price = self.price
         cost = None
         if price is None:
             self.usage.cost_known = False
