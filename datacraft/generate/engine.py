@@ -72,7 +72,7 @@ class Generator:
                 task.cancel()
             await asyncio.gather(*inflight, return_exceptions=True)
             raise
-        await self._settle(inflight)
+        await self._settle(inflight, wait=stop != "no_progress")
         return stop
 
     async def _loop(self, round_state: RoundState, ctx: RoundContext, inflight: dict[asyncio.Task[Outcome], int]) -> str:
@@ -110,11 +110,15 @@ class Generator:
                 if self.dry_in_a_row >= self.config.max_dry:
                     return "no_progress"
 
-    async def _settle(self, inflight: dict[asyncio.Task[Outcome], int]) -> None:
-        """Let requests already sent finish (their replies go to the cache), then drop them."""
+    async def _settle(self, inflight: dict[asyncio.Task[Outcome], int], wait: bool = True) -> None:
+        """Let requests already sent finish (their replies go to the cache), then drop them.
+
+        Not after `no_progress`: the prompt or filters will change before a rerun, so those replies
+        would never be used, and a slow local server would keep the run waiting for them.
+        """
         if not inflight:
             return
-        _, pending = await asyncio.wait(inflight, timeout=self.client.config.read_timeout)
+        _, pending = await asyncio.wait(inflight, timeout=self.client.config.read_timeout if wait else 0)
         for task in pending:
             task.cancel()
         await asyncio.gather(*inflight, return_exceptions=True)
