@@ -30,6 +30,10 @@ FORMS = ("alpaca", "sharegpt", "openai")
 SYSTEM, USER, ASSISTANT, FUNCTION, OBSERVATION, TOOLS = "system", "user", "assistant", "function", "observation", "tools"
 TOOL_ROLES = frozenset((FUNCTION, OBSERVATION, TOOLS))  # JSON payloads: no prose rules apply
 PREFERENCE_FIELDS = ("chosen", "rejected")
+# Every text slot of the view, in the order dedupe joins them (Alpaca's three first, as before).
+COMPARE_FIELDS = ("instruction", "input", "output", "system", "history", "function", "observation", "tools",
+                  "chosen", "rejected")
+FIELD_SEP = "\x00"  # joins compared fields: survives dedupe's normalisation, so "a|bc" and "ab|c" differ
 
 # LLaMA-Factory's default ShareGPT tags (data/parser.py DatasetAttr) and OpenAI chat roles.
 SHAREGPT_TAGS = {USER: "human", ASSISTANT: "gpt", FUNCTION: "function_call", OBSERVATION: "observation"}
@@ -292,9 +296,34 @@ def texts(record: Record) -> Iterator[Text]:
     >>> list(texts({"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}))
     [('user', 'instruction', 'Hi'), ('assistant', 'output', 'Hello')]
     """
-    out: list[Text] = []
-    map_texts(record, lambda role, field, text: out.append((role, field, text)) or text)
-    return iter(out)
+    if "conversations" in record or "messages" in record:
+        out: list[Text] = []
+        map_texts(record, lambda role, field, text: out.append((role, field, text)) or text)
+        return iter(out)
+    return _alpaca_texts(record)
+
+
+def _alpaca_texts(record: Record) -> Iterator[Text]:
+    # The common case, without map_texts' copy: same order and tags as map_texts gives.
+    get = record.get
+    if isinstance(value := get("system"), str):
+        yield SYSTEM, SYSTEM, value
+    if isinstance(value := get("tools"), str):
+        yield TOOLS, TOOLS, value
+    history = get("history")
+    if isinstance(history, list):
+        for pair in history:
+            if isinstance(pair, (list, tuple)):
+                for i, text in enumerate(pair):
+                    if isinstance(text, str):
+                        yield ASSISTANT if i % 2 else USER, "history", text
+    for field, role in _ALPACA_SLOTS:
+        if isinstance(value := get(field), str):
+            yield role, field, value
+
+
+_ALPACA_SLOTS = (("instruction", USER), ("input", USER), ("output", ASSISTANT),
+                 ("chosen", ASSISTANT), ("rejected", ASSISTANT))
 
 
 def map_texts(record: Record, fn: Callable[[str, str, str], str]) -> Record:
@@ -311,8 +340,7 @@ def map_texts(record: Record, fn: Callable[[str, str, str], str]) -> Record:
             out["history"] = [[fn(ASSISTANT if i % 2 else USER, "history", s) if isinstance(s, str) else s
                                for i, s in enumerate(pair)]
                               if isinstance(pair, (list, tuple)) else pair for pair in history]
-        for field, role in (("instruction", USER), ("input", USER), ("output", ASSISTANT),
-                            ("chosen", ASSISTANT), ("rejected", ASSISTANT)):
+        for field, role in _ALPACA_SLOTS:
             if isinstance(record.get(field), str):
                 out[field] = fn(role, field, record[field])
         return out
@@ -352,6 +380,23 @@ def alpaca_view(record: Record) -> dict[str, str]:
             history.append(text)
     view["history"] = "\n".join(history)
     return view
+
+
+def compare_text(record: Record, fields: tuple[str, ...] = COMPARE_FIELDS) -> str:
+    """The compared text of a record of any form: its view fields in `fields` order, joined by FIELD_SEP.
+
+    Trailing empty fields are left out, so a plain Alpaca record compares as instruction, input, output.
+
+    >>> compare_text({"instruction": "Hi", "input": "", "output": "Hello"})
+    'Hi\\x00\\x00Hello'
+    >>> compare_text({"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]})
+    'Hi\\x00\\x00Hello'
+    """
+    groups: dict[str, list[str]] = {f: [] for f in fields}
+    for _, field, text in texts(record):
+        if field in groups:
+            groups[field].append(text)
+    return FIELD_SEP.join(FIELD_SEP.join(groups[f]) for f in fields).rstrip(FIELD_SEP)
 
 
 def conversation_text(record: Record, system: bool = False) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from datacraft.clean.config import CleanConfig
-from datacraft.clean.filters import record_filter
+from datacraft.clean.checks import record_filter
 from datacraft.clean.normalize import Normalizer
 from datacraft.dedupe import dedupe_stages, read_references
 from datacraft.errors import ConfigError
