@@ -68,6 +68,34 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-o/--output: the record file a command writes (`-` for stdout)."""
+    return click.option("-o", "--output", required=True, metavar="OUT", help=f"{what}, JSONL (`-` for stdout).")
+
+
+def rejects_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--rejects: every dropped record with its stage, reason and detail."""
+    return click.option("--rejects", default=None, metavar="PATH",
+                        help="Write every dropped record with its stage, reason and detail (JSONL).")(fn)
+
+
+def stats_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--stats: the run's counts per stage and reason, as JSON."""
+    return click.option("--stats", "stats_path", default=None, metavar="PATH",
+                        help="Write the counts per stage and reason as JSON.")(fn)
+
+
+def config_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--config: the command's settings file (YAML or JSON; unknown keys are an error)."""
+    return click.option("--config", "config_path", default=None, metavar="PATH", help=what)
+
+
+def strict_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--strict: the first unreadable input line is fatal instead of rejected."""
+    return click.option("--strict", is_flag=True,
+                        help="Stop at the first unreadable input line instead of rejecting it.")(fn)
+
+
 def read_options(fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> dict[str, Any]:
     """The keyword arguments `iter_records` takes, from the input options."""
     return {"fmt": fmt, "encoding": encoding, "mapping": parse_mapping(mapping), "split": split}
@@ -89,3 +117,9 @@ def stage_summary(result: dict[str, Any], output: str, rejects: str | None) -> l
     target = "stdout" if output == "-" else output
     lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
     return lines
+
+
+def print_summary(result: dict[str, Any], output: str, rejects: str | None) -> None:
+    """Print `stage_summary`, on stderr when the records go to stdout."""
+    for line in stage_summary(result, output, rejects):
+        click.echo(line, err=output == "-")
