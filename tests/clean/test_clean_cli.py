@@ -66,7 +66,7 @@ def test_unknown_config_key_exits_2_with_the_key(runner: CliRunner) -> None:
     (["raw.jsonl", "-o", "out.jsonl", "--against", "eval.jsonl", "--no-dedupe"],
      "Error: --against compares with reference data during dedupe; it cannot be used with dedupe off\n"),
     (["raw.jsonl", "-o", "out.jsonl", "--stats", "raw.jsonl"],
-     "Error: output raw.jsonl is also an input; write to a new file (inputs are never overwritten)\n"),
+     "Error: --stats raw.jsonl is also an input; write to a new file (inputs are never overwritten)\n"),
     (["raw.jsonl", "-o", "adir"], "Error: output adir is a directory; give a file name, e.g. adir/out.jsonl\n"),
     (["raw.jsonl", "-o", "out.jsonl", "--against", "./raw.jsonl"],
      "Error: raw.jsonl is both an input and a reference (--against); every record would be dropped\n"),
