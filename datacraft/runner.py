@@ -93,11 +93,13 @@ def progress(records: Iterable[Record], desc: str, *, enabled: bool | None = Non
 def run_stages(inputs: Sequence[str], output: str, build: BuildStages, *, rejects: str | None = None,
                stats: str | None = None, read_options: dict[str, Any] | None = None, strict: bool = False,
                assign_ids: bool = True, references: Sequence[str] = (), desc: str = "records",
-               show_progress: bool | None = None) -> dict[str, Any]:
+               show_progress: bool | None = None,
+               source: Callable[[Ledger], Iterable[Record]] | None = None) -> dict[str, Any]:
     """Read `inputs`, run the stages `build(ledger)` returns, write `output` and `rejects`; the counts.
 
     The result is the ledger (read, kept, rejected, per-stage counts and reasons, seconds);
-    `stats` writes it as JSON too. Nothing is written when a path check fails.
+    `stats` writes it as JSON too. Nothing is written when a path check fails. `source` replaces
+    the plain read of `inputs` (the pipeline reads each input with its own options).
     """
     inputs = [str(p) for p in inputs]
     check_paths(inputs, {"output": output, "--rejects": rejects, "--stats": stats},
@@ -106,8 +108,9 @@ def run_stages(inputs: Sequence[str], output: str, build: BuildStages, *, reject
     with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
         ledger = Ledger(sink)
         ledger.stage("read")  # registered first: Ledger.read counts the first stage's input
-        records = progress(read_stage(inputs, ledger, strict=strict, assign_ids=assign_ids, **(read_options or {})),
-                           desc, enabled=show_progress)
+        stream = (source(ledger) if source is not None else
+                  read_stage(inputs, ledger, strict=strict, assign_ids=assign_ids, **(read_options or {})))
+        records = progress(stream, desc, enabled=show_progress)
         for record in chain(records, *build(ledger)):
             writer.write(record)
     result = ledger.to_dict(writer.count)

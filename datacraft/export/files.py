@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from datacraft.errors import ConfigError
+from datacraft.errors import ConfigError, DatacraftError
 from datacraft.export.dataset_info import (
     FILE_NAME,
     OPTIONAL_COLUMNS,
@@ -17,8 +17,9 @@ from datacraft.export.dataset_info import (
 )
 from datacraft.export.formats import OUTPUT_FORMATS, chat_text, convert
 from datacraft.export.split import Clusterer, assign_split, group_records, validation_target
-from datacraft.io.writers import check_not_input, write_records
+from datacraft.io.writers import write_records
 from datacraft.records import Record
+from datacraft.runner import check_paths, progress
 from datacraft.stages import Ledger, Reject, RejectSink, map_stage, read_stage
 from datacraft.textutil import language
 from datacraft.validate import validate_record
@@ -29,6 +30,18 @@ FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history",
                "sharegpt": ("conversations", "system", "tools"), "openai": ("messages",)}
 EMPTY = {"system": "", "history": [], "tools": ""}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class NothingToExport(DatacraftError):
+    """No record survived: nothing is written and dataset_info.json is left alone (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, counts: dict):
+        self.counts = counts
+        reasons = ", ".join(f"{r} {n}" for r, n in counts["reasons"].items()) or "the input holds no records"
+        super().__init__(f"export: no record to export out of {counts['read']} read ({reasons}); "
+                         "nothing written, dataset_info.json unchanged")
 
 
 def output_issues(fields: Record, fmt: str) -> list[tuple[str, str]]:
@@ -96,15 +109,17 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     paths = {split: str(out / f"{name}_{split}.{file_format}") for split in ("train", "validation")}
     side = {"provenance": str(out / f"{name}_provenance.jsonl"), "rejects": str(out / f"{name}_rejects.jsonl"),
             "dataset_info": str(out / FILE_NAME)}
-    for path in [*paths.values(), *side.values()]:
-        check_not_input(path, inputs)
+    check_paths(inputs, {"output": paths["train"], "validation output": paths["validation"]},
+                folders={"--out-dir": out_dir})
     read_dataset_info(side["dataset_info"])  # a broken registry stops us before anything is written
 
     ledger = Ledger(RejectSink(side["rejects"]))
     with ledger.rejects:
         ledger.stage("read")  # read_stage is lazy: register it first so the ledger lists it first
-        stream = read_stage(inputs, ledger, strict=strict, **(read_options or {}))
+        stream = progress(read_stage(inputs, ledger, strict=strict, **(read_options or {})), "export")
         items = list(map_stage("export", _prepare(fmt), ledger)(stream))
+        if not items:
+            raise NothingToExport(ledger.to_dict(0))
         present = _fill_columns(items, fmt)
         groups, in_validation = _split(items, val_size, seed, group_near_duplicates, stratify, cluster)
 
