@@ -78,21 +78,27 @@ PREFERENCE = ("chosen", "rejected")
 
 
 def check_lengths(cfg: FilterConfig) -> Check:
-    """Prompt and answer lengths in units (CJK characters + words); total size in characters."""
+    """Prompt and answer lengths in units (CJK characters + words); total size in characters.
+
+    Every answer is held to both bounds, every prompt to the maximum, the opening prompt to the minimum.
+    """
     bounds = [(USER, PROMPT_FIELDS, "instruction", cfg.min_instruction_length, cfg.max_instruction_length),
               (ASSISTANT, ANSWER_FIELDS, "output", cfg.min_output_length, cfg.max_output_length)]
     bounds = [b for b in bounds if (b[3], b[4]) != (None, None)]
 
     def check(record: Record, items: list[Text]) -> Verdict:
         for want_role, fields, name, low, high in bounds:
+            opening = True
             for role, field, text in items:
                 if role != want_role or field not in fields:
                     continue
                 units = text_length(text)
-                if low is not None and units < low:
+                # Later user turns of a chat may be a bare "?" or "5": the minimum is for the opening prompt.
+                if low is not None and units < low and (opening or want_role == ASSISTANT):
                     return f"{name}_too_short", f"{field}: {units} units < {low}"
                 if high is not None and units > high:
                     return f"{name}_too_long", f"{field}: {units} units > {high}"
+                opening = False
         if cfg.max_total_chars is not None:
             total = sum(len(text) for _, _, text in items)
             if total > cfg.max_total_chars:
@@ -161,8 +167,16 @@ def check_symbols(cfg: FilterConfig) -> Check:
 
 
 def check_refusal(record: Record, items: list[Text]) -> Verdict:
-    """An answer refuses, or speaks as "an AI language model" / "作为一个AI语言模型"."""
+    """An answer refuses, or speaks as "an AI language model" / "作为一个AI语言模型".
+
+    Not judged: records with `tools` (declining what no tool can do is the lesson tool-call data
+    teaches) and preference answers (an honest "as an AI, I cannot" is often the chosen one).
+    """
+    if record.get("tools"):
+        return None
     for field, answer in _answers(items):
+        if field == "chosen":
+            continue
         text = answer.strip().replace("\u2019", "'")
         for pattern in _REFUSAL:
             if match := pattern.search(text):

@@ -62,7 +62,7 @@ def test_max_errors_caps_the_list_and_counts_the_rest(here: Path) -> None:
 
 
 def test_several_files_each_error_names_its_file(here: Path) -> None:
-    result = run("alpaca_ok.jsonl", "sharegpt_ok.json")
+    result = run("alpaca_ok.jsonl", "sharegpt_ok.json", "--schema", "alpaca")
     assert result.exit_code == 1
     assert lines(result) == [
         "sharegpt_ok.json:2: instruction: missing required field (the record has `conversations`: "
@@ -73,6 +73,15 @@ def test_several_files_each_error_names_its_file(here: Path) -> None:
         "sharegpt_ok.json:8: output: missing required field",
         "7 records, 2 invalid",
     ]
+
+
+def test_the_default_schema_checks_each_record_by_its_own_form(here: Path) -> None:
+    assert lines(run("alpaca_ok.jsonl", "sharegpt_ok.json", "openai_ok.jsonl")) == ["9 records, 0 invalid"]
+    result = run("sharegpt_bad.jsonl")
+    assert result.exit_code == 1
+    # Line 5 is valid preference data (checked as ranking data), line 8 a valid Alpaca record.
+    assert sorted({line.split(":")[1] for line in lines(result)[:-1]}) == ["1", "2", "3", "4", "6", "7"]
+    assert lines(result)[-1] == "8 records, 6 invalid"
 
 
 def test_sharegpt_rules(here: Path) -> None:
