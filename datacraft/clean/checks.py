@@ -69,6 +69,10 @@ def check_fields(cfg: FilterConfig) -> Check:
                     return MISSING_FIELD, field
                 if not value.strip():
                     return f"empty_{field}", f"{field} is blank"
+        for role, field, text in items:  # an earlier turn left blank breaks the conversation too
+            if field == "history" and not text.strip():
+                name = "instruction" if role == USER else "output"
+                return f"empty_{name}", f"history: a blank {role} turn"
         return None
 
     return check

@@ -26,8 +26,9 @@ from datacraft.validate import validate_record
 
 FILE_FORMATS = ("jsonl", "json")
 # Column order in the written files, per format; optional columns appear only when mapped.
-FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools"),
-               "sharegpt": ("conversations", "system", "tools"), "openai": ("messages",)}
+_ANSWERS = ("chosen", "rejected", "kto_tag")
+FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools", *_ANSWERS),
+               "sharegpt": ("conversations", "system", "tools", *_ANSWERS), "openai": ("messages", *_ANSWERS)}
 EMPTY = {"system": "", "history": [], "tools": ""}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -46,7 +47,8 @@ class NothingToExport(DatacraftError):
 
 def output_issues(fields: Record, fmt: str) -> list[tuple[str, str]]:
     """Why a converted record would not train as `fmt` (datacraft.validate): [(kind, detail)]."""
-    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, fmt)]
+    schema = "auto" if "chosen" in fields else fmt  # preference records: LLaMA-Factory's ranking rules
+    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, schema)]
 
 
 def _prepare(fmt: str):
@@ -74,10 +76,19 @@ def _fill_columns(items: list[Record], fmt: str) -> set[str]:
     """Map an optional column when any record has it, and then give it to every record."""
     optional = OPTIONAL_COLUMNS[fmt]
     present = {c for c in optional if any(item["fields"].get(c) for item in items)}
+    for column in _ANSWERS[::2]:  # chosen (with rejected), kto_tag: every record has them or none does
+        having = sum(column in item["fields"] for item in items)
+        if 0 < having < len(items):
+            raise ConfigError(f"{having} of {len(items)} records have `{column}`: LLaMA-Factory reads a file as "
+                              "preference (or KTO) data or not at all; export them separately")
+        if having:
+            present.add(column)
     for item in items:
         fields = item["fields"]
         item["fields"] = {k: (fields.get(k) or EMPTY[k]) if k in optional else fields[k]
                           for k in FIELD_ORDER[fmt] if k in present or (k not in optional and k in fields)}
+    if "chosen" in present:
+        present.add("rejected")
     return present
 
 
