@@ -86,7 +86,7 @@ def validate_record(record: Any, schema: str = "alpaca", strict: bool = False) -
     """The issues of one record (field, message, kind); an empty list means valid.
 
     >>> [i.kind for i in validate_record({"instruction": "Hi", "output": 3})]
-    ['wrong_type']
+    ['bad_type']
     """
     return get_checker(schema, strict)(record)
 

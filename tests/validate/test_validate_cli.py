@@ -237,7 +237,7 @@ def test_report_file(here: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     assert report["records"] == 12 and report["invalid"] == 6 and report["errors_total"] == 10
-    assert report["counts"] == {"wrong_type": 2, "empty_field": 3, "bad_history_pair": 2, "invalid_json": 1,
+    assert report["counts"] == {"bad_type": 2, "empty_field": 3, "bad_history": 2, "invalid_json": 1,
                                 "not_an_object": 1, "missing_field": 1}
     assert report["fields"]["history[]"] == 2 and report["fields"]["(record)"] == 2
     assert report["files"] == [{"path": "alpaca_bad.jsonl", "records": 7, "invalid": 6},
