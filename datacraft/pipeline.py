@@ -30,7 +30,6 @@ from datacraft.runner import run_stages
 from datacraft.stages import Ledger, read_stage
 
 
-
 class InputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str

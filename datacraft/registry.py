@@ -61,7 +61,6 @@ def _dedupe_settings() -> type[BaseModel]:
 
 def _clean_settings() -> type[BaseModel]:
     from datacraft.clean import CleanConfig
-
     from datacraft.dedupe import DedupeConfig
 
     class CleanSettings(CleanConfig):

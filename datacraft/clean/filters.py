@@ -11,7 +11,6 @@ import re
 import unicodedata
 from functools import cache
 
-
 _CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 # Markdown markup is formatting, not junk: bold/italic markers, headings, table pipes and rules.
 # The rule alternative needs a separator between dash runs: with `(?:\s*-{3,}\s*)+` a dash run can

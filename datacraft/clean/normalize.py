@@ -14,12 +14,18 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 from ftfy import TextFixerConfig, fix_text
 
 from datacraft.clean.config import NormalizeConfig
-from datacraft.records import PREFERENCE_FIELDS, TOOL_ROLES, Record, alpaca_view, map_texts, record_format
+from datacraft.records import (
+    PREFERENCE_FIELDS,
+    TOOL_ROLES,
+    Record,
+    alpaca_view,
+    map_texts,
+    record_format,
+)
 from datacraft.textutil import cjk_count
 
 # Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from datacraft.clean.config import CleanConfig
 from datacraft.clean.checks import record_filter
+from datacraft.clean.config import CleanConfig
 from datacraft.clean.normalize import Normalizer
 from datacraft.dedupe import dedupe_stages, read_references
 from datacraft.errors import ConfigError

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacraft.records import ASSISTANT, FUNCTION, OBSERVATION, USER, Drop, conversation, record_format
+from datacraft.records import (
+    ASSISTANT,
+    FUNCTION,
+    OBSERVATION,
+    USER,
+    Drop,
+    conversation,
+    record_format,
+    to_form,
+)
 from datacraft.validate.issues import EMPTY_FIELD, NOT_AN_OBJECT, TURN_ORDER, Issue, json_type
 
 NAME = "auto"
@@ -24,7 +33,7 @@ def preference_errors(record: dict[str, Any]) -> list[Issue]:
         field, _, message = drop.detail.partition(": ")
         return [Issue(field if message else "", message or drop.detail, drop.reason)]
     issues: list[Issue] = []
-    for number, (role, text) in enumerate(chat.turns):
+    for number, (role, _) in enumerate(chat.turns):
         side = _USER_SIDE if number % 2 == 0 else _ASSISTANT_SIDE
         if role not in side:
             issues.append(Issue(f"turn {number + 1}", f"{role} where a {side[0]} turn belongs", TURN_ORDER))
@@ -54,4 +63,18 @@ class AutoChecker:
             return [Issue("", f"expected a JSON object, got {json_type(record)}", NOT_AN_OBJECT)]
         if "chosen" in record or "rejected" in record:
             return preference_errors(record)
-        return get_checker(record_format(record), self.strict)(record)
+        form = record_format(record)
+        if form == "openai" and _has_tool_calls(record):
+            # LLaMA-Factory reads OpenAI files by role/content alone; export writes such records as
+            # sharegpt, so that is the form they must be valid in.
+            try:
+                record = {**to_form(record, "sharegpt"), **{k: record[k] for k in ("id", "meta") if k in record}}
+            except Drop as drop:
+                return [Issue("messages", drop.detail, drop.reason)]
+            form = "sharegpt"
+        return get_checker(form, self.strict)(record)
+
+
+def _has_tool_calls(record: dict[str, Any]) -> bool:
+    messages = record.get("messages")
+    return isinstance(messages, list) and any(isinstance(m, dict) and m.get("tool_calls") for m in messages)

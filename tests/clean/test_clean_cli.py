@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from jsonl_io import read_jsonl as _read
 
 from datacraft.cli import cli
 
@@ -24,8 +25,6 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def _read(path: str) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
 def test_clean_writes_output_rejects_stats_and_summary(runner: CliRunner) -> None:
