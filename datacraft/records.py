@@ -392,11 +392,23 @@ def compare_text(record: Record, fields: tuple[str, ...] = COMPARE_FIELDS) -> st
     >>> compare_text({"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]})
     'Hi\\x00\\x00Hello'
     """
+    if "conversations" not in record and "messages" not in record:
+        return FIELD_SEP.join([_alpaca_field(record, f) for f in fields]).rstrip(FIELD_SEP)
     groups: dict[str, list[str]] = {f: [] for f in fields}
     for _, field, text in texts(record):
         if field in groups:
             groups[field].append(text)
     return FIELD_SEP.join(FIELD_SEP.join(groups[f]) for f in fields).rstrip(FIELD_SEP)
+
+
+def _alpaca_field(record: Record, field: str) -> str:
+    # compare_text's per-record path for the common case: no view built, same result as the groups.
+    value = record.get(field)
+    if isinstance(value, str):
+        return value
+    if field == "history" and isinstance(value, list):
+        return FIELD_SEP.join(s for pair in value if isinstance(pair, (list, tuple)) for s in pair if isinstance(s, str))
+    return ""
 
 
 def conversation_text(record: Record, system: bool = False) -> str:

@@ -124,3 +124,22 @@ def test_broken_structure_gets_one_reason_per_defect(record, reason):
 def test_conversion_output_is_json():
     for record in ALPACA:
         json.dumps(to_form(record, "openai"))
+
+
+def test_compare_text_fast_path_agrees_with_the_view():
+    from pathlib import Path
+
+    from datacraft.records import COMPARE_FIELDS, FIELD_SEP, compare_text
+
+    def by_view(record):
+        groups = {f: [] for f in COMPARE_FIELDS}
+        for _, field, text in texts(record):
+            groups[field].append(text)
+        return FIELD_SEP.join(FIELD_SEP.join(groups[f]) for f in COMPARE_FIELDS).rstrip(FIELD_SEP)
+
+    folder = Path(__file__).parent / "fixtures" / "formats"
+    records = [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    records += ALPACA + [{"instruction": "a", "history": [["q", 1]], "output": None}]
+    assert len(records) > 30
+    for record in records:
+        assert compare_text(record) == by_view(record)
