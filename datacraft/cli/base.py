@@ -105,12 +105,21 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def stage_lines(name: str, counts: dict[str, Any], note: str = "") -> list[str]:
+    """One stage's line (in, kept, dropped) and a line per drop reason: the one layout every command prints."""
+    if "read" not in counts or "kept" not in counts:  # an output stage (stats): its own numbers
+        body = ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, (int, float)))
+        return [f"  {name:<13} {body}{note}"]
+    lines = [f"  {name:<13} in {counts['read']:>7}  kept {counts['kept']:>7}  dropped {counts['rejected']:>6}{note}"]
+    lines.extend(f"      {reason:<28} {n:>6}" for reason, n in counts.get("reasons", {}).items())
+    return lines
+
+
 def stage_summary(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
     """The short summary of a staged run: totals, then each stage with its drop reasons."""
     lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
     for name, stage in result["stages"].items():
-        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
-        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
+        lines.extend(stage_lines(name, stage))
     if result.get("normalized"):
         changed = ", ".join(f"{step} {n}" for step, n in result["normalized"].items())
         lines.append(f"  normalized: {changed}")
