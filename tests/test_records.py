@@ -143,3 +143,37 @@ def test_compare_text_fast_path_agrees_with_the_view():
     assert len(records) > 30
     for record in records:
         assert compare_text(record) == by_view(record)
+
+
+_VALUES = [None, 1, True, "", "x", "  ", [], {}, [1], ["a", "b"], [["a", "b"]], [["a"]],
+           {"from": "human", "value": "q"}, {"role": "user", "content": 1},
+           [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], [{"role": "assistant", "tool_calls": "x"}],
+           [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]]
+_KEYS = ["instruction", "input", "output", "system", "history", "tools", "conversations", "messages", "chosen",
+         "rejected", "kto_tag"]
+
+
+def test_garbage_records_get_a_reason_never_an_exception():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from datacraft.clean import Normalizer, record_filter
+    from datacraft.records import compare_text
+    from datacraft.validate import get_checker
+
+    normalize, keep, check = Normalizer(), record_filter(), get_checker("auto")
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(st.sampled_from(_KEYS), st.sampled_from(_VALUES), max_size=6))
+    def run(record):
+        ok, reason, _ = keep(normalize(record))
+        assert ok or reason
+        compare_text(record)
+        check(record)
+        for fmt in ("alpaca", "sharegpt", "openai"):
+            try:
+                to_form(record, fmt)
+            except Drop as drop:
+                assert drop.reason in ("bad_type", "bad_history", "bad_turn", "unconvertible")
+
+    run()
