@@ -26,7 +26,7 @@ from datacraft.config import validate_section
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
-from datacraft.runner import run_stages
+from datacraft.runner import check_paths, run_stages
 from datacraft.stages import Ledger, read_stage
 
 
@@ -127,7 +127,6 @@ def run_pipeline(config_path: str, *, force: bool = False,
     config, stages = load_pipeline(config_path)
     base = Path(config_path).resolve().parent
     out_dir = (base / config.output_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
     previous = _load_previous(manifest_path) if not force else {}
     say = progress or (lambda _msg: None)
@@ -138,6 +137,8 @@ def run_pipeline(config_path: str, *, force: bool = False,
         if not path.exists():
             raise ConfigError(f"{config_path}: input {spec.path} not found (looked in {base})")
         inputs.append({"path": spec.path, "sha256": file_sha256(path), "bytes": _size(path)})
+    check_paths([str(base / spec.path) for spec in config.inputs], folders={"output_dir": str(out_dir)})
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     manifest: dict[str, Any] = {
         "name": config.name, "config_file": str(Path(config_path)), "config": config.model_dump(),

@@ -144,3 +144,9 @@ def test_totals_count_what_export_rejects(tmp_path):
                                      "stages: [{export: {format: alpaca, val_size: 0}}]\n", encoding="utf-8")
     manifest = run_pipeline(str(tmp_path / "p.yaml"))
     assert manifest["totals"] == {"read": 2, "kept": 1, "rejected": 1, "balanced": True}
+
+
+def test_an_output_dir_that_holds_an_input_is_refused(project):
+    (project / "p.yaml").write_text(CONFIG.replace("output_dir: out", "output_dir: ."), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^output_dir .* holds the input .*in\.jsonl; write to a new folder"):
+        run_pipeline(str(project / "p.yaml"))
