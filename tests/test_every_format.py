@@ -128,3 +128,19 @@ def test_run_carries_each_format_end_to_end_and_balances(name: str, tmp_path: Pa
     assert manifest["totals"] == {"read": len(read(FIXTURES / f"{name}.jsonl")), "kept": kept,
                                   "rejected": len(CLEAN_DROPS[name]), "balanced": True}
     assert output.splitlines()[-1].startswith(f"total: read {manifest['totals']['read']}, kept {kept}")
+
+
+@pytest.mark.parametrize("history", [[["only one"]], "not a list", [["q", 5]]])
+def test_a_bad_history_gets_one_reason_in_every_stage(history, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"instruction": "Hi", "output": "Hello.", "history": history}) + "\n")
+    reasons = {}
+    invoke("clean", source, "-o", tmp_path / "c.jsonl", "--rejects", tmp_path / "c.rej.jsonl", "--no-dedupe")
+    reasons["clean"] = read(tmp_path / "c.rej.jsonl")[0]["reason"]
+    (tmp_path / "p.yaml").write_text("output_dir: out\ninputs: [{path: in.jsonl}]\nstages: [validate]\n")
+    invoke("run", tmp_path / "p.yaml")
+    reasons["validate"] = read(tmp_path / "out" / "02_validate.rejects.jsonl")[0]["reason"]
+    result = CliRunner().invoke(cli, ["export", str(source), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 1  # nothing left to export: the message names the reason
+    reasons["export"] = result.stderr.split("(export/")[1].split(" ")[0]
+    assert reasons == {"clean": "bad_history", "validate": "bad_history", "export": "bad_history"}
