@@ -90,6 +90,15 @@ def progress(records: Iterable[Record], desc: str, *, enabled: bool | None = Non
             yield record
 
 
+def read_inputs(inputs: Sequence[str], ledger: Ledger, read_options: dict[str, Any] | None = None, *,
+                strict: bool = False, assign_ids: bool = True, desc: str = "records",
+                show_progress: bool | None = None) -> Iterator[Record]:
+    """The "read" stage over `inputs` (ids, bad rows to the rejects), with the progress bar."""
+    ledger.stage("read")  # registered first: Ledger.read counts the first stage's input
+    return progress(read_stage(inputs, ledger, strict=strict, assign_ids=assign_ids, **(read_options or {})),
+                    desc, enabled=show_progress)
+
+
 def run_stages(inputs: Sequence[str], output: str, build: BuildStages, *, rejects: str | None = None,
                stats: str | None = None, read_options: dict[str, Any] | None = None, strict: bool = False,
                assign_ids: bool = True, references: Sequence[str] = (), desc: str = "records",
@@ -108,9 +117,9 @@ def run_stages(inputs: Sequence[str], output: str, build: BuildStages, *, reject
     with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
         ledger = Ledger(sink)
         ledger.stage("read")  # registered first: Ledger.read counts the first stage's input
-        stream = (source(ledger) if source is not None else
-                  read_stage(inputs, ledger, strict=strict, assign_ids=assign_ids, **(read_options or {})))
-        records = progress(stream, desc, enabled=show_progress)
+        records = (progress(source(ledger), desc, enabled=show_progress) if source is not None else
+                   read_inputs(inputs, ledger, read_options, strict=strict, assign_ids=assign_ids, desc=desc,
+                               show_progress=show_progress))
         for record in chain(records, *build(ledger)):
             writer.write(record)
     result = ledger.to_dict(writer.count)

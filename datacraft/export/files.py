@@ -19,8 +19,8 @@ from datacraft.export.formats import OUTPUT_FORMATS, chat_text, convert
 from datacraft.export.split import Clusterer, assign_split, group_records, validation_target
 from datacraft.io.writers import write_records
 from datacraft.records import Record
-from datacraft.runner import check_paths, progress
-from datacraft.stages import Ledger, Reject, RejectSink, map_stage, read_stage
+from datacraft.runner import check_paths, read_inputs
+from datacraft.stages import Ledger, Reject, RejectSink, map_stage
 from datacraft.textutil import language
 from datacraft.validate import validate_record
 
@@ -126,8 +126,7 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
 
     ledger = Ledger(RejectSink(side["rejects"]))
     with ledger.rejects:
-        ledger.stage("read")  # read_stage is lazy: register it first so the ledger lists it first
-        stream = progress(read_stage(inputs, ledger, strict=strict, **(read_options or {})), "export")
+        stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
         items = list(map_stage("export", _prepare(fmt), ledger)(stream))
         if not items:
             raise NothingToExport(ledger.to_dict(0))
