@@ -144,3 +144,18 @@ def test_a_bad_history_gets_one_reason_in_every_stage(history, tmp_path: Path) -
     assert result.exit_code == 1  # nothing left to export: the message names the reason
     reasons["export"] = result.stderr.split("(export/")[1].split(" ")[0]
     assert reasons == {"clean": "bad_history", "validate": "bad_history", "export": "bad_history"}
+
+
+def test_kto_records_export_with_their_tag_and_mixed_kinds_are_refused(tmp_path: Path) -> None:
+    chats = read(FIXTURES / "sharegpt.jsonl")[:2]
+    source = tmp_path / "kto.jsonl"
+    source.write_text("".join(json.dumps({**r, "kto_tag": n == 0}) + "\n" for n, r in enumerate(chats)))
+    invoke("export", source, "-o", tmp_path / "out", "--format", "sharegpt", "--val-size", "0", "--name", "k")
+    assert [r["kto_tag"] for r in read(tmp_path / "out" / "k_train.jsonl")] == [True, False]
+    info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())["k_train"]
+    assert info["columns"] == {"messages": "conversations", "system": "system", "kto_tag": "kto_tag"}
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text((FIXTURES / "preference.jsonl").read_text() + (FIXTURES / "sharegpt.jsonl").read_text())
+    result = CliRunner().invoke(cli, ["export", str(mixed), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "records have `chosen`: LLaMA-Factory reads a file as preference (or KTO) data or not at all" in result.stderr
