@@ -45,7 +45,9 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
     Stages: read -> normalize (Unicode, mojibake, HTML junk, full-width, whitespace, answer labels
     and wrapping quotes) -> filter (empty or bad fields, lengths, echoes of the instruction,
     repetition, junk symbols, refusals, optional blacklist and languages) -> exact_dedupe ->
-    near_dedupe. Prints counts per stage and reason (to stderr when OUT is `-`); kept + rejected
+    near_dedupe. Every form is read (Alpaca, ShareGPT with tool calls, OpenAI messages,
+    preference) and written back as it came; answer rules judge assistant turns, prompt rules user
+    turns, and tool-call arguments and observations are left as they are. Prints counts per stage and reason (to stderr when OUT is `-`); kept + rejected
     always equals read. `--print-config` shows every setting with its default.
 
     Example:

@@ -38,7 +38,9 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold
             split: str | None) -> None:
     """Remove exact and near-duplicate records from IN... (`-` for stdin) into OUT.
 
-    Exact: same text after NFKC, casefold and dropping punctuation and whitespace. Near: MinHash
+    Records of any form (Alpaca, ShareGPT with tool calls, OpenAI messages, preference) are
+    compared as whole conversations: system prompt, every turn, tool calls and tools (`fields` in
+    --config chooses, e.g. [instruction, input, output]). Exact: same text after NFKC, casefold and dropping punctuation and whitespace. Near: MinHash
     + LSH estimate of the Jaccard similarity of word 3-grams (character 3-grams for Chinese,
     Japanese, Korean) at or above --threshold. One record per group survives; every dropped
     record goes to --rejects with `dup_of` naming the survivor (or the --against reference it
