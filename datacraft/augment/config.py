@@ -20,12 +20,15 @@ Field_ = Literal["instruction", "input", "output"]
 
 
 class SynonymConfig(BaseModel):
-    """Synonym replacement (Cilin for Chinese, WordNet for English)."""
+    """Synonym replacement: reviewed pairs (default), or the whole thesaurus (Cilin for Chinese, WordNet for English)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a rewritten field to replace (at least one)")
-    languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (en needs WordNet data)")
+    source: Literal["curated", "thesaurus"] = Field("curated", description="curated: the reviewed allow-list of pairs; thesaurus: any Cilin/WordNet synonym (more variety, many wrong words)")
+    ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a record to replace (at least one)")
+    terms: list[str] = Field([], description="curated: files of terms never replaced or split (one per line, or jieba user-dict lines)")
+    pairs: str | None = Field(None, description="curated: a TSV of your own pairs (word, replacements, rules), added to the shipped ones")
+    languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (thesaurus: en needs WordNet data)")
     wordnet_dir: str | None = Field(None, description="a WordNet 3.0 dict folder (e.g. /usr/share/wordnet); None: NLTK's data")
 
 
@@ -67,7 +70,7 @@ class GuardConfig(BaseModel):
     min_length_ratio: float | None = Field(0.5, gt=0, description="augmented/source length (units) below this: length_drift")
     max_length_ratio: float | None = Field(2.0, gt=0, description="augmented/source length (units) above this: length_drift")
     min_similarity: float | None = Field(0.2, ge=0, le=1, description="unit-level similarity below this: drifted (meaning lost)")
-    max_similarity: float | None = Field(0.95, ge=0, le=1, description="similarity at or above this: too_similar (a copy adds nothing)")
+    max_similarity: float | None = Field(0.95, ge=0, le=1, description="similarity at or above this in every rewritten field: too_similar (a copy adds nothing)")
 
 
 class AugmentConfig(BaseModel):
