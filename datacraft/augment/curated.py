@@ -226,7 +226,7 @@ class CuratedSynonyms:
         return self._english
 
     def rewrite(self, texts: dict[str, str], langs: dict[str, str], rng: random.Random, ratio: float,
-                protected: str = "") -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+                protected: str = "", max_words: int | None = None) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
         """(changed fields, [(field, word, replacement), ...] in text order); deterministic for a given rng state."""
         slots: list[Slot] = []
         words = 0
@@ -237,8 +237,13 @@ class CuratedSynonyms:
         keys = list(dict.fromkeys(slot.pair for slot in slots))
         if not keys:
             return {}, []
-        count = min(len(keys), max(1, round(ratio * words)))
-        chosen = {key: rng.choice(key.replacements) for key in rng.sample(keys, count)}
+        count = min(len(keys), max(1, round(ratio * words)), max_words or len(keys))
+        picked = rng.sample(keys, count)
+        # The first field (the instruction) is reworded whenever it can be: a new prompt is what a copy adds most.
+        first = [key for key in dict.fromkeys(s.pair for s in slots if s.field == next(iter(texts)))]
+        if first and not set(first) & set(picked):
+            picked[-1] = rng.choice(first)
+        chosen = {key: rng.choice(key.replacements) for key in picked}
         changed: dict[str, str] = {}
         pairs: list[tuple[str, str, str]] = []
         for name, text in texts.items():

@@ -68,7 +68,8 @@ class SynonymReplacer:
         texts = {name: record[name] for name in candidates if langs[name] in self.config.languages
                  and (name == "instruction" or not is_word_list(record[name]))}
         changed, pairs = self.curated.rewrite(texts, langs, rng, self.config.ratio,
-                                              protected_text(record, ("instruction", "input", "output")))
+                                              protected_text(record, ("instruction", "input", "output")),
+                                              self.config.max_words)
         rewrite = Rewrite(fields=changed)
         rewrite.info["replaced"] = dict(Counter(name for name, _, _ in pairs))
         rewrite.info["pairs"] = [list(pair) for pair in dict.fromkeys((old, new) for _, old, new in pairs)]

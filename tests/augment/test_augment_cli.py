@@ -44,7 +44,7 @@ def test_synonym_and_mix_counts_add_up(tmp_path, wordnet_dir):
 
 def test_factual_and_code_answers_and_placeholders_are_kept(tmp_path):
     out = tmp_path / "out.jsonl"
-    assert invoke(ZH, "-o", str(out), "--ratio", "0.5").exit_code == 0
+    assert invoke(ZH, "-o", str(out), "--ratio", "0.5", "--source", "thesaurus").exit_code == 0
     rows = {r["id"]: r for r in read(out)}
     assert "zh3#syn1" not in rows and "zh4#syn1" not in rows  # only their answers had replaceable words
     assert rows["zh12#syn1"]["instruction"] != rows["zh12"]["instruction"]  # arithmetic: the question is reworded,
@@ -59,7 +59,7 @@ def test_same_seed_same_bytes_other_seed_other_output(tmp_path, wordnet_dir):
     outputs = []
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         path = tmp_path / f"{name}.jsonl"
-        assert invoke(ZH, EN, "-o", str(path), "--seed", seed, "--copies", "2",
+        assert invoke(ZH, EN, "-o", str(path), "--seed", seed, "--copies", "2", "--source", "thesaurus",
                       "--wordnet-dir", str(wordnet_dir)).exit_code == 0
         outputs.append(path.read_bytes())
     assert outputs[0] == outputs[1] and outputs[0] != outputs[2]
@@ -125,9 +125,10 @@ def test_missing_wordnet_is_a_clear_error_naming_the_install(tmp_path, monkeypat
 
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
     monkeypatch.delenv("NLTK_DATA", raising=False)
-    result = invoke(EN, "-o", str(tmp_path / "o.jsonl"))
+    result = invoke(EN, "-o", str(tmp_path / "o.jsonl"), "--source", "thesaurus")
     assert result.exit_code == 2
     assert result.output.startswith("Error: English synonym replacement needs WordNet data, which is not installed: "
                                     "python -m nltk.downloader wordnet omw-1.4 averaged_perceptron_tagger_eng")
     assert not (tmp_path / "o.jsonl").exists()
-    assert invoke(EN, ZH, "-o", str(tmp_path / "zh.jsonl"), "--lang", "zh").exit_code == 0
+    assert invoke(EN, ZH, "-o", str(tmp_path / "zh.jsonl"), "--lang", "zh", "--source", "thesaurus").exit_code == 0
+    assert invoke(EN, "-o", str(tmp_path / "en.jsonl")).exit_code == 0  # the default (curated pairs) needs no WordNet
