@@ -132,3 +132,34 @@ def test_missing_wordnet_is_a_clear_error_naming_the_install(tmp_path, monkeypat
     assert not (tmp_path / "o.jsonl").exists()
     assert invoke(EN, ZH, "-o", str(tmp_path / "zh.jsonl"), "--lang", "zh", "--source", "thesaurus").exit_code == 0
     assert invoke(EN, "-o", str(tmp_path / "en.jsonl")).exit_code == 0  # the default (curated pairs) needs no WordNet
+
+
+def test_dry_run_shows_marked_pairs_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(ZH, EN, "--dry-run", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("── ") == 3 and "── 1/3  zh5 -> zh5#syn1  (synonym)" in result.output
+    assert "    before: [-给出-]三个提[-高-]学习效率的建议。\n    after:  {+提供+}三个提{+升+}学习效率的建议。\n" in result.output
+    assert result.output.rstrip().endswith("nothing written")
+    assert list(tmp_path.iterdir()) == []
+    few = invoke(ZH, "--dry-run", "50", "--method", "swap")
+    assert few.exit_code == 0 and "(of 50 asked: the input ran out)" in few.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "Missing option '-o' / '--output' (or pass --dry-run N to only look)."),
+    (["--dry-run", "2", "-o", "x.jsonl"], "Error: --dry-run writes nothing: leave out -o and --rejects\n"),
+    (["-o", "x.jsonl", "--eda-ratio", "0.2"], "Error: --eda-ratio is an option of --method swap, delete, insert or noise, none of which is chosen\n"),
+    (["-o", "x.jsonl", "--method", "mix", "--terms", "t.txt"], "Error: --terms is an option of --method synonym, which is not chosen\n"),
+])
+def test_dry_run_and_new_option_errors(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(ZH, *args)
+    assert result.exit_code == 2 and message in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_term_file_is_an_error_naming_it(tmp_path):
+    result = invoke(ZH, "-o", str(tmp_path / "o.jsonl"), "--terms", str(tmp_path / "none.txt"))
+    assert result.exit_code == 2
+    assert result.output == f"Error: {tmp_path / 'none.txt'}: cannot read (FileNotFoundError); give a UTF-8 text file\n"
