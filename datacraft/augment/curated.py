@@ -129,7 +129,7 @@ class CuratedChinese:
             if script == HANT:
                 context = (to_script(context[0], HANS), to_script(context[1], HANS))
             pair = next((p for p in entries if self._fits(p, before, after, *context)), None)
-            if pair is not None:
+            if pair is not None and not _repeats(pair, text, start, position):
                 found.append(Slot(field, start, position, pair, text[start:position]))
         return found
 
@@ -193,9 +193,24 @@ class CuratedEnglish:
         if surface[0].isupper() and not at_start:
             return None  # a capitalised word inside a sentence is a name or a title
         for pair in self.pairs[re.sub(r"\s+", " ", surface.lower())]:
-            if (at_start or not pair.start) and pair.fits(text[:start], text[end:]):
+            if (at_start or not pair.start) and pair.fits(text[:start], text[end:]) and not _repeats(pair, text, start, end):
                 return Slot(field, start, end, pair, surface)
         return None
+
+
+_CLAUSE_END = re.compile(r"[.!?;。！？；\n]")
+
+
+def _repeats(pair: Pair, text: str, start: int, end: int) -> bool:
+    """True when a replacement is already in the word's sentence (比较和对比 -> 对比和对比, the needed ... needed).
+
+    >>> _repeats(Pair("比较", ("对比",)), "比较和对比苹果。", 0, 2), _repeats(Pair("比较", ("对比",)), "比较苹果。对比", 0, 2)
+    (True, False)
+    """
+    ends = [m.end() for m in _CLAUSE_END.finditer(text, 0, start)]
+    stop = _CLAUSE_END.search(text, end)
+    sentence = (text[ends[-1] if ends else 0:start] + " " + text[end:stop.start() if stop else len(text)]).lower()
+    return any(_is_protected(r, sentence) for r in pair.replacements)
 
 
 def _phrases(items: list[str]) -> re.Pattern[str] | None:
