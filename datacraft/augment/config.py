@@ -30,7 +30,7 @@ class SynonymConfig(BaseModel):
 
     source: Literal["curated", "thesaurus"] = Field("curated", description="curated: the reviewed allow-list of pairs; thesaurus: any Cilin/WordNet synonym (more variety, many wrong words)")
     ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a record to replace (at least one)")
-    max_words: int | None = Field(6, ge=1, description="curated: most distinct words replaced in one copy (each is a small risk)")
+    max_words: int | None = Field(4, ge=1, description="curated: most distinct words replaced in one copy (each is a small risk)")
     terms: list[str] = Field([], description="curated: files of terms never replaced or split (one per line, or jieba user-dict lines)")
     pairs: str | None = Field(None, description="curated: a TSV of your own pairs (word, replacements, rules), added to the shipped ones")
     languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (thesaurus: en needs WordNet data)")

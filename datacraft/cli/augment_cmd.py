@@ -48,7 +48,7 @@ _METHOD_OPTIONS = {
 @click.option("--terms", multiple=True, metavar="FILE",
               help="synonym: a file of terms never replaced or split (one per line, or jieba user-dict lines); repeatable.")
 @click.option("--pairs", default=None, metavar="FILE", help="synonym: your own pairs (TSV: word, replacements, rules), added to the shipped ones.")
-@click.option("--max-words", type=int, default=None, help="synonym: most distinct words replaced per copy (default 6).")
+@click.option("--max-words", type=int, default=None, help="synonym: most distinct words replaced per copy (default 4).")
 @click.option("--eda-ratio", type=float, default=None, help="swap/delete/insert/noise: share of the words they touch (default 0.1).")
 @click.option("--lang", "languages", multiple=True, type=click.Choice(["zh", "en"]),
               help="synonym: languages to rewrite (default zh and en; en needs WordNet data).")
