@@ -12,6 +12,8 @@ verdicts file: `id<TAB>ok|bad<TAB>reason`. `--score` only counts those verdicts.
 The sample is taken from the copies the default run kept, with random.Random(seed), before
 anyone reads them; the seed used for the published sample was chosen before it was drawn and
 differs from the seeds used while the pair list was being revised (7, 11, 23).
+Round 1 (bench/augment/round1/, seed 2026) was read, the pairs it faulted were fixed, and round 2
+(bench/augment/review_*.md, seed 4242) was drawn from the fixed list and read afresh.
 """
 
 from __future__ import annotations
