@@ -11,13 +11,15 @@ context its rules allow (lexicon.py). On top of that, whatever the pair:
 - a word the instruction quotes, and every word of an answer that is itself a word list (a list
   of synonyms, of keywords), is left alone in the whole record;
 - a replacement that would double a character with its neighbour (象征着 -> 意味着着) is skipped;
-- one word gets one replacement, everywhere in the record (instruction, input and output alike).
+- one word gets one replacement, everywhere in the record (instruction, input and output alike),
+  or none: a word with one occurrence its rules forbid is left alone in all of them.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from datacraft.augment.lexicon import Pair, Pairs, load_pairs, load_terms
@@ -100,18 +102,19 @@ class CuratedChinese:
         """How many words `text` has (the base of `ratio`)."""
         return sum(1 for token in self.segmenter.cut(text) if _WORDISH.match(token))
 
-    def slots(self, field: str, text: str) -> list[Slot]:
-        """The replaceable occurrences in one field's text."""
+    def slots(self, field: str, text: str, seen: Counter[str] | None = None) -> list[Slot]:
+        """The replaceable occurrences in one field's text; `seen` counts every occurrence of a listed word."""
         script = chinese_script(text)
         found: list[Slot] = []
         offset = 0
         for piece, protected in segments(text):
             if not protected:
-                found.extend(self._piece_slots(field, text, piece, offset, script))
+                found.extend(self._piece_slots(field, text, piece, offset, script, seen))
             offset += len(piece)
         return found
 
-    def _piece_slots(self, field: str, text: str, piece: str, offset: int, script: str) -> list[Slot]:
+    def _piece_slots(self, field: str, text: str, piece: str, offset: int, script: str,
+                     seen: Counter[str] | None) -> list[Slot]:
         simplified = piece if script == HANS else to_script(piece, HANS)
         if len(simplified) != len(piece):
             simplified, script = piece, HANS  # a phrase conversion changed the length: look up as written
@@ -123,6 +126,8 @@ class CuratedChinese:
             entries = self.pairs.get(token)
             if entries is None:
                 continue
+            if seen is not None:
+                seen[token] += 1
             before = tokens[index - 1] if index else ""
             after = tokens[index + 1] if index + 1 < len(tokens) else ""
             context = (text[:start], text[position:])
@@ -166,8 +171,8 @@ class CuratedEnglish:
         """How many words `text` has (the base of `ratio`)."""
         return len(_EN_WORD.findall(text))
 
-    def slots(self, field: str, text: str) -> list[Slot]:
-        """The replaceable occurrences in one field's text."""
+    def slots(self, field: str, text: str, seen: Counter[str] | None = None) -> list[Slot]:
+        """The replaceable occurrences in one field's text; `seen` counts every occurrence of a listed word."""
         if self.keys is None:
             return []
         blocked = [m.span() for m in self.terms.finditer(text)] if self.terms is not None else []
@@ -177,6 +182,8 @@ class CuratedEnglish:
             if not protected:
                 for match in self.keys.finditer(piece):
                     start, end = offset + match.start(), offset + match.end()
+                    if seen is not None:
+                        seen[re.sub(r"\s+", " ", match.group().lower())] += 1
                     if any(a < end and start < b for a, b in blocked):
                         continue
                     slot = self._slot(field, text, start, end)
@@ -245,10 +252,17 @@ class CuratedSynonyms:
         """(changed fields, [(field, word, replacement), ...] in text order); deterministic for a given rng state."""
         slots: list[Slot] = []
         words = 0
+        seen: Counter[str] = Counter()
         for name, text in texts.items():
             engine = self.chinese if langs[name] == "zh" else self.english
             words += engine.words(text)
-            slots.extend(s for s in engine.slots(name, text) if not _is_protected(s.surface, protected))
+            slots.extend(s for s in engine.slots(name, text, seen) if not _is_protected(s.surface, protected))
+        # All or nothing: a word is replaced only when every occurrence in the record may be, by the same pair.
+        pairs_of: dict[str, set[Pair]] = {}
+        for slot in slots:
+            pairs_of.setdefault(slot.pair.word, set()).add(slot.pair)
+        counts = Counter(slot.pair.word for slot in slots)
+        slots = [s for s in slots if counts[s.pair.word] == seen[s.pair.word] and len(pairs_of[s.pair.word]) == 1]
         keys = list(dict.fromkeys(slot.pair for slot in slots))
         if not keys:
             return {}, []

@@ -69,8 +69,13 @@ def test_user_terms_extend_the_dictionary(tmp_path):
 def test_no_stutter_where_a_replacement_meets_its_neighbour():
     pairs = parse_pairs("象征\t意味着\t-\n", "t")
     engine = CuratedSynonyms(chinese=CuratedChinese(pairs=pairs))
-    changed, _ = engine.rewrite({"output": "红色象征着热情，白色象征纯洁。"}, {"output": "zh"}, random.Random(0), 1.0)
-    assert changed["output"] == "红色象征着热情，白色意味着纯洁。"
+    def rewrite(text):
+        return engine.rewrite({"output": text}, {"output": "zh"}, random.Random(0), 1.0)[0].get("output", text)
+
+    assert rewrite("红色象征着热情。") == "红色象征着热情。"
+    assert rewrite("白色象征纯洁。") == "白色意味着纯洁。"
+    # All or nothing: one occurrence may not be replaced, so neither is.
+    assert rewrite("红色象征着热情，白色象征纯洁。") == "红色象征着热情，白色象征纯洁。"
 
 
 def test_neighbour_rules_keep_compounds_whole():
