@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from datacraft.augment import augment_file  # noqa: E402
+from datacraft.augment import AugmentConfig, augment_file  # noqa: E402
 from datacraft.cli.augment_cmd import highlight  # noqa: E402
 
 
@@ -49,21 +49,23 @@ def passages(before: str, after: str, width: int = 30) -> list[str]:
     return out
 
 
-def draw(path: str, n: int, seed: int) -> None:
+def draw(path: str, n: int, seed: int, methods: list[str], source: str, wordnet_dir: str | None) -> None:
+    config = AugmentConfig(methods=methods or ["synonym"], synonym={"source": source, "wordnet_dir": wordnet_dir})
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "aug.jsonl"
-        result = augment_file([path], str(out))
+        result = augment_file([path], str(out), config=config)
         rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     sources = {r["id"]: r for r in rows if "augmented_from" not in (r.get("meta") or {})}
     copies = [r for r in rows if (r.get("meta") or {}).get("augmented_from")]
     sample = random.Random(seed).sample(copies, n)
-    print(f"# Blind review sample: {n} of {len(copies)} copies, default `datacraft augment {Path(path).name}`\n")
+    how = "default" if not methods and source == "curated" else f"--method {' '.join(methods or ['synonym'])} --source {source}"
+    print(f"# Blind review sample: {n} of {len(copies)} copies, {how} `datacraft augment {Path(path).name}`\n")
     print(f"Source: {Path(path).name} from LLaMA-Factory's data/ (Alpaca-derived, CC BY-NC 4.0, research use); "
           f"only the {n} sampled records are reproduced. Drawn with random.Random({seed}).sample. "
           f"Records read {result['read']}, copies kept {len(copies)} ({len(copies) / result['read']:.1%}).\n")
     for number, copy in enumerate(sample, 1):
         source = sources[copy["meta"]["augmented_from"]]
-        pairs = ", ".join(f"{a}→{b}" for a, b in copy["meta"]["augment"].get("pairs", []))
+        pairs = ", ".join(f"{a}→{b}" for a, b in copy["meta"]["augment"].get("pairs", [])) or copy["meta"]["method"]
         print(f"## {number}. {copy['id']}  ({pairs})\n")
         print(f"- instruction before: {source['instruction']}")
         if copy["instruction"] != source["instruction"]:
@@ -88,11 +90,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--score", metavar="VERDICTS")
+    parser.add_argument("--method", action="append", default=[], help="another method than the default")
+    parser.add_argument("--source", default="curated", choices=["curated", "thesaurus"])
+    parser.add_argument("--wordnet-dir", help="for --source thesaurus on English")
     args = parser.parse_args()
     if args.score:
         score(args.score)
     else:
-        draw(args.path, args.n, args.seed)
+        draw(args.path, args.n, args.seed, args.method, args.source, args.wordnet_dir)
 
 
 if __name__ == "__main__":
