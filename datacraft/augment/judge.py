@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datacraft.augment.config import JudgeConfig
 from datacraft.generate.parse import drop_trailing_commas, json_objects
 from datacraft.generate.prompts import render
-from datacraft.llm import LLMClient, RequestFailed
+from datacraft.llm import BudgetExhausted, LLMClient, RequestFailed
 from datacraft.records import Record
 
 _SHOWN = ("system", "instruction", "input", "output")
@@ -92,6 +92,8 @@ class CopyJudge:
                                                temperature=self.config.temperature, max_tokens=self.config.max_tokens)
         except RequestFailed as exc:
             return Judgement(None, f"judge request failed: {exc.detail}")
+        except BudgetExhausted as exc:
+            return Judgement(None, f"budget exhausted: --{exc.args[0].replace('_', '-')} reached, not judged")
         return parse_judgement(reply.text)
 
     async def check(self, pairs: list[tuple[Record, Record]]) -> list[Judgement]:

@@ -30,7 +30,7 @@ from datacraft.augment.translate import LLMTranslator, Translator
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
 from datacraft.io.writers import JsonlWriter, check_not_input
-from datacraft.llm import LLMClient, LLMConfig, ResponseCache
+from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache
 from datacraft.records import Record, record_text
 from datacraft.stages import Ledger, RejectSink, read_stage
 
@@ -194,7 +194,8 @@ class Augmenter:
             if verdict.ok:
                 copy["meta"]["augment"]["judge"] = verdict.reason or "ok"
                 continue
-            reason = "judge_rejected" if verdict.ok is False else "judge_unreadable"
+            reason = "judge_rejected" if verdict.ok is False else (
+                "budget_exhausted" if verdict.reason.startswith("budget exhausted") else "judge_unreadable")
             copies[index].remove((method, copy))
             self.ledger.reject(method, reason, record=copy, detail=verdict.reason, source=str(records[index].get("id")))
 
@@ -256,7 +257,7 @@ def _blocks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = None, config: AugmentConfig | None = None,
                  clean: CleanConfig | None = None, llm: LLMConfig | None = None, translator: Translator | None = None,
                  read_options: dict | None = None, strict: bool = False,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[int], None] | None = None, budget: Budget | None = None) -> dict[str, Any]:
     """Augment `inputs` into `output` (JSONL, atomic); drops go to `rejects`. Returns the counts.
 
     Back-translation needs `translator`, or `llm` (an endpoint) or `config.backtranslate.translator
@@ -266,7 +267,7 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     config = config or AugmentConfig()
     inputs = [str(p) for p in inputs]
     _check_paths(inputs, output, rejects, config)
-    translator, client, store = _make_resources(config, llm, output, translator)
+    translator, client, store = _make_resources(config, llm, output, translator, budget)
     augmenter: Augmenter | None = None
     try:
         with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
@@ -315,7 +316,7 @@ def needs_llm(config: AugmentConfig) -> list[str]:
 
 
 def _make_resources(config: AugmentConfig, llm: LLMConfig | None, output: str | None, translator: Translator | None,
-                    ) -> tuple[Translator | None, LLMClient | None, ResponseCache | None]:
+                    budget: Budget | None = None) -> tuple[Translator | None, LLMClient | None, ResponseCache | None]:
     """The translator, the one LLM client of the run (with its reply cache), as the config needs them."""
     wanted = needs_llm(config)
     if translator is not None and "backtranslate" in config.methods and config.backtranslate.translator == "llm":
@@ -329,7 +330,7 @@ def _make_resources(config: AugmentConfig, llm: LLMConfig | None, output: str | 
                                                         if "backtranslate" in config.methods and translator is None else ""))
         if llm.use_cache and (llm.cache or output not in (None, "-")):
             store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
-        client = LLMClient(llm, cache=store)
+        client = LLMClient(llm, cache=store, budget=budget)
     if "backtranslate" in config.methods and translator is None:
         settings = config.backtranslate
         if settings.translator == "marian":

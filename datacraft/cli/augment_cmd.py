@@ -63,6 +63,8 @@ _METHOD_OPTIONS = {
 @click.option("--mix-mode", "mix_modes", multiple=True, type=click.Choice(["concat", "system"]),
               help="mix: concat (two tasks in one) and/or system (swap system prompts); default concat.")
 @click.option("--mix-ratio", type=float, default=None, help="mix: mixed records per input record, per mode (default 0.1).")
+@click.option("--max-requests", type=int, default=None, help="LLM methods and --judge: stop sending after this many requests.")
+@click.option("--max-cost", type=float, default=None, help="LLM methods and --judge: stop before the estimated cost passes this (USD).")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with augment, llm and clean sections.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
 @input_options
@@ -73,7 +75,8 @@ def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...
             ratio: float | None, source: str | None, terms: tuple[str, ...], pairs: str | None, max_words: int | None,
             eda_ratio: float | None, languages: tuple[str, ...], wordnet_dir: str | None, pivot: str | None,
             translator: str | None, model_dirs: tuple[str, ...], device: str | None, batch_size: int | None,
-            mix_modes: tuple[str, ...], mix_ratio: float | None, config_path: str | None, strict: bool,
+            mix_modes: tuple[str, ...], mix_ratio: float | None, max_requests: int | None, max_cost: float | None,
+            config_path: str | None, strict: bool,
             fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None, **llm_flags: Any) -> None:
     """Augment IN... into OUT: each record is written, followed by its augmented copies.
 
@@ -143,12 +146,23 @@ def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...
     try:
         result = augment_file(list(inputs), output, rejects=rejects, config=config, clean=clean, llm=llm,
                               read_options=read_options(fmt, encoding, mapping, split), strict=strict,
-                              progress=bar.update if bar else None)
+                              progress=bar.update if bar else None, budget=_budget(max_requests, max_cost, llm))
     finally:
         if bar:
             bar.close()
     for line in summary_lines(result, output, rejects):
         click.echo(line, err=output == "-")
+
+
+def _budget(max_requests: int | None, max_cost: float | None, llm: Any) -> Any:
+    if max_requests is None and max_cost is None:
+        return None
+    if llm is None:
+        raise ConfigError("--max-requests and --max-cost cap LLM requests: use them with --method backtranslate, "
+                          "paraphrase or --judge")
+    from datacraft.llm import Budget
+
+    return Budget(max_requests, max_cost)
 
 
 def _fields(value: str | None) -> list[str] | None:
@@ -256,8 +270,9 @@ def summary_lines(result: dict[str, Any], output: str, rejects: str | None) -> l
         lines.extend(f"      {reason:<26} {n:>6}" for reason, n in counts["reasons"].items())
     usage = result.get("usage")
     if usage:
+        cost = "unknown (no price for this model)" if usage.get("cost") is None else f"${usage['cost']:.4f}"
         lines.append(f"  llm: {usage['requests']} requests (+{usage['cached']} from cache, {usage['retries']} retries), "
-                     f"{usage['prompt_tokens'] + usage['completion_tokens']:,} tokens")
+                     f"{usage['prompt_tokens'] + usage['completion_tokens']:,} tokens, cost {cost}")
     target = "stdout" if output == "-" else output
     lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
     return lines

@@ -109,3 +109,18 @@ def test_judge_and_paraphrase_need_an_endpoint(tmp_path, data):
 ])
 def test_judge_replies_clean_noisy_empty_and_garbage(reply, ok):
     assert parse_judgement(reply).ok is ok
+
+
+def test_a_request_budget_stops_sending_and_rejects_what_it_left_unchecked(data, tmp_path, fake_llm, llm_env):
+    from datacraft.llm import Budget
+
+    fake_llm.handler = paraphrase_or_judge
+    out, rejects = tmp_path / "b.jsonl", tmp_path / "b.rejects.jsonl"
+    config = AugmentConfig(methods=["paraphrase"], judge={"enabled": True})
+    result = augment_file([str(data)], str(out), rejects=str(rejects), config=config, llm=llm_for(fake_llm),
+                          budget=Budget(max_requests=2))
+    bad = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert len(fake_llm.requests) == 2 and result["usage"]["requests"] == 2
+    reasons = {b["reason"] for b in bad}
+    assert "budget_exhausted" in reasons
+    assert result["read"] == 3 and result["kept"] == 3  # the originals; every copy left unchecked is rejected
