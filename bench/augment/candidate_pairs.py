@@ -74,7 +74,7 @@ def main() -> None:
                 continue
             lemmas = []
             for synset in [s for s in wn.synsets(word) if s is not None][:3]:
-                lemmas += [f"{l}/{synset.pos()}" for l in synset.lemma_names() if l.lower() != word and l.isalpha()]
+                lemmas += [f"{name}/{synset.pos()}" for name in synset.lemma_names() if name.lower() != word and name.isalpha()]
             if lemmas:
                 print(f"{word}\t{n}\t" + " ".join(dict.fromkeys(lemmas)))
                 shown += 1

@@ -21,6 +21,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 from datacraft.augment.lexicon import Pair, Pairs, load_pairs, load_terms
 from datacraft.augment.protect import segments
@@ -290,6 +291,12 @@ class CuratedSynonyms:
             changed[name] = text
             pairs.extend(reversed(done))
         return changed, pairs
+
+
+@cache
+def default_curated() -> CuratedSynonyms:
+    """One shared instance with the shipped pairs and terms (building the segmenter takes about a second)."""
+    return CuratedSynonyms()
 
 
 def _is_protected(surface: str, protected: str) -> bool:

@@ -15,7 +15,6 @@ from datacraft.generate.prompts import render
 from datacraft.llm import LLMClient
 
 
-
 class LLMParaphraser(LLMTranslator):
     """Rewording with any OpenAI-compatible chat model, one batch of texts per request."""
 

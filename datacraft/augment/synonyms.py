@@ -28,9 +28,10 @@ class SynonymReplacer:
     @property
     def curated(self) -> Any:
         if self._curated is None:
-            from datacraft.augment.curated import CuratedSynonyms
+            from datacraft.augment.curated import CuratedSynonyms, default_curated
 
-            self._curated = CuratedSynonyms(terms=self.config.terms, pairs=self.config.pairs)
+            custom = self.config.terms or self.config.pairs
+            self._curated = CuratedSynonyms(terms=self.config.terms, pairs=self.config.pairs) if custom else default_curated()
         return self._curated
 
     @property
