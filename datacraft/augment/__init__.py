@@ -18,8 +18,8 @@ from datacraft.augment.curated import CuratedSynonyms, is_word_list
 from datacraft.augment.eda import Eda
 from datacraft.augment.guard import Guard, similarity, units
 from datacraft.augment.judge import CopyJudge, Judgement, parse_judgement
-from datacraft.augment.paraphrase import LLMParaphraser, Paraphraser
 from datacraft.augment.mix import Mixed, concat, mix_concat, mix_system
+from datacraft.augment.paraphrase import LLMParaphraser, Paraphraser
 from datacraft.augment.protect import Masked, SpanLost, find_spans, mask, segments, unmask
 from datacraft.augment.runner import Augmenter, augment_file, derive, preview, rng_for
 from datacraft.augment.synonyms import SynonymReplacer
