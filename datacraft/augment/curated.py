@@ -105,22 +105,26 @@ class CuratedChinese:
 
     def slots(self, field: str, text: str, seen: Counter[str] | None = None) -> list[Slot]:
         """The replaceable occurrences in one field's text; `seen` counts every occurrence of a listed word."""
+        return self.scan(field, text, seen)[0]
+
+    def scan(self, field: str, text: str, seen: Counter[str] | None = None) -> tuple[list[Slot], int]:
+        """(slots, words outside protected spans): one segmentation serves both."""
         script = chinese_script(text)
         found: list[Slot] = []
+        words = 0
         offset = 0
         for piece, protected in segments(text):
             if not protected:
-                found.extend(self._piece_slots(field, text, piece, offset, script, seen))
+                words += self._piece_slots(field, text, piece, offset, script, seen, found)
             offset += len(piece)
-        return found
+        return found, words
 
     def _piece_slots(self, field: str, text: str, piece: str, offset: int, script: str,
-                     seen: Counter[str] | None) -> list[Slot]:
+                     seen: Counter[str] | None, found: list[Slot]) -> int:
         simplified = piece if script == HANS else to_script(piece, HANS)
         if len(simplified) != len(piece):
             simplified, script = piece, HANS  # a phrase conversion changed the length: look up as written
         tokens = self.segmenter.cut(simplified)
-        found: list[Slot] = []
         position = offset
         for index, token in enumerate(tokens):
             start, position = position, position + len(token)
@@ -131,13 +135,13 @@ class CuratedChinese:
                 seen[token] += 1
             before = tokens[index - 1] if index else ""
             after = tokens[index + 1] if index + 1 < len(tokens) else ""
-            context = (text[:start], text[position:])
+            context = (_head(text, start), text[position:position + _CONTEXT])
             if script == HANT:
                 context = (to_script(context[0], HANS), to_script(context[1], HANS))
             pair = next((p for p in entries if self._fits(p, before, after, *context)), None)
             if pair is not None and not _repeats(pair, text, start, position):
                 found.append(Slot(field, start, position, pair, text[start:position]))
-        return found
+        return sum(1 for token in tokens if _WORDISH.match(token))
 
     def _fits(self, pair: Pair, before: str, after: str, head: str, rest: str) -> bool:
         if not pair.fits(head, rest) or (pair.start and _SENTENCE_START.search(head) is None):
@@ -172,6 +176,10 @@ class CuratedEnglish:
         """How many words `text` has (the base of `ratio`)."""
         return len(_EN_WORD.findall(text))
 
+    def scan(self, field: str, text: str, seen: Counter[str] | None = None) -> tuple[list[Slot], int]:
+        """(slots, words)."""
+        return self.slots(field, text, seen), self.words(text)
+
     def slots(self, field: str, text: str, seen: Counter[str] | None = None) -> list[Slot]:
         """The replaceable occurrences in one field's text; `seen` counts every occurrence of a listed word."""
         if self.keys is None:
@@ -197,16 +205,23 @@ class CuratedEnglish:
         surface = text[start:end]
         if len(surface) > 1 and surface.isupper():
             return None  # an acronym or shouting
-        at_start = _SENTENCE_START.search(text[:start]) is not None
+        head = _head(text, start)
+        at_start = _SENTENCE_START.search(head) is not None
         if surface[0].isupper() and not at_start:
             return None  # a capitalised word inside a sentence is a name or a title
         for pair in self.pairs[re.sub(r"\s+", " ", surface.lower())]:
-            if (at_start or not pair.start) and pair.fits(text[:start], text[end:]) and not _repeats(pair, text, start, end):
+            if (at_start or not pair.start) and pair.fits(head, text[end:end + _CONTEXT]) and not _repeats(pair, text, start, end):
                 return Slot(field, start, end, pair, surface)
         return None
 
 
 _CLAUSE_END = re.compile(r"[.!?;。！？；\n]")
+_CONTEXT = 200  # characters either side that rules and the sentence checks look at
+
+
+def _head(text: str, start: int) -> str:
+    """The text before `start`, at most _CONTEXT characters; a cut head starts with \0 so `^` cannot match it."""
+    return text[:start] if start <= _CONTEXT else "\0" + text[start - _CONTEXT:start]
 
 
 def _repeats(pair: Pair, text: str, start: int, end: int) -> bool:
@@ -215,9 +230,10 @@ def _repeats(pair: Pair, text: str, start: int, end: int) -> bool:
     >>> _repeats(Pair("比较", ("对比",)), "比较和对比苹果。", 0, 2), _repeats(Pair("比较", ("对比",)), "比较苹果。对比", 0, 2)
     (True, False)
     """
-    ends = [m.end() for m in _CLAUSE_END.finditer(text, 0, start)]
-    stop = _CLAUSE_END.search(text, end)
-    sentence = (text[ends[-1] if ends else 0:start] + " " + text[end:stop.start() if stop else len(text)]).lower()
+    low = max(0, start - _CONTEXT)
+    ends = [m.end() for m in _CLAUSE_END.finditer(text, low, start)]
+    stop = _CLAUSE_END.search(text, end, end + _CONTEXT)
+    sentence = (text[ends[-1] if ends else low:start] + " " + text[end:stop.start() if stop else end + _CONTEXT]).lower()
     return any(_is_protected(r, sentence) for r in pair.replacements)
 
 
@@ -256,8 +272,9 @@ class CuratedSynonyms:
         seen: Counter[str] = Counter()
         for name, text in texts.items():
             engine = self.chinese if langs[name] == "zh" else self.english
-            words += engine.words(text)
-            slots.extend(s for s in engine.slots(name, text, seen) if not _is_protected(s.surface, protected))
+            found, count = engine.scan(name, text, seen)
+            words += count
+            slots.extend(s for s in found if not _is_protected(s.surface, protected))
         # All or nothing: a word is replaced only when every occurrence in the record may be, by the same pair.
         pairs_of: dict[str, set[Pair]] = {}
         for slot in slots:
