@@ -20,8 +20,9 @@ from datacraft.augment.guard import Guard, similarity, units
 from datacraft.augment.judge import CopyJudge, Judgement, parse_judgement
 from datacraft.augment.mix import Mixed, concat, mix_concat, mix_system
 from datacraft.augment.paraphrase import LLMParaphraser, Paraphraser
+from datacraft.augment.preview import preview
 from datacraft.augment.protect import Masked, SpanLost, find_spans, mask, segments, unmask
-from datacraft.augment.runner import Augmenter, augment_file, derive, preview, rng_for
+from datacraft.augment.runner import Augmenter, augment_file, derive, rng_for
 from datacraft.augment.synonyms import SynonymReplacer
 from datacraft.augment.tasks import fields_to_rewrite, task_kind
 from datacraft.augment.translate import LLMTranslator, Translator, parse_translations

@@ -22,15 +22,16 @@ from typing import Any
 
 from datacraft.augment.backtranslate import BackTranslator
 from datacraft.augment.base import Rewrite
+from datacraft.augment.clients import make_resources
 from datacraft.augment.config import EDA_METHODS, AugmentConfig
 from datacraft.augment.guard import Guard
 from datacraft.augment.mix import MODES, Mixed
 from datacraft.augment.synonyms import SynonymReplacer
-from datacraft.augment.translate import LLMTranslator, Translator
+from datacraft.augment.translate import Translator
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
 from datacraft.io.writers import JsonlWriter, check_not_input
-from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache
+from datacraft.llm import Budget, LLMClient, LLMConfig
 from datacraft.records import Record, record_text
 from datacraft.stages import Ledger, RejectSink, read_stage
 
@@ -267,7 +268,7 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     config = config or AugmentConfig()
     inputs = [str(p) for p in inputs]
     _check_paths(inputs, output, rejects, config)
-    translator, client, store = _make_resources(config, llm, output, translator, budget)
+    translator, client, store = make_resources(config, llm, output, translator, budget)
     augmenter: Augmenter | None = None
     try:
         with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
@@ -303,46 +304,6 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     return result
 
 
-def needs_llm(config: AugmentConfig) -> list[str]:
-    """What in this config asks an LLM endpoint: the LLM translator, paraphrase, the judge."""
-    wanted = []
-    if "backtranslate" in config.methods and config.backtranslate.translator == "llm":
-        wanted.append("back-translation with the LLM translator")
-    if "paraphrase" in config.methods:
-        wanted.append("--method paraphrase")
-    if config.judge.enabled:
-        wanted.append("--judge")
-    return wanted
-
-
-def _make_resources(config: AugmentConfig, llm: LLMConfig | None, output: str | None, translator: Translator | None,
-                    budget: Budget | None = None) -> tuple[Translator | None, LLMClient | None, ResponseCache | None]:
-    """The translator, the one LLM client of the run (with its reply cache), as the config needs them."""
-    wanted = needs_llm(config)
-    if translator is not None and "backtranslate" in config.methods and config.backtranslate.translator == "llm":
-        wanted.remove("back-translation with the LLM translator")  # the caller brought its own
-    store: ResponseCache | None = None
-    client: LLMClient | None = None
-    if wanted:
-        if llm is None:
-            raise ConfigError(f"{' and '.join(wanted)} need{'s' if len(wanted) == 1 else ''} an endpoint: pass --model NAME "
-                              "(and --base-url URL)" + (", or --translator marian --model-dir zh-en=PATH"
-                                                        if "backtranslate" in config.methods and translator is None else ""))
-        if llm.use_cache and (llm.cache or output not in (None, "-")):
-            store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
-        client = LLMClient(llm, cache=store, budget=budget)
-    if "backtranslate" in config.methods and translator is None:
-        settings = config.backtranslate
-        if settings.translator == "marian":
-            from datacraft.augment.marian import MarianTranslator, parse_model_dirs
-
-            translator = MarianTranslator(parse_model_dirs(settings.model_dirs), settings)
-        else:
-            assert client is not None
-            translator = LLMTranslator(client, settings, seed=config.seed)
-    return translator, client, store
-
-
 def _check_paths(inputs: list[str], output: str, rejects: str | None, config: AugmentConfig) -> None:
     """Reject conflicting options before any work starts."""
     if not inputs:
@@ -360,40 +321,3 @@ def _check_paths(inputs: list[str], output: str, rejects: str | None, config: Au
         if rejects == output or (rejects != "-" and output != "-" and Path(rejects).resolve() == Path(output).resolve()):
             raise ConfigError(f"--rejects {rejects} is the same file as the output; give it another name")
 
-
-def preview(inputs: Sequence[str], count: int, *, config: AugmentConfig | None = None, clean: CleanConfig | None = None,
-            llm: LLMConfig | None = None, translator: Translator | None = None, read_options: dict | None = None,
-            strict: bool = False) -> tuple[list[tuple[Record, Record]], dict[str, Any]]:
-    """The first `count` (source, copy) pairs the methods make from `inputs`, and the counts so far; nothing is written.
-
-    LLM replies are cached only when `llm.cache` names a file (there is no output folder to keep one in).
-    """
-    config = config or AugmentConfig()
-    inputs = [str(p) for p in inputs]
-    if not inputs:
-        raise ConfigError("no input files given (use - to read stdin)")
-    translator, client, store = _make_resources(config, llm, None, translator)
-    pairs: list[tuple[Record, Record]] = []
-    augmenter: Augmenter | None = None
-    try:
-        with RejectSink(None) as sink:
-            ledger = Ledger(sink)
-            records = read_stage(inputs, ledger, strict=strict, **dict(read_options or {}))
-            augmenter = Augmenter(config, ledger, clean=clean, translator=translator, client=client)
-            for block in _blocks(records, config.block_size):
-                sources = {str(r.get("id")): r for r in block}
-                for record in augmenter.block(block):
-                    origin = (record.get("meta") or {}).get("augmented_from")
-                    if isinstance(origin, str) and origin in sources and record is not sources[origin]:
-                        pairs.append((sources[origin], record))
-                if len(pairs) >= count:
-                    break
-    finally:
-        if augmenter is not None:
-            augmenter.close(client.aclose() if client is not None and augmenter.loop is not None else None)
-        if store is not None:
-            store.close()
-    result = ledger.to_dict(len(pairs))
-    result["methods"] = {m: {"produced": s.kept, "rejected": s.dropped, "reasons": dict(s.rejected.most_common())}
-                         for m, s in ledger.stages.items() if m != "read"}
-    return pairs[:count], result

@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from datacraft.augment import augment_config, augment_file, load_sections
+from datacraft.augment.clients import needs_llm
 from datacraft.augment.config import EDA_METHODS, METHODS
-from datacraft.augment.runner import needs_llm, preview
+from datacraft.augment.preview import preview
 from datacraft.clean import CleanConfig
 from datacraft.cli.base import input_options, read_options
 from datacraft.cli.llm_options import llm_config, llm_options
