@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from datacraft.augment.chat import to_view
 from datacraft.augment.clients import make_resources
 from datacraft.augment.config import AugmentConfig
 from datacraft.augment.runner import Augmenter, _blocks
@@ -33,7 +34,7 @@ def preview(inputs: Sequence[str], count: int, *, config: AugmentConfig | None =
     try:
         with RejectSink(None) as sink:
             ledger = Ledger(sink)
-            records = read_stage(inputs, ledger, strict=strict, **dict(read_options or {}))
+            records = map(to_view, read_stage(inputs, ledger, strict=strict, **dict(read_options or {})))
             augmenter = Augmenter(config, ledger, clean=clean, translator=translator, client=client)
             for block in _blocks(records, config.block_size):
                 sources = {str(r.get("id")): r for r in block}
