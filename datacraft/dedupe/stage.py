@@ -20,7 +20,7 @@ import orjson
 
 from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import record_ref
-from datacraft.dedupe.lsh import SignatureBank, agreement, longest, resolve
+from datacraft.dedupe.lsh import SignatureBank, agreement, components, longest, resolve
 from datacraft.dedupe.normalize import field_text
 from datacraft.io.writers import dumps_line
 from datacraft.records import Record
@@ -168,4 +168,4 @@ def near_duplicate_clusters(texts: Sequence[str], config: DedupeConfig | None = 
     bank = new_bank(config)
     for lo in range(0, len(texts), config.batch_size):
         bank.add(list(texts[lo:lo + config.batch_size]))
-    return resolve(bank, config.threshold).tolist()
+    return components(bank, config.threshold).tolist()
