@@ -1,10 +1,23 @@
-"""Text normalisation for dedupe: NFKC, casefold, punctuation and whitespace made separators.
+"""Text normalisation for dedupe: NFKC, casefold, Traditional to Simplified, punctuation made separators.
+
+The normalised text is a comparison key only; records are never rewritten. What it keeps and drops:
+
+- kept: word characters, and symbols that carry meaning in math and code: every math symbol
+  (Unicode Sm: `+ < = > | ~ ± × ≠ ∑` ...) and `- * / \\ ^ % & @ $`; `.` between two digits
+  (`3.14` is not `314`) and `!` before `=` (`a != b` is not `a = b`). Unicode minus and the hyphen
+  and en dashes become `-`.
+- dropped (made spaces): other punctuation (`, . ; : ? ! ' " ( ) [ ]` and their full-width forms,
+  em dashes, quotes), Markdown list and quote markers at the start of a line (`- `, `* `, `+ `, `> `)
+  and `**` emphasis.
+- Traditional Chinese characters are mapped to Simplified (OpenCC's character table, one character
+  for one), so a zh-Hant copy of a zh-Hans record has the same key.
 
 `normalize` is the reference (per string, Python). `normalize_batch` gives the same result for a
-whole batch as one numpy array of code points: a table lookup per character (casefold, non-word
-characters to spaces). Texts holding a character the table cannot handle alone (one that NFKC
-changes or composes, a multi-character casefold, anything beyond the BMP) are normalised by the
-reference instead, so both paths agree exactly, up to how many spaces separate two words.
+whole batch as one numpy array of code points: a table lookup per character (casefold, t2s,
+non-word characters to spaces) and a few neighbour checks for the context rules above. Texts
+holding a character the table cannot handle alone (one that NFKC changes or composes, a
+multi-character casefold, anything beyond the BMP) are normalised by the reference instead, so
+both paths agree exactly, up to how many spaces separate two words.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +35,42 @@ import xxhash
 from datacraft.records import Record
 
 FIELD_SEP = "\x00"  # joins fields: survives normalisation, so "a|bc" and "ab|c" differ in the exact key
-_NON_WORD = re.compile(r"[^\w\x00]+")  # \w keeps "_": it is made a space afterwards
+SYMBOLS = "-*/\\^%&@$"  # kept besides Unicode Sm (math symbols); `.` and `!` are kept in context only
+DASHES = "\u2010\u2011\u2012\u2013\u2212"  # hyphens, figure and en dash, minus sign: all become "-"
+_MARKER = re.compile(r"(?m)^[-*+>](?=[ \t])|\*\*+")  # Markdown list/quote markers, emphasis
 _SPACE = 32
+
+
+@cache
+def _kept_class() -> str:
+    """A regex character class body of the kept symbols (Sm, SYMBOLS, DASHES)."""
+    chars = [chr(cp) for cp in range(0x20000) if not 0xD800 <= cp < 0xE000]
+    base = {ch for ch in chars if unicodedata.category(ch) == "Sm"} | set(SYMBOLS) | set(DASHES)
+    # and what NFKC makes one of them (full-width "＋", small "﹣"): kept through the first pass
+    wide = {ch for ch in chars if ch not in base and unicodedata.normalize("NFKC", ch) in base}
+    return "".join(re.escape(ch) for ch in sorted(base | wide))
+
+
+@cache
+def _non_word() -> re.Pattern[str]:
+    # \w keeps "_": it is made a space afterwards
+    context = r"(?<=[0-9０-９])[.．](?=[0-9０-９])|[!！](?=[=＝])"
+    return re.compile(r"(?:(?!" + context + r")[^\w\x00" + _kept_class() + "])+")
+
+
+@cache
+def t2s_table() -> dict[int, int]:
+    """Traditional -> Simplified, one character for one (OpenCC's TSCharacters, first choice), and DASHES -> "-"."""
+    import opencc  # only its dictionary files: a character table is 40x faster than its converter
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table = {ord(c): "-" for c in DASHES}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split()[0] if targets.split() else ""
+        if len(source) == 1 and len(target) == 1 and source != target:
+            table[ord(source)] = target
+    return {k: ord(v) for k, v in table.items()}
 
 
 def field_text(record: Record, fields: Sequence[str]) -> str:
@@ -48,18 +96,24 @@ def _as_text(value: Any) -> str:
 
 
 def normalize(text: str) -> str:
-    """Punctuation, symbols and whitespace made spaces, then NFKC and casefold (FIELD_SEP is kept).
+    """Punctuation and whitespace made spaces (meaningful symbols kept), then NFKC, casefold and t2s.
 
     Punctuation goes first: full-width CJK punctuation is what makes NFKC slow.
 
     >>> normalize("Ｈｅｌｌｏ,  World!"), normalize("你好，世界。"), normalize("snake_case")
     ('hello world ', '你好 世界 ', 'snake case')
+    >>> normalize("x^2-1 != 3.5"), normalize("這個軟體"), normalize("- **Note**: a<b")
+    ('x^2-1 != 3.5', '这个软体', ' note a<b')
     """
-    norm = _NON_WORD.sub(" ", text)
+    norm = _strip(text)
     nfkc = unicodedata.normalize("NFKC", norm)
     if nfkc is not norm:  # compatibility characters may decompose into punctuation ("½" -> "1⁄2")
-        norm = _NON_WORD.sub(" ", nfkc)
-    return norm.casefold().replace("_", " ")
+        norm = _strip(nfkc)
+    return norm.casefold().translate(t2s_table()).replace("_", " ")
+
+
+def _strip(text: str) -> str:
+    return _non_word().sub(" ", _MARKER.sub(" ", text))
 
 
 def exact_key(norm: str) -> int:
@@ -81,11 +135,14 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nfkc = unicodedata.normalize("NFKC", joined).split("\x01")
     word = np.zeros(0x10000, bool)
     word[[m.start() // 2 for m in re.finditer(r"[^\W_]", joined)]] = True
+    kept = np.zeros(0x10000, bool)
+    kept[[m.start() // 2 for m in re.finditer("[" + _kept_class() + "]", joined)]] = True
+    word |= kept
     single = np.fromiter(map(len, folded), np.int64, 0x10000) == 1
     stable = np.fromiter(map(str.__eq__, nfkc, chars), bool, 0x10000)
     starter = np.fromiter(map(unicodedata.combining, chars), np.int64, 0x10000) == 0
     defer = word & ~(single & stable & starter)
-    simple = "".join(f if len(f) == 1 else " " for f in folded)
+    simple = "".join(f if len(f) == 1 else " " for f in folded).translate(t2s_table())
     fold = np.where(word & ~defer, np.frombuffer(simple.encode("utf-32-le", "surrogatepass"), np.uint32), _SPACE)
     fold = fold.astype(np.uint32)
     fold[0] = 0  # FIELD_SEP
@@ -98,27 +155,58 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fold, defer_all, fold[:128].astype(np.uint8)
 
 
+def _context(c: np.ndarray, out: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Apply the rules the table cannot (`.` between digits, `!=`, Markdown markers) to `out`, in place.
+
+    `c` is the joined input (" " + texts joined by " " + " "), `out` its table lookup.
+    """
+    dot = np.flatnonzero(c[1:-1] == 46) + 1
+    if len(dot):
+        d_prev, d_next = c[dot - 1], c[dot + 1]
+        ok = (d_prev >= 48) & (d_prev <= 57) & (d_next >= 48) & (d_next <= 57)
+        out[dot[ok]] = 46
+    bang = np.flatnonzero(c[:-1] == 33)
+    if len(bang):
+        out[bang[c[bang + 1] == 61]] = 33
+    star = np.flatnonzero(c[1:-1] == 42) + 1
+    if len(star):
+        out[star[(c[star - 1] == 42) | (c[star + 1] == 42)]] = _SPACE
+    mark = np.flatnonzero(np.isin(c[:-1], (45, 42, 43, 62)))
+    if len(mark):
+        sep = np.zeros(len(c), bool)
+        sep[starts - 1] = True  # the spaces that join the texts do not follow a marker
+        mark = mark[((c[mark + 1] == 32) | (c[mark + 1] == 9)) & ~sep[mark + 1]]
+        line_start = np.zeros(len(c), bool)
+        line_start[starts[:-1]] = True
+        line_start[1:] |= c[:-1] == 10
+        out[mark[line_start[mark]]] = _SPACE
+    return out
+
+
 def normalize_batch(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Normalised code points of " " + texts joined by " " + " ", and each text's start offset.
 
-    uint8 when every text is ASCII, else uint32. Only word characters, spaces and FIELD_SEP remain.
+    uint8 when every text is ASCII, else uint32. Only word characters, kept symbols, spaces and
+    FIELD_SEP remain.
     """
     fold, defer, fold_ascii = _tables()
     joined = " " + " ".join(texts) + " "
     if joined.isascii():
-        return fold_ascii[np.frombuffer(joined.encode("ascii"), np.uint8)], _starts(texts)
+        c = np.frombuffer(joined.encode("ascii"), np.uint8)
+        starts = _starts(texts)
+        return _context(c, fold_ascii[c], starts), starts
     c = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
     deferred = np.flatnonzero(defer[c])
-    if not len(deferred):
-        return fold[c], _starts(texts)
     starts = _starts(texts)
+    if not len(deferred):
+        return _context(c, fold[c], starts), starts
     slow = np.unique(np.searchsorted(starts, deferred, side="right") - 1).tolist()
     texts = list(texts)
     for i in slow:
         texts[i] = normalize(texts[i])
     starts = _starts(texts)
     c = np.frombuffer((" " + " ".join(texts) + " ").encode("utf-32-le", "surrogatepass"), np.uint32)
-    out = fold[np.minimum(c, 0xFFFF)]
+    out = _context(c, fold[np.minimum(c, 0xFFFF)], starts)
     for i in slow:  # already normalised: copy as is
         out[starts[i]:starts[i + 1] - 1] = c[starts[i]:starts[i + 1] - 1]
     return out, starts
