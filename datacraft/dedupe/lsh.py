@@ -19,10 +19,15 @@ _IDX_MASK = np.uint64(0xFFFFFFFF)
 class SignatureBank:
     """Signatures and band keys of records added in batches (row = order of addition)."""
 
-    def __init__(self, num_perm: int, bands: int, rows: int, ngram_cjk: int, ngram_word: int):
+    def __init__(self, num_perm: int, bands: int, rows: int, ngram_cjk: int, ngram_word: int,
+                 answer_threshold: float | None = None):
         self.k, self.bands, self.rows = num_perm, bands, rows
         self.ngram_cjk, self.ngram_word = ngram_cjk, ngram_word
-        self.sigs: list[np.ndarray] = []   # uint16 per chunk: 16 bits per bin are plenty to compare
+        # pairs must also have answers this similar (estimated apart from the prompt); None: no check
+        self.answer_threshold = answer_threshold
+        # uint16 per chunk: the top 16 bits of each bin's 32-bit minimum (order-preserving, so the
+        # smaller of two stored values is the pair's minimum); its bit 0 = from the answer or not
+        self.sigs: list[np.ndarray] = []
         self.keys: list[np.ndarray] = []   # uint32 (rows x bands) per chunk
         self.has: list[np.ndarray] = []    # bool per chunk: False = no shingles (empty text)
         self.starts = [0]
@@ -32,11 +37,11 @@ class SignatureBank:
 
     def add(self, texts: list[str]) -> None:
         """Add a batch of texts (raw: normalised here)."""
-        hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word)
+        hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word, tag_answer=True)
         sig = signatures(hashes, rows, len(texts), self.k)
         self.keys.append(band_keys(sig, self.bands, self.rows))
         self.has.append(np.bincount(rows, minlength=len(texts)) > 0)
-        self.sigs.append(sig.astype(np.uint16))
+        self.sigs.append((sig >> np.uint32(16)).astype(np.uint16))
         self.starts.append(self.starts[-1] + len(texts))
 
     def gather(self, index: np.ndarray) -> np.ndarray:
@@ -68,6 +73,30 @@ class SignatureBank:
             packed = packed[member]
             out.append(((packed & _IDX_MASK).astype(np.int64), (packed >> np.uint64(32)).astype(np.uint32)))
         return out
+
+
+def answer_agreement(sig_a: np.ndarray, sig_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row pair: bins whose pair minimum came from an answer shingle, and how many of those agree.
+
+    MinHash restricted to the bins where the union's minimum is an answer shingle estimates the
+    Jaccard similarity of the answers alone: agreeing / answer bins (no answer bins: both empty).
+    """
+    n_answer = np.empty(len(sig_a), np.int64)
+    agree = np.empty(len(sig_a), np.int64)
+    for lo in range(0, len(sig_a), 65536):
+        a, b = sig_a[lo:lo + 65536], sig_b[lo:lo + 65536]
+        answer = (np.minimum(a, b) & 1).astype(bool)
+        n_answer[lo:lo + 65536] = np.count_nonzero(answer, axis=1)
+        agree[lo:lo + 65536] = np.count_nonzero(answer & (a == b), axis=1)
+    return agree, n_answer
+
+
+def answers_close(sig_a: np.ndarray, sig_b: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Whether each row pair's answers are at least `threshold` similar (True where there is no check)."""
+    if threshold is None:
+        return np.ones(len(sig_a), bool)
+    agree, n_answer = answer_agreement(sig_a, sig_b)
+    return agree >= np.ceil(threshold * n_answer - 1e-9)
 
 
 def agreement(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
@@ -103,11 +132,15 @@ def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0, order: np.nd
 
     agree = agreement(rows(a), rows(b))
     ok = agree >= need
+    ok[ok] = answers_close(rows(a[ok]), rows(b[ok]), bank.answer_threshold)
     a, b, agree = a[ok], b[ok], agree[ok]
 
     def close(v: int, ranks: np.ndarray) -> np.ndarray:
-        got = np.count_nonzero(rows(ranks) == rows(np.array([v]))[0], axis=1)
-        return np.where(got >= need, got, -1)
+        theirs = rows(ranks)
+        mine = np.broadcast_to(rows(np.array([v])), theirs.shape)
+        got = np.count_nonzero(theirs == mine, axis=1)
+        ok = (got >= need) & answers_close(theirs, mine, bank.answer_threshold)
+        return np.where(ok, got, -1)
 
     survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)
     rep = np.empty(n, np.int64)

@@ -60,17 +60,25 @@ def _non_word() -> re.Pattern[str]:
 
 @cache
 def t2s_table() -> dict[int, int]:
-    """Traditional -> Simplified, one character for one (OpenCC's TSCharacters, first choice), and DASHES -> "-"."""
+    """Traditional -> Simplified, one character for one (OpenCC's character tables), and DASHES -> "-"."""
     import opencc  # only its dictionary files: a character table is 40x faster than its converter
 
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    table = {ord(c): "-" for c in DASHES}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        source, _, targets = line.partition("\t")
-        target = targets.split()[0] if targets.split() else ""
-        if len(source) == 1 and len(target) == 1 and source != target:
-            table[ord(source)] = target
-    return {k: ord(v) for k, v in table.items()}
+    folder = Path(opencc.__file__).parent / "dictionary"
+    table = {c: "-" for c in DASHES}
+
+    def pairs(name: str):
+        for line in (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines():
+            source, _, targets = line.partition("\t")
+            yield source, [t for t in targets.split() if len(t) == 1 and t != source]
+
+    for source, targets in pairs("TSCharacters"):
+        if len(source) == 1 and targets:
+            table[source] = targets[0]
+    # and back along every s2t choice, so that t2s(s2t(text)) == text on the key ("了" -> "瞭" -> "了")
+    for source, targets in pairs("STCharacters"):
+        for target in targets if len(source) == 1 else ():
+            table.setdefault(target, source)
+    return {ord(k): ord(v) for k, v in table.items()}
 
 
 def field_text(record: Record, fields: Sequence[str]) -> str:

@@ -77,7 +77,8 @@ class Spool:
 def new_bank(config: DedupeConfig) -> SignatureBank:
     """An empty signature bank with the config's MinHash/LSH/shingle settings."""
     bands, rows = config.lsh_shape()
-    return SignatureBank(config.num_perm, bands, rows, config.ngram_cjk, config.ngram_word)
+    return SignatureBank(config.num_perm, bands, rows, config.ngram_cjk, config.ngram_word,
+                         config.answer_threshold)
 
 
 def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,

@@ -90,7 +90,7 @@ def test_every_removal_names_a_close_survivor_of_its_group():
     kept, entries, _ = run(records)
     assert set(r["meta"]["group"] for r in kept) == set(range(40))
     near = [e for e in entries if e["stage"] == "near_dedupe"]
-    assert near and all(float(e["detail"].split()[2]) >= 0.8 for e in near)
+    assert near and all(float(e["detail"].split()[2]) >= DedupeConfig().threshold for e in near)
     assert all(e["record"]["meta"]["group"] == next(r for r in kept if r["id"] == e["dup_of"])["meta"]["group"]
                for e in entries if e["stage"] == "near_dedupe")
     assert len(kept) + len(entries) == len(records)
