@@ -163,31 +163,31 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fold, defer_all, fold[:128].astype(np.uint8)
 
 
+_SPECIAL = np.zeros(0x110000, bool)
+_SPECIAL[[ord(ch) for ch in ".!*-+>"]] = True  # the characters a context rule may change
+
+
 def _context(c: np.ndarray, out: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Apply the rules the table cannot (`.` between digits, `!=`, Markdown markers) to `out`, in place.
 
-    `c` is the joined input (" " + texts joined by " " + " "), `out` its table lookup.
+    `c` is the joined input (" " + texts joined by " " + " "), `out` its table lookup. One pass finds
+    the few characters concerned; the rules then look at their neighbours only.
     """
-    dot = np.flatnonzero(c[1:-1] == 46) + 1
-    if len(dot):
-        d_prev, d_next = c[dot - 1], c[dot + 1]
-        ok = (d_prev >= 48) & (d_prev <= 57) & (d_next >= 48) & (d_next <= 57)
-        out[dot[ok]] = 46
-    bang = np.flatnonzero(c[:-1] == 33)
-    if len(bang):
-        out[bang[c[bang + 1] == 61]] = 33
-    star = np.flatnonzero(c[1:-1] == 42) + 1
-    if len(star):
-        out[star[(c[star - 1] == 42) | (c[star + 1] == 42)]] = _SPACE
-    mark = np.flatnonzero(np.isin(c[:-1], (45, 42, 43, 62)))
+    p = np.flatnonzero(_SPECIAL[c])
+    if not len(p):
+        return out
+    p = p[(p > 0) & (p < len(c) - 1)]  # c[0] and c[-1] are the padding spaces
+    ch, prev, nxt = c[p], c[p - 1], c[p + 1]
+    digits = (prev >= 48) & (prev <= 57) & (nxt >= 48) & (nxt <= 57)
+    out[p[(ch == 46) & digits]] = 46
+    out[p[(ch == 33) & (nxt == 61)]] = 33
+    out[p[(ch == 42) & ((prev == 42) | (nxt == 42))]] = _SPACE
+    mark = p[(ch != 46) & (ch != 33) & ((nxt == 32) | (nxt == 9))]
     if len(mark):
-        sep = np.zeros(len(c), bool)
-        sep[starts - 1] = True  # the spaces that join the texts do not follow a marker
-        mark = mark[((c[mark + 1] == 32) | (c[mark + 1] == 9)) & ~sep[mark + 1]]
-        line_start = np.zeros(len(c), bool)
-        line_start[starts[:-1]] = True
-        line_start[1:] |= c[:-1] == 10
-        out[mark[line_start[mark]]] = _SPACE
+        at_start = c[mark - 1] == 10
+        at_start |= np.isin(mark, starts[:-1])
+        mark = mark[at_start & ~np.isin(mark + 1, starts - 1)]  # the joining spaces do not follow a marker
+        out[mark] = _SPACE
     return out
 
 
