@@ -183,9 +183,9 @@ def template_records(records: list[dict], rng: random.Random, n: int) -> list[di
     """Toolformer-like: a long fixed tool instruction, a short real sentence as input, the call added."""
     out = []
     sentences = [s for r in records for s in _SENT.split(r["output"]) if 40 <= len(s) <= 200]
-    for i in range(min(n, len(sentences))):
+    sentences = list(dict.fromkeys(sentences))  # each sentence once: equal inputs would be real duplicates
+    for i, sentence in enumerate(rng.sample(sentences, min(n, len(sentences)))):
         tool = list(TOOLS)[i % len(TOOLS)]
-        sentence = sentences[rng.randrange(len(sentences))]
         words = sentence.split(" ")
         cut = rng.randrange(1, max(len(words), 2))
         call = f"[{tool}({' '.join(words[cut:cut + 4])})]"

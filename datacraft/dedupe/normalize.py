@@ -47,7 +47,8 @@ def _kept_class() -> str:
     chars = [chr(cp) for cp in range(0x20000) if not 0xD800 <= cp < 0xE000]
     base = {ch for ch in chars if unicodedata.category(ch) == "Sm"} | set(SYMBOLS) | set(DASHES)
     # and what NFKC makes one of them (full-width "＋", small "﹣"): kept through the first pass
-    wide = {ch for ch in chars if ch not in base and unicodedata.normalize("NFKC", ch) in base}
+    compat = [chr(cp) for cp in (*range(0x2000, 0x2400), *range(0xFE00, 0x10000))]  # where such forms live
+    wide = {ch for ch in compat if ch not in base and unicodedata.normalize("NFKC", ch) in base}
     return "".join(re.escape(ch) for ch in sorted(base | wide))
 
 

@@ -131,6 +131,7 @@ def ngram_sizes(counts: np.ndarray, cjk_counts: np.ndarray, ngram_cjk: int, ngra
 
 
 ANSWER_BIT = U64(1 << 16)  # with tag_answer: set in shingles of the last field (the answer), clear elsewhere
+_ANSWER_SALT = constants(1, 3)[0]
 
 
 def shingle_hashes(texts: Sequence[str], ngram_cjk: int, ngram_word: int,
@@ -188,10 +189,16 @@ def _shingle_part(texts: Sequence[str], ngram_cjk: int, ngram_word: int,
             tags.append(answer[0][a])
     if not hashes:
         return np.zeros(0, U64), np.zeros(0, np.int32)
-    out = mix64(np.concatenate(hashes))
-    if answer:
-        out &= ~ANSWER_BIT
-        out |= np.concatenate(tags).astype(U64) << U64(16)
+    if not answer:
+        return mix64(np.concatenate(hashes)), np.concatenate(rows)
+    # an answer shingle hashes apart from the same words in the prompt (toolformer-like answers repeat
+    # their input): a twin differing in bit 16 only would always lose the bin's minimum to the prompt's
+    tag = np.concatenate(tags).astype(U64)
+    out = np.concatenate(hashes)
+    out ^= tag * _ANSWER_SALT
+    out = mix64(out)
+    out &= ~ANSWER_BIT
+    out |= tag << U64(16)
     return out, np.concatenate(rows)
 
 
