@@ -137,9 +137,12 @@ def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0, order: np.nd
 
     def close(v: int, ranks: np.ndarray) -> np.ndarray:
         theirs = rows(ranks)
-        mine = np.broadcast_to(rows(np.array([v])), theirs.shape)
+        mine = sig[np.searchsorted(members, v)]
         got = np.count_nonzero(theirs == mine, axis=1)
-        ok = (got >= need) & answers_close(theirs, mine, bank.answer_threshold)
+        ok = got >= need
+        if ok.any():  # the answer check only where the whole record passes (rarely many)
+            ok[ok] = answers_close(theirs[ok], np.broadcast_to(mine, (int(ok.sum()), len(mine))),
+                                   bank.answer_threshold)
         return np.where(ok, got, -1)
 
     survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-BUCKET_CAP = 64    # buckets up to this size are paired exhaustively; bigger ones compare with the first this many survivors
+BUCKET_CAP = 32    # buckets up to this size are paired exhaustively; bigger ones compare with the first this many survivors
 MAX_ROUNDS = 64    # vectorised rounds before the remaining undecided records go through the loop
 UNDECIDED, KEPT, REMOVED = 0, 1, 2
 
@@ -112,29 +112,31 @@ def _loop(status: np.ndarray, survivor: np.ndarray, n_refs: int, a: np.ndarray, 
           agree: np.ndarray, large: list[np.ndarray], close: Callable | None, cap: int) -> None:
     """Decide the remaining records one by one in rank order (large buckets, long dependency chains)."""
     order = np.argsort(b, kind="stable")
-    sa, sb = a[order], b[order]
-    bounds = np.searchsorted(sb, np.arange(len(status) + 1))
+    sa = a[order].tolist()
+    bounds = np.searchsorted(b[order], np.arange(len(status) + 1)).tolist()
     buckets_of: dict[int, list[int]] = {}
     for g, bucket in enumerate(large):
         for v in bucket.tolist():
             buckets_of.setdefault(v, []).append(g)
     survivors: list[list[int]] = [[] for _ in large]  # per large bucket: its first `cap` survivors
     todo = np.flatnonzero((status == UNDECIDED) | np.isin(np.arange(len(status)), list(buckets_of)))
+    state = status.tolist()  # Python ints: this loop touches one record at a time
     for v in todo.tolist():
-        if status[v] == UNDECIDED:
-            lo, hi = bounds[v], bounds[v + 1]
-            if (status[sa[lo:hi]] == KEPT).any():
-                status[v] = REMOVED  # the choice among kept neighbours is made by the caller
+        if state[v] == UNDECIDED:
+            if any(state[u] == KEPT for u in sa[bounds[v]:bounds[v + 1]]):
+                state[v] = REMOVED  # the choice among kept neighbours is made by the caller
             else:
                 best = _best_in_buckets(v, buckets_of.get(v, ()), survivors, close, n_refs)
                 if best is None:
-                    status[v] = KEPT
+                    state[v] = KEPT
                 else:
-                    status[v], survivor[v] = REMOVED, best
-        if status[v] == KEPT:
+                    state[v] = REMOVED
+                    survivor[v] = best
+        if state[v] == KEPT:
             for g in buckets_of.get(v, ()):
                 if len(survivors[g]) < cap:
                     survivors[g].append(v)
+    status[:] = state
 
 
 def _best_in_buckets(v: int, groups, survivors: list[list[int]], close: Callable | None,
@@ -144,8 +146,8 @@ def _best_in_buckets(v: int, groups, survivors: list[list[int]], close: Callable
         return None
     ranks = np.array(cand, np.int64)
     agree = close(v, ranks)
-    ok = agree >= 0
-    if not ok.any():
+    ok = np.flatnonzero(agree >= 0)
+    if not len(ok):
         return None
     ranks, agree = ranks[ok], agree[ok]
     best = np.lexsort((ranks, -agree, ranks >= n_refs))[0]
