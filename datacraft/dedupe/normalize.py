@@ -54,9 +54,11 @@ def _kept_class() -> str:
 
 @cache
 def _non_word() -> re.Pattern[str]:
-    # \w keeps "_": it is made a space afterwards
-    context = r"(?<=[0-9０-９])[.．](?=[0-9０-９])|[!！](?=[=＝])"
-    return re.compile(r"(?:(?!" + context + r")[^\w\x00" + _kept_class() + "])+")
+    # \w keeps "_": it is made a space afterwards; "." and "!" are left to _LONE
+    return re.compile(r"[^\w\x00.!．！" + _kept_class() + "]+")
+
+
+_LONE = re.compile(r"(?<![0-9０-９])[.．]|[.．](?![0-9０-９])|[!！](?![=＝])")  # "." not between digits, "!" not before "="
 
 
 @cache
@@ -122,7 +124,7 @@ def normalize(text: str) -> str:
 
 
 def _strip(text: str) -> str:
-    return _non_word().sub(" ", _MARKER.sub(" ", text))
+    return _LONE.sub(" ", _non_word().sub(" ", _MARKER.sub(" ", text)))
 
 
 def exact_key(norm: str) -> int:
