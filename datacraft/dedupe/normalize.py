@@ -116,11 +116,25 @@ def normalize(text: str) -> str:
     >>> normalize("x^2-1 != 3.5"), normalize("這個軟體"), normalize("- **Note**: a<b")
     ('x^2-1 != 3.5', '这个软体', ' note a<b')
     """
+    return _folded(text).translate(t2s_table())
+
+
+def _folded(text: str) -> str:
+    """`normalize` short of the t2s mapping (normalize_batch applies that as an array lookup)."""
     norm = _strip(text)
     nfkc = unicodedata.normalize("NFKC", norm)
     if nfkc is not norm:  # compatibility characters may decompose into punctuation ("½" -> "1⁄2")
         norm = _strip(nfkc)
-    return norm.casefold().translate(t2s_table()).replace("_", " ")
+    return norm.casefold().replace("_", " ")
+
+
+@cache
+def _t2s_array() -> np.ndarray:
+    """t2s_table as a lookup array over every code point."""
+    table = np.arange(0x110000, dtype=np.uint32)
+    mapping = t2s_table()
+    table[np.fromiter(mapping.keys(), np.int64)] = np.fromiter(mapping.values(), np.uint32)
+    return table
 
 
 def _strip(text: str) -> str:
@@ -214,12 +228,13 @@ def normalize_batch(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     slow = np.unique(np.searchsorted(starts, deferred, side="right") - 1).tolist()
     texts = list(texts)
     for i in slow:
-        texts[i] = normalize(texts[i])
+        texts[i] = _folded(texts[i])
     starts = _starts(texts)
     c = np.frombuffer((" " + " ".join(texts) + " ").encode("utf-32-le", "surrogatepass"), np.uint32)
     out = _context(c, fold[np.minimum(c, 0xFFFF)], starts)
-    for i in slow:  # already normalised: copy as is
-        out[starts[i]:starts[i + 1] - 1] = c[starts[i]:starts[i + 1] - 1]
+    t2s = _t2s_array()
+    for i in slow:  # already normalised but for t2s
+        out[starts[i]:starts[i + 1] - 1] = t2s[c[starts[i]:starts[i + 1] - 1]]
     return out, starts
 
 
