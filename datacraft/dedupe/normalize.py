@@ -60,7 +60,7 @@ def _non_word() -> re.Pattern[str]:
     return re.compile(r"[^\w\x00.!" + _kept_class() + "]+")
 
 
-_LONE = re.compile(r"(?<![0-9])\.|\.(?![0-9])|!(?!=)")  # "." not between digits, "!" not before "="
+_LONE = re.compile(r"\.(?:(?<![0-9]\.)|(?![0-9]))|!(?!=)")  # "." not between digits, "!" not before "="
 
 
 @cache
