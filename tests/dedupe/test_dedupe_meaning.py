@@ -144,19 +144,23 @@ def test_short_math_records_that_differ_in_an_operator_are_kept():
 
 
 def test_two_substituted_words_in_a_sixty_word_answer_are_caught():
+    source = [orjson.loads(line) for line in (FIXTURES / "dedupe_edit_source.jsonl").read_bytes().splitlines()]
+    english_records = [r for r in source if len(r["output"].split()) >= 60]
     rng = random.Random(11)
-    config = DedupeConfig()
-    caught = 0
-    for trial in range(30):
-        answer = english(rng, 60)
-        words = answer.split()
-        for i in rng.sample(range(60), 2):
-            words[i] = "zzz" + words[i]
-        records = [{"id": "a", "instruction": "Explain the plan in one paragraph.", "output": answer},
-                   {"id": "b", "instruction": "Explain the plan in one paragraph.", "output": " ".join(words)}]
-        _, entries, _ = run(records, config, exact=False)
-        caught += len(entries)
-    assert caught >= 29
+    caught = tried = 0
+    for record in english_records:
+        words = record["output"].split()[:60]
+        for _ in range(5):
+            edited = list(words)
+            for i in rng.sample(range(60), 2):
+                edited[i] = rng.choice(["blue", "quickly", "seven", "house", "river", "often"])
+            pair = [{"id": "a", "instruction": record["instruction"], "output": " ".join(words)},
+                    {"id": "b", "instruction": record["instruction"], "output": " ".join(edited)}]
+            _, entries, _ = run(pair)
+            caught += len(entries)
+            tried += 1
+    # measured: 60 of 60 (threshold 0.8 with 3-character/3-word shingles, the old defaults: 51 of 60)
+    assert tried >= 50 and caught == tried
 
 
 def fixture_edit_set(seed: int) -> tuple[list[dict], dict]:
