@@ -220,8 +220,11 @@ def distinct(records: list[dict], limit: float = 0.5) -> list[dict]:
 
 
 def build(records: list[dict], seed: int = 0, copies: float = 1.0, templates: int = 0,
-          math: int = 0) -> tuple[list[dict], dict]:
-    """The edit set (shuffled, ids `e<n>`) and its truth: groups of ids, the kind of each copy."""
+          math: int = 0, kinds_each: int = 1) -> tuple[list[dict], dict]:
+    """The edit set (shuffled, ids `e<n>`) and its truth: groups of ids, the kind of each copy.
+
+    Each original gets (with probability `copies`) `kinds_each` copies, of consecutive kinds.
+    """
     rng = random.Random(seed)
     editor = Editor(records, seed + 1)
     usable = distinct([dict(r, input=r.get("input") or "") for r in records if r.get("output")])
@@ -230,10 +233,12 @@ def build(records: list[dict], seed: int = 0, copies: float = 1.0, templates: in
     items: list[tuple[dict, int, str]] = []  # record, group, kind
     for g, record in enumerate(originals):
         items.append((record, g, "original"))
-        if rng.random() < copies:
-            kind = KINDS[g % len(KINDS)]
+        if rng.random() >= copies:
+            continue
+        for j in range(kinds_each):
+            kind = KINDS[(g + j) % len(KINDS)]
             made = editor.copy(record, kind)
-            if made is None and kind == "hant":
+            if made is None and kind == "hant" and kinds_each == 1:
                 made, kind = editor.copy(record, "sub5"), "sub5"
             if made is not None:
                 items.append((made, g, kind))

@@ -165,7 +165,7 @@ def test_two_substituted_words_in_a_sixty_word_answer_are_caught():
 
 def fixture_edit_set(seed: int) -> tuple[list[dict], dict]:
     source = [orjson.loads(line) for line in (FIXTURES / "dedupe_edit_source.jsonl").read_bytes().splitlines()]
-    return build(source, seed, templates=20, math=10)
+    return build(source, seed, templates=20, math=10, kinds_each=9)  # every kind of edit on every record
 
 
 def score(items: list[dict], truth: dict, entries: list[dict]) -> tuple[float, float]:
@@ -184,8 +184,8 @@ def test_edit_set_recall_and_precision_floor():
         p, r = score(items, truth, entries)
         precision.append(p)
         recall.append(r)
-    # measured on this fixture: precision 1.0, recall 0.93-1.0 (single-linkage main: recall 0.7)
-    assert min(precision) >= 0.95 and np.mean(recall) >= 0.9, (precision, recall)
+    # measured on this fixture: precision 1.0, recall 0.86-0.92 (before this change: 1.0, 0.73-0.75)
+    assert min(precision) >= 0.97 and np.mean(recall) >= 0.85, (precision, recall)
 
 
 @pytest.mark.parametrize("keep", ["first", "longest"])
