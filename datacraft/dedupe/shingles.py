@@ -168,14 +168,27 @@ def _shingle_part(texts: Sequence[str], ngram_cjk: int, ngram_word: int,
     # for every start t at once; it lies inside one text when tokens t and t+w-1 share the text.
     text_of = np.repeat(np.arange(len(texts), dtype=np.int32), counts)
     hashes, rows, tags = [], [], []
+    widths = np.unique(n[counts >= n]).tolist()
     mixed = len(np.unique(n[counts > 0])) > 1
-    for w in np.unique(n[counts >= n]).tolist():
+    if mixed:  # the width with the most tokens takes the contiguous pass, the others gather theirs
+        n_tok = n[text_of]
+        major = max(widths, key=lambda w: int(counts[n == w].sum()))
+    for w in widths:
+        if mixed and w != major:
+            t = np.flatnonzero(n_tok == w)
+            t = t[t + w - 1 < size]
+            t = t[text_of[t + w - 1] == text_of[t]]
+            hashes.append((prefix[t + w] - prefix[t]) * ipw[t])
+            rows.append(text_of[t])
+            if answer:
+                tags.append(answer[0][t])
+            continue
         m = size - w + 1
         h = prefix[w:] - prefix[:m]
         h *= ipw[:m]
         inside = text_of[:m] == text_of[w - 1:]
         if mixed:
-            inside &= n[text_of[:m]] == w
+            inside &= n_tok[:m] == w
         hashes.append(h[inside])
         rows.append(text_of[:m][inside])
         if answer:
