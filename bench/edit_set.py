@@ -243,7 +243,7 @@ def build(records: list[dict], seed: int = 0, copies: float = 1.0, templates: in
             if made is not None:
                 items.append((made, g, kind))
     g = len(originals)
-    for record, donor in zip(originals, donors):  # same prompt, another answer
+    for record, donor in zip(originals, donors, strict=False):  # same prompt, another answer (fewer donors)
         items.append((dict(record, output=donor["output"]), g, "neg_answer"))
         g += 1
     for first, second in math_pairs(rng, math):

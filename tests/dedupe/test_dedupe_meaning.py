@@ -11,7 +11,7 @@ import pytest
 from opencc import OpenCC
 
 from bench.edit_set import build
-from datacraft.dedupe import DedupeConfig, exact_dedupe, near_dedupe
+from datacraft.dedupe import DedupeConfig
 from datacraft.dedupe.lsh import SignatureBank, resolve
 from datacraft.dedupe.normalize import exact_key, exact_keys, field_text, normalize
 from datacraft.dedupe.shingles import shingles
