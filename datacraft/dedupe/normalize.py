@@ -86,6 +86,23 @@ def t2s_table() -> dict[int, int]:
     return {ord(k): ord(v) for k, v in table.items()}
 
 
+def answer_last_text(record: Record, fields: Sequence[str]) -> str:
+    """`compare_text` with the answer (`output`, a chat's last reply) as the last FIELD_SEP segment.
+
+    The near stage tags shingles of the last segment as the answer (`shingle_hashes(tag_answer=True)`);
+    an empty answer leaves an empty last segment. Without `output` in `fields` it is `compare_text`.
+
+    >>> answer_last_text({"instruction": "Hi", "output": "Hello", "system": "Be brief"}, ("instruction", "output", "system"))
+    'Hi\\x00Be brief\\x00Hello'
+    """
+    from datacraft.records import compare_text
+
+    if "output" not in fields:
+        return compare_text(record, tuple(fields))
+    rest = tuple(f for f in fields if f != "output")
+    return compare_text(record, rest) + FIELD_SEP + compare_text(record, ("output",))
+
+
 def field_text(record: Record, fields: Sequence[str]) -> str:
     """The compared text of a record: its fields joined by FIELD_SEP (lists flattened, None empty).
 

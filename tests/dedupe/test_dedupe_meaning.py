@@ -13,7 +13,7 @@ from opencc import OpenCC
 from bench.edit_set import build
 from datacraft.dedupe import DedupeConfig
 from datacraft.dedupe.lsh import SignatureBank, resolve
-from datacraft.dedupe.normalize import exact_key, exact_keys, field_text, normalize
+from datacraft.dedupe.normalize import answer_last_text, exact_key, exact_keys, normalize
 from datacraft.dedupe.shingles import shingles
 from datacraft.dedupe.stage import new_bank
 from tests.dedupe.helpers import edit_words, english
@@ -198,6 +198,10 @@ def test_edit_set_dedupe_twice_is_once(keep):
     assert again == [] and twice == once
 
 
-def test_field_text_of_the_edit_set_has_the_answer_last():
+def test_the_near_stage_compares_the_answer_last_in_every_form():
     items, _ = fixture_edit_set(0)
-    assert field_text(items[0], DedupeConfig().fields).split("\x00")[-1] == items[0]["output"]
+    assert answer_last_text(items[0], DedupeConfig().fields).split("\x00")[-1] == items[0]["output"]
+    chat = {"conversations": [{"from": "human", "value": "q1"}, {"from": "gpt", "value": "a1"},
+                              {"from": "human", "value": "q2"}, {"from": "gpt", "value": "a2"}]}
+    assert answer_last_text(chat, DedupeConfig().fields).split("\x00")[-1] == "a2"
+    assert answer_last_text({"instruction": "q", "output": ""}, DedupeConfig().fields).endswith("\x00")
