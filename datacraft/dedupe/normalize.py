@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from datacraft.records import Record
+from datacraft.records import Record, compare_text
 
 FIELD_SEP = "\x00"  # joins fields: survives normalisation, so "a|bc" and "ab|c" differ in the exact key
 SYMBOLS = "-*/\\^%&@$"  # kept besides Unicode Sm (math symbols); `.` and `!` are kept in context only
@@ -95,12 +95,18 @@ def answer_last_text(record: Record, fields: Sequence[str]) -> str:
     >>> answer_last_text({"instruction": "Hi", "output": "Hello", "system": "Be brief"}, ("instruction", "output", "system"))
     'Hi\\x00Be brief\\x00Hello'
     """
-    from datacraft.records import compare_text
-
-    if "output" not in fields:
+    rest = _without_output(tuple(fields))
+    if rest is None:
         return compare_text(record, tuple(fields))
-    rest = tuple(f for f in fields if f != "output")
-    return compare_text(record, rest) + FIELD_SEP + compare_text(record, ("output",))
+    answer = record.get("output")
+    if not isinstance(answer, str) or "conversations" in record or "messages" in record:
+        answer = compare_text(record, ("output",))  # chats: the last reply, through the record model
+    return compare_text(record, rest) + FIELD_SEP + answer
+
+
+@cache
+def _without_output(fields: tuple[str, ...]) -> tuple[str, ...] | None:
+    return tuple(f for f in fields if f != "output") if "output" in fields else None
 
 
 def field_text(record: Record, fields: Sequence[str]) -> str:
