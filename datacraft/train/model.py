@@ -132,7 +132,7 @@ def attach_lora(model: Any, settings: LoraSettings):
     from peft import LoraConfig, get_peft_model
 
     lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.targets, task_type="CAUSAL_LM")
+                      target_modules=settings.targets, task_type="CAUSAL_LM", use_dora=settings.dora)
     try:
         return get_peft_model(model, lora)
     except ValueError as exc:

@@ -108,3 +108,39 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# Tiny configs of architectures whose heads and attention differ in ways the trainer must respect:
+# Cohere scales its logits, Granite divides them, Gemma scales embeddings, OPT/Bloom/MPT ignore
+# position_ids in the attention mask (packing leaks there unless the trainer notices).
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "Llama": {"num_key_value_heads": 2},
+    "Qwen2": {"num_key_value_heads": 2},
+    "Qwen3": {"num_key_value_heads": 2, "head_dim": 8},
+    "Gemma": {"num_key_value_heads": 2, "head_dim": 8},
+    "Mistral": {"num_key_value_heads": 2},
+    "Phi3": {"num_key_value_heads": 2},
+    "Cohere": {"num_key_value_heads": 2, "logit_scale": 0.25},
+    "Granite": {"num_key_value_heads": 2, "logits_scaling": 8.0},
+    "Olmo2": {"num_key_value_heads": 2},
+    "GPTNeoX": {},
+    "OPT": {"ffn_dim": 64, "word_embed_proj_dim": 32},
+    "Bloom": {"n_layer": 2, "n_head": 4},
+    "Mpt": {"d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 128},
+}
+
+
+def build_architecture(name: str, vocab_size: int = 97, seed: int = 0):
+    """A randomly initialised `<name>ForCausalLM` with hidden size 32 and 2 layers; None when transformers lacks it."""
+    import torch
+    import transformers
+
+    config_cls = getattr(transformers, f"{name}Config", None)
+    model_cls = getattr(transformers, f"{name}ForCausalLM", None)
+    if config_cls is None or model_cls is None:
+        return None
+    common = {"vocab_size": vocab_size, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "intermediate_size": 64, "max_position_embeddings": 128, "pad_token_id": 0,
+              "bos_token_id": 1, "eos_token_id": 2}
+    torch.manual_seed(seed)
+    return model_cls(config_cls(**{**common, **ARCHITECTURES[name]}))

@@ -23,7 +23,7 @@ def test_train_command_writes_the_run(tiny_model, lookup_files, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["train_records"] == 256 and summary["eval_records"] == 16 and summary["steps"] == 40
-    assert summary["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear"}
+    assert summary["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear", "dora": False}
     assert not summary["packed"] and summary["device"] == "cpu"
     for name in ("adapter/adapter_model.safetensors", "adapter/tokenizer.json", "metrics.jsonl", "loss.png",
                  "predictions.jsonl"):
