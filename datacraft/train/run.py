@@ -15,6 +15,7 @@ from datacraft.train.data import EncodeStats, encode_records, load_records, spli
 from datacraft.train.deps import require_train
 from datacraft.train.diagnose import diagnose_history
 from datacraft.train.guidance import epoch_guidance
+from datacraft.train.metrics import strip_thinking
 from datacraft.train.model import Loaded, load_for_training, save_trained
 from datacraft.train.saturation import SaturationConfig, run_saturation
 from datacraft.train.trainer import Checkpoint, Trainer, TrainResult
@@ -75,10 +76,13 @@ def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, ev
 
     plot = plot_loss(result.history, str(out / "loss.png"), title=f"{Path(config.model).name}: {len(train)} records")
     predictions = result.final.pop("predictions", None)
+    sources = result.final.pop("sources", None) or []
     if predictions:
         with JsonlWriter(out / "predictions.jsonl") as writer:
-            for record, prediction in zip(eval_records, predictions, strict=False):
-                writer.write({"id": record.get("id"), "reference": record["output"], "prediction": prediction})
+            for source, prediction in zip(sources, predictions, strict=True):
+                record = eval_records[source]
+                writer.write({"id": record.get("id"), "reference": record["output"], "prediction": prediction,
+                              "answer": strip_thinking(prediction)})
     diagnosis = diagnose_history(result.history)
     summary = {
         "model": config.model, "device": str(loaded.device), "dtype": str(loaded.dtype).replace("torch.", ""),

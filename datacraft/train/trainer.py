@@ -184,6 +184,7 @@ class Trainer:
                                    batch_size=max(self.config.batch_size, 16))
             out.update(score(predictions, sample, self.metric))
             out["predictions"] = predictions
+            out["sources"] = [e.source for e in sample]  # which eval record each prediction answers
         return out
 
     def _trainable(self) -> dict[str, Any]:
