@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,17 @@ def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, ev
     return summary
 
 
+def evaluate_untrained(eval_records: Sequence[Record], config: TrainConfig, *, label_key: str | None = None
+                       ) -> dict[str, Any]:
+    """The base model's eval loss and task score before any training: the saturation curve's floor."""
+    loaded = load_for_training(config)  # a fresh LoRA adapter is a no-op (its B matrix starts at zero)
+    options = {"max_length": config.max_length, "template": config.template,
+               "mask_history": config.mask_history, "label_key": label_key}
+    eval_examples, _ = encode_records(eval_records, loaded.tokenizer, **options)
+    out = Trainer(loaded, config).evaluate(eval_examples)
+    return {"score": out.get("score", 0.0), "by_label": out.get("by_label", {}), "eval_loss": out.get("eval_loss")}
+
+
 def saturation_model(data: Sequence[str], eval_data: Sequence[str], output_dir: str, config: TrainConfig,
                      sat: SaturationConfig, *, read_options: dict[str, Any] | None = None, progress: bool = False,
                      on_run: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -114,13 +126,23 @@ def saturation_model(data: Sequence[str], eval_data: Sequence[str], output_dir: 
     run_config = config.model_copy(update={"metric_samples": None})
 
     def run_one(records: list[Record], seed: int) -> dict[str, Any]:
+        per_epoch = max(1, math.ceil(len(records) / (config.batch_size * config.grad_accum)))
         update: dict[str, Any] = {"seed": seed}
-        update.update({"max_steps": sat.steps} if sat.budget == "steps" else {"epochs": sat.epochs, "max_steps": None})
+        if sat.budget == "steps":
+            update.update(max_steps=sat.steps)
+        elif sat.budget == "epochs":
+            update.update(epochs=sat.epochs, max_steps=None)
+        else:
+            update.update(epochs=sat.max_epochs, max_steps=None, early_stopping_patience=sat.patience,
+                          early_stopping_metric=sat.stop_on, load_best=True,
+                          eval_every=max(1, per_epoch // sat.evals_per_epoch))
         _, result, _ = train_once(records, eval_records, run_config.model_copy(update=update), label_key=sat.label,
                                   progress=progress)
         final = result.final
         return {"score": final.get("score", 0.0), "by_label": final.get("by_label", {}),
                 "eval_loss": final.get("eval_loss"), "steps": result.steps, "seconds": round(result.seconds, 2),
-                "stopped": result.stopped}
+                "stopped": result.stopped, "converged": result.converged, "best_step": result.best_step,
+                "epochs": round(result.steps / per_epoch, 2)}
 
-    return run_saturation(pool, eval_records, output_dir, config, sat, run_one, on_run=on_run)
+    return run_saturation(pool, eval_records, output_dir, config, sat, run_one, on_run=on_run,
+                          baseline=lambda: evaluate_untrained(eval_records, run_config, label_key=sat.label))

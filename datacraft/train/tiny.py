@@ -34,13 +34,21 @@ def record_texts(records: Iterable[Record]) -> Iterator[str]:
             yield from (str(t) for t in turn)
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 400, chat_template: bool = True):
-    """A byte-level BPE tokenizer (no unknown tokens, any language) trained on `texts`."""
+def build_tokenizer(texts: Iterable[str], vocab_size: int = 400, chat_template: bool = True,
+                    single_digits: bool = False):
+    """A byte-level BPE tokenizer (no unknown tokens, any language) trained on `texts`.
+
+    single_digits keeps every digit its own token (as Llama's and Qwen's tokenizers do), which
+    digit-manipulation tasks need.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if single_digits:
+        core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                      pre_tokenizers.ByteLevel(add_prefix_space=False)])
     core.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
@@ -74,10 +82,11 @@ def build_model(tokenizer: Any, *, hidden: int = 64, layers: int = 2, heads: int
 
 
 def build_tiny_model(out_dir: str | Path, records: Iterable[Record] | None = None, *, texts: Iterable[str] = (),
-                     vocab_size: int = 400, chat_template: bool = True, **model_args: Any) -> str:
+                     vocab_size: int = 400, chat_template: bool = True, single_digits: bool = False,
+                     **model_args: Any) -> str:
     """Train a tokenizer on the records (and texts), build a tiny model, save both to `out_dir`."""
     corpus = [*record_texts(records or []), *texts]
-    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, chat_template=chat_template)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, chat_template=chat_template, single_digits=single_digits)
     model = build_model(tokenizer, **model_args)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
