@@ -84,10 +84,12 @@ def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, ev
                 record = eval_records[source]
                 writer.write({"id": record.get("id"), "reference": record["output"], "prediction": prediction,
                               "answer": strip_thinking(prediction)})
-    diagnosis = diagnose_history(result.history)
+    diagnosis = diagnose_history(result.history, vocab_size=len(loaded.tokenizer), predictions=predictions or ())
     summary = {
         "model": config.model, "device": str(loaded.device), "dtype": str(loaded.dtype).replace("torch.", ""),
-        "packed": result.packed,
+        "packed": result.packed, "packing_reason": result.packing_reason, "loss": result.loss_kind,
+        "vocab_size": len(loaded.tokenizer), "converged": result.converged, "best_step": result.best_step,
+        "resumed_from": result.resumed_from,
         "train_records": len(train), "eval_records": len(eval_records), "template": stats.template,
         "truncated": stats.truncated, "dropped": stats.dropped, "warnings": stats.warnings(config.max_length),
         "steps": result.steps, "total_steps": result.total_steps, "stopped": result.stopped,
