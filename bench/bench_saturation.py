@@ -36,13 +36,13 @@ def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import orjson
     import torch
+    from digit_skills import digit_task
 
     from datacraft.train.config import TrainConfig
     from datacraft.train.deps import quiet_libraries
     from datacraft.train.run import saturation_model
     from datacraft.train.saturation import SaturationConfig, format_report
     from datacraft.train.tiny import build_tiny_model
-    from digit_skills import digit_task
 
     torch.set_num_threads(1)  # tiny matmuls: threads cost more than they give
     quiet_libraries()

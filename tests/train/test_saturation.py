@@ -10,12 +10,21 @@ from datacraft.cli import cli
 from datacraft.errors import ConfigError
 from datacraft.train.config import TrainConfig
 from datacraft.train.fit import best_fit, diminishing_returns, fit_curve, size_at_fraction
-from datacraft.train.saturation import SaturationConfig, format_report, nested_order, run_saturation, summarize
+from datacraft.train.saturation import (
+    SaturationConfig,
+    format_report,
+    nested_order,
+    run_saturation,
+    summarize,
+)
 
 SIZES = [50, 100, 200, 400, 800, 1600, 3200]
 
 
-def logistic(n, floor=0.1, top=0.9, k=2.0, m=math.log(300)):
+MID = math.log(300)
+
+
+def logistic(n, floor=0.1, top=0.9, k=2.0, m=MID):
     return floor + (top - floor) / (1 + np.exp(-k * (np.log(n) - m)))
 
 
