@@ -11,6 +11,7 @@ from typing import Any
 from datacraft.errors import ConfigError
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input
 from datacraft.records import Record
+from datacraft.train.checkpoint import latest_checkpoint
 from datacraft.train.config import TrainConfig
 from datacraft.train.data import EncodeStats, encode_records, load_records, split_records
 from datacraft.train.deps import require_train
@@ -35,8 +36,8 @@ def load_split(data: Sequence[str], eval_data: Sequence[str], val_size: float, s
 
 def train_once(train: Sequence[Record], eval_records: Sequence[Record], config: TrainConfig, *,
                label_key: str | None = None, progress: bool = False, checkpoints: Sequence[float] = (),
-               on_checkpoint: Checkpoint | None = None,
-               notify: Callable[[str], None] | None = None) -> tuple[Loaded, TrainResult, EncodeStats]:
+               on_checkpoint: Checkpoint | None = None, notify: Callable[[str], None] | None = None,
+               run_dir: str | Path | None = None, resume: bool = False) -> tuple[Loaded, TrainResult, EncodeStats]:
     """Load the model, tokenise, train and evaluate one run; `notify` hears warnings before training starts."""
     import torch
 
@@ -51,13 +52,17 @@ def train_once(train: Sequence[Record], eval_records: Sequence[Record], config: 
     for warning in stats.warnings(config.max_length) if notify else ():
         notify(warning)
     trainer = Trainer(loaded, config, progress=progress)
-    result = trainer.fit(train_examples, eval_examples, checkpoints=checkpoints, on_checkpoint=on_checkpoint)
+    result = trainer.fit(train_examples, eval_examples, checkpoints=checkpoints, on_checkpoint=on_checkpoint,
+                         run_dir=run_dir, resume=resume)
+    if notify and trainer.config.packing != "off" and not result.packed and trainer.device.type == "cuda":
+        notify(f"padded batches: {result.packing_reason}")
     return loaded, result, stats
 
 
 def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, eval_data: Sequence[str] = (),
                 read_options: dict[str, Any] | None = None, label_key: str | None = None,
-                progress: bool = False, notify: Callable[[str], None] | None = None) -> dict[str, Any]:
+                progress: bool = False, notify: Callable[[str], None] | None = None,
+                resume: bool = False) -> dict[str, Any]:
     """Train on the data; write the adapter (or model), metrics.jsonl, loss.png, predictions and summary.json."""
     require_train()
     out = Path(output_dir)
@@ -67,9 +72,12 @@ def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, ev
                               batch_size=config.batch_size, grad_accum=config.grad_accum)
     if notify and not guidance.ok:
         notify(guidance.message)
+    if resume and latest_checkpoint(out) is None:
+        raise ConfigError(f"--resume: no checkpoint in {out / 'checkpoints'}; train with --save-every first")
     loaded, result, stats = train_once(train, eval_records, config, label_key=label_key, progress=progress,
-                                       notify=notify)
-    weights = save_trained(loaded.model, loaded.tokenizer, out / ("adapter" if config.lora else "model"))
+                                       notify=notify, run_dir=out, resume=resume)
+    weights = save_trained(loaded.model, loaded.tokenizer, out / ("adapter" if config.lora else "model"),
+                           base=loaded.source)
     with JsonlWriter(out / "metrics.jsonl") as writer:
         for row in result.history:
             writer.write(row)

@@ -101,7 +101,10 @@ def accumulate(model: Any, loss_fn: LossFn, batches: Sequence[dict[str, Any]],
 
 def neftune_hook(model: Any, alpha: float) -> Any:
     """Add NEFTune noise to the input embeddings while training (transformers' own hook); returns the handle."""
-    from transformers.trainer_utils import neftune_post_forward_hook
+    try:
+        from transformers.integrations.neftune import neftune_post_forward_hook
+    except ImportError:  # transformers < 4.50 kept it here
+        from transformers.trainer_utils import neftune_post_forward_hook
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     embeddings = base.get_input_embeddings()
