@@ -93,3 +93,31 @@ def test_accumulation_weights_tokens_not_micro_batches(packed):
         (loss / count / 2).backward()
     naive = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
     assert (naive - whole).norm() > 1e-3 * whole.norm()
+
+
+@pytest.mark.parametrize(("name", "packs", "own"), [("Llama", True, False), ("OPT", False, False),
+                                                    ("Granite", True, True)])
+def test_the_trainer_checks_once_per_run_and_says_what_it_chose(name, packs, own, tmp_path, lookup):
+    """A real run with --packing on: packed only where the check passed, the model's own loss where needed."""
+    from datacraft.train.config import TrainConfig
+    from datacraft.train.data import encode_records
+    from datacraft.train.model import load_for_training
+    from datacraft.train.tiny import build_tokenizer, record_texts
+    from datacraft.train.trainer import Trainer
+
+    records = lookup[0][:24]
+    tok = build_tokenizer(list(record_texts(records)), vocab_size=300)
+    model = build_architecture(name, len(tok))
+    if model is None:
+        pytest.skip(f"transformers has no {name}ForCausalLM in this version")
+    model.config.pad_token_id, model.config.eos_token_id = tok.pad_token_id, tok.eos_token_id
+    model.save_pretrained(tmp_path / name)
+    tok.save_pretrained(tmp_path / name)
+    cfg = TrainConfig(model=str(tmp_path / name), packing="on", lora=None, metric=None, max_steps=3, batch_size=8,
+                      max_length=64, learning_rate=1e-3)
+    loaded = load_for_training(cfg)
+    examples, _ = encode_records(records, loaded.tokenizer, max_length=64)
+    result = Trainer(loaded, cfg).fit(examples, examples[:8])
+    assert result.steps == 3 and result.packed is packs, result.packing_reason
+    assert ("agree" in result.packing_reason) is packs
+    assert result.loss_kind.startswith("model's own loss") is own, result.loss_kind
