@@ -171,7 +171,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["stopped"]:
         best = f"; weights from the best eval, step {summary['best_step']}" if summary.get("best_step") is not None else ""
         lines.append(f"stopped early: {summary['stopped']}{best}")
-    if not summary["packed"] and summary.get("packing_reason") and summary["config"].get("packing") != "off":
+    asked = summary["config"].get("packing") == "on" or summary["device"].startswith("cuda")
+    if not summary["packed"] and summary.get("packing_reason") and asked and summary["config"].get("packing") != "off":
         lines.append(f"padded batches: {summary['packing_reason']}")
     final = summary["final"]
     if final.get("eval_loss") is not None:
