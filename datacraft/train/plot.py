@@ -85,7 +85,8 @@ def plot_saturation(report: dict[str, Any], path: str) -> str:
                 ax.axvspan(low, high if high is not None else grid[-1], color="gray", alpha=0.07)
     for i, (label, curve) in enumerate(sorted(report.get("by_label", {}).items())):
         pts = sorted((int(s), v) for s, v in curve["sizes"].items())
-        rising = " (still rising)" if curve.get("rising_at_largest") else ""
+        rising = " (still rising)" if curve.get("rising_at_largest") else (
+            " (rises late)" if label in (report.get("late_risers") or []) else "")
         ax.plot([s for s, _ in pts], [v for _, v in pts], "o", alpha=0.8, color=f"C{i}", label=f"{label}{rising}")
         if curve.get("fit"):
             ax.plot(grid, [fit_value(curve["fit"], n) for n in grid], color=f"C{i}", alpha=0.6, linewidth=1)

@@ -74,6 +74,19 @@ def curve(matrix: np.ndarray, sizes: Sequence[int], floor: float, sat: Any, uppe
     return out
 
 
+LATE = 1.25  # a label whose curve reaches its plateau this much later than the whole set rises late
+
+
+def late_risers(by_label: dict[str, dict[str, Any]], overall_at: float | None) -> list[str]:
+    """Labels that reach `fraction` of their gain later than the whole set does (or not within reach), latest first."""
+    if not overall_at or len(by_label) < 2:
+        return []
+    beyond = float("inf")
+    timing = {label: c.get("size_at_fraction") or beyond for label, c in by_label.items() if c.get("rising")}
+    late = [label for label, at in timing.items() if at > LATE * overall_at]
+    return sorted(late, key=lambda label: -timing[label])
+
+
 def _matrix(runs: Sequence[dict[str, Any]], sizes: list[int], seeds: list[int], value) -> np.ndarray:
     table = {(r["size"], r["seed"]): r for r in runs}
     return np.array([[value(table[(s, k)]) for s in sizes] for k in seeds], dtype=float)
@@ -109,6 +122,7 @@ def summarize(runs: Sequence[dict[str, Any]], sat: Any, metric: str, baseline: d
         "not_converged": not_converged, **{k: v for k, v in overall.items() if k != "sizes"},
         "by_label": by_label,
         "still_rising": [label for label, c in by_label.items() if c.get("rising_at_largest")],
+        "late_risers": late_risers(by_label, overall.get("size_at_fraction")),
     }
     report["diminishing_returns"] = report.get("knee")  # the older name of the knee
     for key in ("knee", "size_at_fraction"):
@@ -157,6 +171,11 @@ def format_report(report: dict[str, Any]) -> str:
         points = ", ".join(f"{s}: {v:.3f}" for s, v in c["sizes"].items())
         flag = "  <- still rising" if c.get("rising_at_largest") else ""
         lines.append(f"  {label}: {points}{flag}")
+    for label in report.get("late_risers") or []:
+        at = report["by_label"][label].get("size_at_fraction")
+        where = f"~{at:,.0f} records" if at else "beyond 64x the largest size"
+        lines.append(f"rises late: {label} reaches {report['fraction']:.0%} of its gain at {where}, against "
+                     f"~{report['size_at_fraction']:,.0f} for the whole set: gains there arrive late")
     if report.get("still_rising"):
         lines.append(f"still rising at {report['largest_size']:,} records: {', '.join(report['still_rising'])}: "
                      "more data for these is where more data pays")

@@ -79,11 +79,12 @@ def test_labels_still_rising_are_named_and_unconverged_sizes_warned():
     labels = {"common": lambda n: logistic(n, m=math.log(100)), "rare": lambda n: logistic(n, m=math.log(3000))}
     report = summarize(runs_from(logistic, by_label=labels, converged=False), SaturationConfig(bootstrap=20),
                        "exact_match", baseline={"score": 0.1, "by_label": {"common": 0.1, "rare": 0.1}})
-    assert report["still_rising"] == ["rare"]
+    assert report["still_rising"] == ["rare"] and report["late_risers"] == ["rare"]
     assert report["by_label"]["common"]["fit"]["plateau"] == pytest.approx(0.9, abs=0.01)
     assert report["not_converged"] == SIZES
     text = format_report(report)
     assert "still rising at 3,200 records: rare" in text and "raise --max-epochs" in text
+    assert "rises late: rare reaches 95% of its gain at" in text
 
 
 def test_summary_spread_over_seeds():
