@@ -61,7 +61,7 @@ def strip_thinking(text: str) -> str:
     Qwen3 and other reasoning templates put `<think>...</think>` before the answer, and their
     tokenizers mark those tags as not special, so decoding keeps them.
 
-    >>> strip_thinking("<think>\n\n</think>\n\nfour")
+    >>> strip_thinking("<think>\\n\\n</think>\\n\\nfour")
     'four'
     >>> strip_thinking("four")
     'four'
