@@ -150,3 +150,17 @@ def test_tensorboard_logging_or_a_clear_error(tiny_model, lookup, tmp_path):
         return
     Trainer(loaded, cfg).fit(examples, run_dir=tmp_path)
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tensorboard").iterdir())
+
+
+def test_early_stopping_on_the_task_score(tiny_model, lookup):
+    pool, ev = lookup
+    cfg, loaded, examples = setup(tiny_model, pool[:64], max_steps=16, eval_every=4, early_stopping_patience=2,
+                                  early_stopping_metric="score", metric="exact_match", max_new_tokens=4,
+                                  load_best=True)
+    eval_examples, _ = encode_records(ev, loaded.tokenizer, max_length=64)
+    result = Trainer(loaded, cfg).fit(examples, eval_examples)
+    rows = [r for r in result.history if "eval_loss" in r]
+    assert rows and all("eval_score" in r for r in rows)  # judged by generating and scoring, not by loss
+    best = max(rows, key=lambda r: r["eval_score"])
+    assert result.best_step == best["step"]
+    assert result.final["score"] == pytest.approx(best["eval_score"])  # the best-scoring weights were kept
