@@ -120,7 +120,7 @@ if __name__ == "__main__":
 
 
 # Tiny configs of architectures whose heads and attention differ in ways the trainer must respect:
-# Cohere scales its logits, Granite divides them, Gemma scales embeddings, OPT/Bloom/MPT ignore
+# Cohere scales its logits, Granite divides them, Falcon-H1 multiplies its head's output, Gemma scales embeddings, OPT/Bloom/MPT ignore
 # position_ids in the attention mask (packing leaks there unless the trainer notices).
 ARCHITECTURES: dict[str, dict[str, Any]] = {
     "Llama": {"num_key_value_heads": 2},
@@ -136,6 +136,8 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     "OPT": {"ffn_dim": 64, "word_embed_proj_dim": 32},
     "Bloom": {"n_layer": 2, "n_head": 4},
     "Mpt": {"d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 128},
+    "FalconH1": {"num_key_value_heads": 2, "mamba_d_ssm": 32, "mamba_n_heads": 4, "mamba_d_head": 8,
+                 "mamba_d_state": 8, "mamba_n_groups": 1, "mamba_chunk_size": 16, "lm_head_multiplier": 0.3},
 }
 
 
