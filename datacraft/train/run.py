@@ -67,13 +67,13 @@ def train_model(data: Sequence[str], output_dir: str, config: TrainConfig, *, ev
     require_train()
     out = Path(output_dir)
     check_not_input(str(out / "metrics.jsonl"), [*data, *eval_data])
+    if resume and latest_checkpoint(out) is None:
+        raise ConfigError(f"--resume: no checkpoint in {out / 'checkpoints'}; train with --save-every first")
     train, eval_records = load_split(data, eval_data, config.val_size, config.seed, read_options)
     guidance = epoch_guidance(len(train), config.epochs, max_steps=config.max_steps,
                               batch_size=config.batch_size, grad_accum=config.grad_accum)
     if notify and not guidance.ok:
         notify(guidance.message)
-    if resume and latest_checkpoint(out) is None:
-        raise ConfigError(f"--resume: no checkpoint in {out / 'checkpoints'}; train with --save-every first")
     loaded, result, stats = train_once(train, eval_records, config, label_key=label_key, progress=progress,
                                        notify=notify, run_dir=out, resume=resume)
     weights = save_trained(loaded.model, loaded.tokenizer, out / ("adapter" if config.lora else "model"),

@@ -164,3 +164,12 @@ def test_early_stopping_on_the_task_score(tiny_model, lookup):
     best = max(rows, key=lambda r: r["eval_score"])
     assert result.best_step == best["step"]
     assert result.final["score"] == pytest.approx(best["eval_score"])  # the best-scoring weights were kept
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, lookup_files, tmp_path):
+    train, evals = lookup_files
+    result = CliRunner().invoke(cli, ["train", "--data", train, "--eval", evals, "--model", tiny_model,
+                                      "-o", str(tmp_path / "run"), "--resume", "--max-steps", "2"])
+    assert result.exit_code == 2
+    assert result.output == (f"Error: --resume: no checkpoint in {tmp_path / 'run' / 'checkpoints'}; "
+                             "train with --save-every first\n")
