@@ -23,7 +23,8 @@ def _sizes(text: str) -> list[int]:
 
 
 @click.command("saturation")
-@training_options(exclude=("max_steps",))
+@training_options(exclude=("max_steps", "early_stopping_patience", "early_stopping_metric", "load_best", "save_every",
+                           "tensorboard"))
 @click.option("--sizes", default="50,100,200,400,800,1600", show_default=True, help="Training-set sizes, comma-separated.")
 @click.option("--seeds", type=int, default=3, show_default=True, help="Runs per size, each on its own subset.")
 @click.option("--steps", type=int, default=None,

@@ -20,7 +20,7 @@ def _pair(text: str, kind: type, name: str) -> tuple[Any, Any]:
 
 
 @click.command("tune")
-@training_options(exclude=("learning_rate", "epochs", "max_steps", "lora_r", "lora_alpha"))
+@training_options(exclude=("learning_rate", "epochs", "max_steps", "lora_r", "lora_alpha", "save_every", "tensorboard"))
 @click.option("--trials", type=int, default=20, show_default=True, help="Trials to run, pruned ones included.")
 @click.option("--early", type=float, default=0.2, show_default=True, help="Share of training after which a trial is judged.")
 @click.option("--objective", type=click.Choice(["eval_loss", "score"]), default="eval_loss", show_default=True,
