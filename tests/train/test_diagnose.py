@@ -206,3 +206,33 @@ def test_reads_llamafactory_trainer_log(tmp_path):
     path.write_text('{"current_steps": 1, "loss": 2.0}\n{"foo": 1}\n', encoding="utf-8")
     bad = CliRunner().invoke(cli, ["diagnose", str(path)])
     assert bad.exit_code == 2 and bad.output == f"Error: {path}:2: a row without step or current_steps: not a training log\n"
+
+
+def test_reads_a_trainer_state_written_by_transformers_trainer(tiny_model, lookup, tmp_path):
+    """Not a hand-made file: transformers.Trainer itself trains 8 steps and writes trainer_state.json."""
+    pytest.importorskip("torch")
+    from transformers import (
+        AutoModelForCausalLM,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from datacraft.train.data import encode_records
+    from datacraft.train.model import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    examples, _ = encode_records(lookup[0][:64], tok, max_length=64)
+    rows = [{"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels} for e in examples]
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=8, per_device_train_batch_size=8, logging_steps=1,
+                             eval_strategy="steps", eval_steps=4, save_steps=8, report_to=[], use_cpu=True,
+                             learning_rate=1e-3, disable_tqdm=True)
+    trainer = Trainer(model=AutoModelForCausalLM.from_pretrained(tiny_model), args=args, train_dataset=rows,
+                      eval_dataset=rows[:16], data_collator=DataCollatorForSeq2Seq(tok, padding="longest"))
+    trainer.train()
+    read = read_metrics(str(tmp_path))  # found in checkpoint-8/trainer_state.json
+    assert [r["step"] for r in read if "loss" in r] == list(range(1, 9))
+    assert [r["step"] for r in read if "eval_loss" in r] == [4, 8]
+    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert [r["loss"] for r in read if "loss" in r] == logged and all(r["lr"] is not None for r in read if "loss" in r)
+    assert diagnose_history(read).label != "too_short"  # all 8 points arrived: enough to judge
