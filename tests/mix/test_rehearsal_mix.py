@@ -1,0 +1,119 @@
+"""`datacraft mix`: exact record share, token share within 1%, stratified by source, deduplicated, reproducible."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from datacraft.cli import cli
+from datacraft.mix import allocate, general_count, mix_file, pick_tokens, record_tokens
+
+WORDS = "alpha beta gamma delta epsilon zeta theta iota kappa lambda sigma omega".split()
+
+
+def _records(prefix: str, count: int, seed: int, zh: bool = False) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        if zh:
+            body = "".join(rng.choice("天地人和山水日月风云花草") for _ in range(rng.randint(10, 60)))
+            out.append({"instruction": f"{prefix}{i}号问题：{body}", "input": "", "output": body[::-1]})
+        else:
+            words = " ".join(rng.choice(WORDS) + str(rng.randint(0, 999)) for _ in range(rng.randint(5, 40)))
+            out.append({"instruction": f"{prefix} question {i}: {words}", "input": "", "output": words.upper()})
+    return out
+
+
+def _write(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    domain = _records("domain", 300, 1)
+    general_a = _records("general-a", 400, 2) + domain[:20]  # 20 copies of domain records must never be sampled
+    general_b = _records("general-b", 200, 3, zh=True)
+    return {"domain": _write(tmp_path / "domain.jsonl", domain), "a": _write(tmp_path / "gen_a.jsonl", general_a),
+            "b": _write(tmp_path / "gen_b.jsonl", general_b)}
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.2, 0.5])
+def test_record_share_is_exact_and_stratified(files: dict[str, str], tmp_path: Path, ratio: float) -> None:
+    out = tmp_path / "mixed.jsonl"
+    result = mix_file([files["domain"]], [files["a"], files["b"]], str(out), ratio=ratio, seed=5,
+                      rejects=str(tmp_path / "rejects.jsonl"))
+    rows = _read(out)
+    roles = Counter(r["meta"]["mix_role"] for r in rows)
+    assert roles["domain"] == 300
+    assert roles["general"] == general_count(300, ratio)
+    assert abs(roles["general"] / len(rows) - ratio) <= 1 / len(rows)
+    sources = Counter(r["meta"]["mix_source"] for r in rows if r["meta"]["mix_role"] == "general")
+    available = {name: s["available"] for name, s in result["general"].items()}
+    assert dict(sources) == {k: v for k, v in allocate(roles["general"], available).items() if v}
+    assert available == {"gen_a": 400, "gen_b": 200}  # the 20 domain copies were dropped before sampling
+    copies = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert len(copies) == 20 and {c["reason"] for c in copies} == {"copies_reference"}
+    general_texts = {r["instruction"] for r in rows if r["meta"]["mix_role"] == "general"}
+    assert not general_texts & {r["instruction"] for r in _read(Path(files["domain"]))}
+
+
+@pytest.mark.parametrize("ratio", [0.05, 0.2, 0.4])
+def test_token_share_within_one_percent(files: dict[str, str], tmp_path: Path, ratio: float) -> None:
+    out = tmp_path / "mixed.jsonl"
+    result = mix_file([files["domain"]], [files["a"], files["b"]], str(out), ratio=ratio, by="tokens", seed=9)
+    rows = _read(out)
+    general = sum(record_tokens(r) for r in rows if r["meta"]["mix_role"] == "general")
+    total = sum(record_tokens(r) for r in rows)
+    assert abs(general / total - ratio) <= 0.01 * ratio
+    assert result["within_tolerance"] is True
+
+
+def test_same_seed_same_file_other_seed_other_sample(files: dict[str, str], tmp_path: Path) -> None:
+    outs = []
+    for name, seed in (("one", 3), ("two", 3), ("three", 4)):
+        out = tmp_path / f"{name}.jsonl"
+        mix_file([files["domain"]], [files["a"], files["b"]], str(out), ratio=0.2, seed=seed)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0] != outs[2]
+
+
+def test_not_enough_general_data_is_an_error(files: dict[str, str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["mix", files["domain"], "--general", files["b"], "--ratio", "0.9",
+                                      "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2
+    assert ("Error: --ratio 0.9 needs 2700 general records but only 200 are left after dedupe; "
+            "add --general data or lower --ratio") in result.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_cli_summary_and_bad_ratio(files: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(cli, ["mix", files["domain"], "--general", files["a"], "--general", files["b"],
+                                      "--ratio", "0.25", "-o", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("domain 300 records, general 100 records: general share 25.00% of records")
+    assert "near_dedupe   dropped      20  (copies_reference 20)" in result.output
+    assert f"wrote 400 records to {out}" in result.output
+    bad = CliRunner().invoke(cli, ["mix", files["domain"], "--general", files["a"], "--ratio", "1", "-o", str(out)])
+    assert bad.exit_code == 2 and "must be at least 0 and below 1" in bad.output
+
+
+def test_pick_tokens_and_allocate_properties() -> None:
+    rng = random.Random(0)
+    lengths = [rng.randint(5, 200) for _ in range(500)]
+    for budget in (1000, 5000, 20000):
+        chosen = pick_tokens(lengths, budget, random.Random(1))
+        assert len(set(chosen)) == len(chosen)
+        assert abs(sum(lengths[i] for i in chosen) - budget) <= 0.01 * budget
+    assert sum(allocate(37, {"a": 5, "b": 7, "c": 11}).values()) == 37
