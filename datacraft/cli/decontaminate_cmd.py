@@ -7,6 +7,7 @@ import click
 from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.decontam import decontaminate_file, make_decontam_config
+from datacraft.errors import ConfigError
 
 
 @click.command("decontaminate")
@@ -20,6 +21,9 @@ from datacraft.decontam import decontaminate_file, make_decontam_config
 @click.option("--ngram-cjk", type=click.IntRange(min=1), default=None, help="Character n-gram size for CJK (default 13).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Matched share of the eval item that makes a copy (default 0.5).")
+@click.option("--word-candidates", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Also diff an eval item when a record holds this weighted share of its rare words (default 0.7).")
+@click.option("--ngram-only", is_flag=True, help="Candidates from shared n-grams only (the GPT-3 recipe as is).")
 @click.option("--eval-text", type=click.Choice(["prompt", "all"]), default=None,
               help="Compare the eval question only (default) or question and answer.")
 @click.option("--cross-lingual", is_flag=True, default=None,
@@ -31,13 +35,14 @@ from datacraft.decontam import decontaminate_file, make_decontam_config
 @input_options
 def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, rejects: str | None,
             report_path: str | None, ngram_word: int | None, ngram_cjk: int | None, threshold: float | None,
-            eval_text: str | None, cross_lingual: bool | None, translate_to: str | None, judge: bool | None,
+            word_candidates: float | None, ngram_only: bool, eval_text: str | None, cross_lingual: bool | None, translate_to: str | None, judge: bool | None,
             strict: bool, fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
             **llm_flags: object) -> None:
     """Drop records of IN... (`-` for stdin) that copy an item of an --against eval set into OUT.
 
     Candidates share a word 13-gram (character 13-gram for Chinese, Japanese, Korean; lower for a
-    benchmark of short items, as GPT-3 did) with an eval item; a candidate is a copy when
+    benchmark of short items, as GPT-3 did) with an eval item, or hold most of its rare words
+    (--word-candidates, for short items one edit leaves no n-gram in); a candidate is a copy when
     difflib's matched runs cover at least --threshold of the eval item (Cosmopedia, Phi-1).
     --cross-lingual translates each eval item once (cached) and matches the translations too;
     --judge asks the model about borderline candidates and about records that share most of an
@@ -52,10 +57,14 @@ def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, reje
         datacraft decontaminate train.jsonl --against mmlu.csv --against ceval.json -o clean.jsonl \\
             --report contamination.json --cross-lingual --judge --model qwen2.5 --base-url http://localhost:8000/v1
     """
+    if ngram_only and word_candidates is not None:
+        raise ConfigError("--ngram-only and --word-candidates contradict each other; give one")
     config = make_decontam_config(
-        ngram_word=ngram_word, ngram_cjk=ngram_cjk, threshold=threshold, eval_text=eval_text,
+        word_candidates=word_candidates, ngram_word=ngram_word, ngram_cjk=ngram_cjk, threshold=threshold, eval_text=eval_text,
         cross_lingual=cross_lingual, judge=judge,
         translate_to=[t.strip() for t in translate_to.split(",") if t.strip()] if translate_to else None)
+    if ngram_only:
+        config.word_candidates = None
     llm = llm_config({}, "decontaminate", llm_flags) if llm_flags.get("model") else None
     result = decontaminate_file(list(inputs), output, against=list(against), rejects=rejects, report=report_path,
                                 config=config, llm=llm, read_options=read_options(fmt, encoding, mapping, split),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.cli.base import echo_err, read_options
 from datacraft.cli.system_options import system_options
-from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.export import export_dataset
 from datacraft.io.readers import FORMATS
 

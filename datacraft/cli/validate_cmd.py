@@ -6,8 +6,8 @@ import click
 import orjson
 
 from datacraft.cli.base import input_options, read_options
-from datacraft.io.writers import atomic_write, check_not_input
 from datacraft.errors import ConfigError
+from datacraft.io.writers import atomic_write, check_not_input
 from datacraft.validate import validate_files
 from datacraft.validate.language import LANGS, language_warnings
 

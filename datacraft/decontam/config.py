@@ -18,6 +18,9 @@ class DecontamConfig(BaseModel):
     ngram_cjk: int = Field(13, ge=1, description="character n-gram size for Chinese, Japanese, Korean text")
     dynamic_n: bool = Field(True, description="per benchmark, lower n to its 5th-percentile item length (>= 8), as GPT-3 did")
     threshold: float = Field(0.5, gt=0, le=1, description="matched share of the eval item that makes a copy (Cosmopedia's 0.5)")
+    word_candidates: float | None = Field(0.7, gt=0, le=1,
+                                          description="also diff eval items whose rare words a record mostly contains "
+                                                      "(weighted share), for short items an edit leaves no n-gram in")
     eval_text: Literal["prompt", "all"] = Field("prompt", description="eval side compared: the question only, or question and answer")
     cross_lingual: bool = Field(False, description="also match translations of the eval items (needs an LLM endpoint)")
     translate_to: list[str] = Field(["en", "zh"], description="languages each eval item is translated into (its own is skipped)")

@@ -73,6 +73,7 @@ class Match:
     view: View
     fraction: float  # share of the eval view's tokens inside matched runs
     span: str  # the longest matched run, as text
+    method: str = "ngram"  # how the candidate was found: ngram, words (rare-word containment), judge
 
 
 @dataclass

@@ -21,7 +21,16 @@ import orjson
 
 from datacraft.decontam.config import DecontamConfig
 from datacraft.decontam.judge import judge
-from datacraft.decontam.overlap import Match, NeighbourIndex, NgramIndex, View, dynamic_n, is_cjk_tokens, tokens
+from datacraft.decontam.overlap import (
+    Match,
+    NeighbourIndex,
+    NgramIndex,
+    View,
+    dynamic_n,
+    is_cjk_tokens,
+    score,
+    tokens,
+)
 from datacraft.decontam.text import all_text, prompt_text
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.readers import iter_records
@@ -97,7 +106,8 @@ class Decontaminator:
         self.stats = ledger.stage(STAGE)
         self.index = self._index(views, config.ngram_word, config.ngram_cjk)
         self.translated = self._index(translated, config.ngram_translated, config.ngram_translated) if translated else None
-        self.neighbours = NeighbourIndex(views + translated) if config.judge and config.judge_similarity else None
+        wanted = config.word_candidates is not None or (config.judge and config.judge_similarity is not None)
+        self.neighbours = NeighbourIndex(views + translated) if wanted else None
         self.found: dict[str, set[str]] = defaultdict(set)  # benchmark -> eval items found in training
         self.rejected: dict[str, Counter[str]] = defaultdict(Counter)  # benchmark -> reason -> records
         self.judged: Counter[str] = Counter()
@@ -130,6 +140,12 @@ class Decontaminator:
             text = all_text(record)
             toks = tokens(text)
             best = self._best(toks)
+            near = self.neighbours.nearest(toks) if self.neighbours is not None else None
+            if near is not None and self.config.word_candidates is not None and near[1] >= self.config.word_candidates:
+                diffed = score(near[0], toks)
+                diffed.method = "words"
+                if best is None or diffed.fraction > best.fraction:
+                    best = diffed
             if best is not None and best.fraction >= self.config.threshold:
                 verdicts.append((EVAL_OVERLAP_TRANSLATED if best.view.translated else EVAL_OVERLAP, best))
                 continue
@@ -138,17 +154,16 @@ class Decontaminator:
                 continue
             if best is not None and best.fraction >= self.config.judge_low:
                 borderline.append((position, best, text))
-            elif self.neighbours is not None:
-                near = self.neighbours.nearest(toks)
-                if near is not None and near[1] >= self.config.judge_similarity:
-                    borderline.append((position, Match(near[0], 0.0, ""), text))
+            elif near is not None and self.config.judge_similarity is not None:
+                if near[1] >= self.config.judge_similarity:
+                    borderline.append((position, Match(near[0], 0.0, "", "words"), text))
         if borderline:
             assert self.loop is not None
             answers = self.loop.run_until_complete(self._ask([(m.view.text, text) for _, m, text in borderline]))
             for (position, match, _), (same, reason) in zip(borderline, answers, strict=True):
                 self.judged["same" if same else "unreadable" if same is None else "different"] += 1
                 if same:
-                    match.span = match.span or reason
+                    match.span, match.method = match.span or reason, f"judge ({match.method})"
                     verdicts[position] = (EVAL_JUDGED_SAME, match)
         self.stats.seconds += time.perf_counter() - started
         for record, verdict in zip(block, verdicts, strict=True):
@@ -165,7 +180,7 @@ class Decontaminator:
             self.ledger.reject(STAGE, reason, record=record, source=str(rid) if rid is not None else None,
                                detail=f"copies {view.benchmark} item {view.item} ({match.fraction:.0%} matched)",
                                benchmark=view.benchmark, eval_id=view.item, eval_text=view.text,
-                               matched_fraction=round(match.fraction, 3), span=match.span)
+                               matched_fraction=round(match.fraction, 3), span=match.span, method=match.method)
 
     async def _ask(self, pairs: list[tuple[str, str]]) -> list[tuple[bool | None, str]]:
         assert self.client is not None

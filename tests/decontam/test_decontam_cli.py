@@ -103,3 +103,21 @@ def test_verdict_parser_clean_noisy_empty_garbage() -> None:
     assert parse_verdict("") == (None, "empty reply")
     assert parse_verdict("{not json") == (None, "no JSON verdict in the reply")
     assert parse_verdict('{"same": "perhaps"}') == (None, "unreadable verdict 'perhaps'")
+
+
+def test_ngram_only_misses_a_short_edited_item_the_default_catches(tmp_path: Path) -> None:
+    eval_path = tmp_path / "short.jsonl"
+    eval_path.write_text(json.dumps({"id": "s1", "instruction": "Name three rivers that flow through Bavarian mountain towns in spring."}) + "\n")
+    train = _train(tmp_path, [{"instruction": "Name three rivers that flow across Bavarian mountain towns in spring.",
+                               "output": "The Isar, the Inn and the Lech."}])
+    args = ["decontaminate", str(train), "--against", str(eval_path), "-o", str(tmp_path / "o.jsonl"),
+            "--rejects", str(tmp_path / "r.jsonl")]
+    default = CliRunner().invoke(cli, args)
+    assert default.exit_code == 0 and "rejected 1" in default.output
+    entry = json.loads((tmp_path / "r.jsonl").read_text())
+    assert entry["method"] == "words" and entry["matched_fraction"] == round(10 / 11, 3)
+    assert entry["span"] == "name three rivers that flow"  # the first of the two longest runs
+    ngram_only = CliRunner().invoke(cli, [*args, "--ngram-only"])
+    assert ngram_only.exit_code == 0 and "rejected 0" in ngram_only.output
+    both = CliRunner().invoke(cli, [*args, "--ngram-only", "--word-candidates", "0.5"])
+    assert both.exit_code == 2 and "contradict" in both.output
