@@ -30,6 +30,8 @@ from datacraft.stages import Ledger, RejectSink, filter_stage, read_stage
 STAGE_KINDS = ("read", "clean", "dedupe", "validate", "export", "stats")
 # Stages that produce a record file the next stage reads.
 _RECORD_STAGES = {"read", "clean", "dedupe", "validate"}
+STAGE_KINDS += ("decontaminate",)  # issue 15
+_RECORD_STAGES |= {"decontaminate"}  # issue 15
 
 
 class InputSpec(BaseModel):
@@ -250,6 +252,10 @@ def _run_stage(kind: str, settings: dict[str, Any], config: PipelineConfig, base
         counts = _run_dedupe(settings, current, out_dir / records, out_dir / rejects, base)
     elif kind == "validate":
         counts = _run_validate(settings, current, out_dir / records, out_dir / rejects)
+    elif kind == "decontaminate":  # issue 15
+        from datacraft.decontam.run import run_pipeline_stage
+
+        counts = run_pipeline_stage(settings, str(current), str(out_dir / records), str(out_dir / rejects), base)
     elif kind == "export":
         counts = _run_export(settings, current, out_dir / label, settings.get("name", config.name))
         return counts, {f: f"{label}/{f}" for f in sorted(p.name for p in (out_dir / label).iterdir())}

@@ -273,3 +273,23 @@ def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[
         with atomic_write(report, "wb") as handle:
             handle.write(orjson.dumps(result["report"], option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     return result
+
+
+def run_pipeline_stage(settings: dict[str, Any], source: str, output: str, rejects: str, base: Path) -> dict[str, Any]:
+    """The `decontaminate` stage of `datacraft run`: `against` (paths relative to the pipeline file),
+    an optional `llm` section for the cross-lingual and judge steps, and DecontamConfig keys."""
+    from datacraft.config import validate_section
+    from datacraft.llm.config import resolve_llm_config
+
+    settings = dict(settings)
+    against = settings.pop("against", None)
+    if not against:
+        raise ConfigError("decontaminate stage: `against` must list at least one eval file")
+    against = [against] if isinstance(against, str) else against
+    llm_section = settings.pop("llm", None)
+    config = validate_section(DecontamConfig, settings, "decontaminate stage")
+    llm = resolve_llm_config(llm_section, where="decontaminate stage: llm") if llm_section else None
+    result = decontaminate_file([source], output, against=[str(base / p) for p in against], rejects=rejects,
+                                report=str(Path(output).with_suffix(".report.json")), config=config, llm=llm)
+    result["stages"].pop("read", None)  # the pipeline's own read stage counted these rows already
+    return result
