@@ -111,3 +111,13 @@ class DecontamLLM(FakeLLM):
             reason = "the same item, reworded or translated" if same else "a different question"
             return Reply(json.dumps({"same": same, "reason": reason}))
         return Reply("unexpected request")
+
+
+
+if __name__ == "__main__":  # `python tests/decontam/decontam_server.py`: prints its URL, serves until Ctrl-C
+    import time
+
+    with DecontamLLM() as served:
+        print(served.url, flush=True)
+        while True:
+            time.sleep(3600)
