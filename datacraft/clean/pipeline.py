@@ -45,7 +45,8 @@ def quality_check(config: CleanConfig | None = None) -> Callable[[Record], tuple
 
 
 def clean_file(inputs: Sequence[str], output: str, *, rejects: str | None = None, config: CleanConfig | None = None,
-               against: Sequence[str] = (), read_options: dict | None = None, strict: bool = False) -> dict:
+               against: Sequence[str] = (), read_options: dict | None = None, strict: bool = False,
+               transform: Callable[[Record], Record] | None = None) -> dict:
     """Clean `inputs` into `output` (JSONL, atomic); drops go to `rejects`.
 
     Returns the Ledger counts plus `normalized`: how many records each normalisation step changed.
@@ -63,6 +64,7 @@ def clean_file(inputs: Sequence[str], output: str, *, rejects: str | None = None
         ledger = Ledger(sink)
         ledger.stage("read")  # registered first: Ledger.read counts the first stage's input
         records = read_stage(inputs, ledger, strict=strict, **read_options)
+        records = map(transform, records) if transform else records  # e.g. a dataset-wide system prompt
         for record in chain(records, *clean_stages(config, ledger, reference, normalizer=normalizer)):
             writer.write(record)
     result = ledger.to_dict(writer.count)

@@ -7,6 +7,8 @@ import orjson
 
 from datacraft.clean import clean_file, default_config_yaml, load_clean_config
 from datacraft.cli.base import input_options, read_options, stage_summary
+from datacraft.cli.system_options import system_options
+from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write, check_not_input
 
@@ -29,10 +31,12 @@ def _print_config(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
 @click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
               help="Print the default configuration (documented YAML) and exit.")
+@system_options
 @input_options
 def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_path: str | None,
             stats_path: str | None, against: tuple[str, ...], no_dedupe: bool, strict: bool,
-            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
+            system: str | None = None, system_mode: str = "set", system_if_missing: bool = False) -> None:
     """Clean IN... (`-` for stdin) into OUT: normalise text, drop bad records, remove duplicates.
 
     Stages: read -> normalize (Unicode, mojibake, HTML junk, full-width, whitespace, answer labels
@@ -56,7 +60,8 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
     if no_dedupe:
         config = config.model_copy(update={"dedupe": None})
     result = clean_file(list(inputs), output, rejects=rejects, config=config, against=list(against),
-                        read_options=read_options(fmt, encoding, mapping, split), strict=strict)
+                        read_options=read_options(fmt, encoding, mapping, split), strict=strict,
+                        transform=system_prompt_step(system, mode=system_mode, if_missing=system_if_missing))
     if stats_path:
         with atomic_write(stats_path, "wb") as handle:
             handle.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))

@@ -62,3 +62,13 @@ def test_export_system_if_missing_keeps_existing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     systems = sorted(json.loads(line)["system"] for line in (out / "datacraft_train.jsonl").read_text().splitlines())
     assert systems == sorted([STEER] * 9 + ["你是导游。"])
+
+
+def test_clean_system_prepend(tmp_path: Path) -> None:
+    out = tmp_path / "clean.jsonl"
+    result = CliRunner().invoke(cli, ["clean", str(_zh_file(tmp_path)), "-o", str(out), "--no-dedupe",
+                                      "--system", STEER, "--system-mode", "prepend"])
+    assert result.exit_code == 0, result.output
+    systems = [json.loads(line)["system"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(systems) == 10
+    assert systems.count(STEER) == 9 and f"{STEER}\n你是导游。" in systems
