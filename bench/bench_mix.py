@@ -43,7 +43,6 @@ def main() -> int:
         return 0
     print(f"python {platform.python_version()}, {os.cpu_count()} cpus (shared machine: CPU seconds, not wall time)")
     en = json.loads(en_path.read_text(encoding="utf-8"))
-    zh = json.loads(zh_path.read_text(encoding="utf-8"))
     domain = en[:400]
     keys = {(r["instruction"], r["input"], r["output"]) for r in domain}
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,9 +6,9 @@ import click
 import orjson
 
 from datacraft.clean import clean_file, default_config_yaml, load_clean_config
+from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.cli.system_options import system_options
-from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write, check_not_input
 
