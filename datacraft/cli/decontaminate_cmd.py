@@ -7,6 +7,7 @@ import click
 from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.decontam import decontaminate_file, make_decontam_config
+from datacraft.augment.marian import parse_model_dirs
 from datacraft.errors import ConfigError
 
 
@@ -29,13 +30,18 @@ from datacraft.errors import ConfigError
 @click.option("--cross-lingual", is_flag=True, default=None,
               help="Also match eval items translated once through the LLM (cached); needs --model.")
 @click.option("--translate-to", default=None, metavar="LANGS", help="Comma-separated languages (default en,zh).")
+@click.option("--translator", type=click.Choice(["llm", "marian"]), default=None,
+              help="Who translates for --cross-lingual: the LLM (default, cached) or local MarianMT models.")
+@click.option("--model-dir", "model_dirs", multiple=True, metavar="PAIR=PATH",
+              help="MarianMT folder per direction, e.g. --model-dir en-zh=./opus-mt-en-zh (repeatable).")
 @click.option("--judge", is_flag=True, default=None, help="Ask the LLM about borderline candidates; needs --model.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
 @llm_options
 @input_options
 def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, rejects: str | None,
             report_path: str | None, ngram_word: int | None, ngram_cjk: int | None, threshold: float | None,
-            word_candidates: float | None, ngram_only: bool, eval_text: str | None, cross_lingual: bool | None, translate_to: str | None, judge: bool | None,
+            word_candidates: float | None, ngram_only: bool, eval_text: str | None, cross_lingual: bool | None, translate_to: str | None, translator: str | None,
+            model_dirs: tuple[str, ...], judge: bool | None,
             strict: bool, fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
             **llm_flags: object) -> None:
     """Drop records of IN... (`-` for stdin) that copy an item of an --against eval set into OUT.
@@ -61,7 +67,8 @@ def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, reje
         raise ConfigError("--ngram-only and --word-candidates contradict each other; give one")
     config = make_decontam_config(
         word_candidates=word_candidates, ngram_word=ngram_word, ngram_cjk=ngram_cjk, threshold=threshold, eval_text=eval_text,
-        cross_lingual=cross_lingual, judge=judge,
+        cross_lingual=cross_lingual, judge=judge, translator=translator,
+        model_dirs=parse_model_dirs(model_dirs) if model_dirs else None,
         translate_to=[t.strip() for t in translate_to.split(",") if t.strip()] if translate_to else None)
     if ngram_only:
         config.word_candidates = None

@@ -205,6 +205,21 @@ class Decontaminator:
             "judge": dict(self.judged)}
 
 
+def _translator(config: DecontamConfig, client: LLMClient | None) -> Any:
+    """The translator for the cross-lingual step: the LLM client (temperature 0, cached) or MarianMT."""
+    from datacraft.augment.config import BacktranslateConfig
+
+    if config.translator == "marian":
+        from datacraft.augment.marian import MarianTranslator, parse_model_dirs
+
+        return MarianTranslator(parse_model_dirs(config.model_dirs), BacktranslateConfig(
+            translator="marian", max_length=config.marian_max_length))
+    from datacraft.augment.translate import LLMTranslator
+
+    assert client is not None, "_check makes sure an LLM is configured"
+    return LLMTranslator(client, BacktranslateConfig(temperature=0.0))
+
+
 def _check(inputs: list[str], against: list[str], targets: list[str | None], config: DecontamConfig,
            llm: LLMConfig | None) -> None:
     if not inputs:
@@ -216,8 +231,9 @@ def _check(inputs: list[str], against: list[str], targets: list[str | None], con
             raise InputError(path, "file not found")
     if "-" in against:
         raise ConfigError("--against cannot be stdin: eval sets are read before the training data")
-    if (config.cross_lingual or config.judge) and llm is None:
-        step = "--cross-lingual" if config.cross_lingual else "--judge"
+    needs_llm = (config.cross_lingual and config.translator == "llm") or config.judge
+    if needs_llm and llm is None:
+        step = "--cross-lingual" if config.cross_lingual and config.translator == "llm" else "--judge"
         raise ConfigError(f"{step} needs an LLM endpoint: pass --model NAME (and --base-url URL)")
     given = [t for t in targets if t]
     for target in given:
@@ -245,11 +261,8 @@ def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[
             if llm.use_cache and (llm.cache or output != "-"):
                 store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
             client = LLMClient(llm, cache=store)
-        if config.cross_lingual and client is not None:
-            from datacraft.augment.config import BacktranslateConfig
-            from datacraft.augment.translate import LLMTranslator
-
-            translator = LLMTranslator(client, BacktranslateConfig(temperature=0.0))
+        if config.cross_lingual:
+            translator = _translator(config, client)
             translated, failed = loop.run_until_complete(translate_views(views, translator, config.translate_to))
         with RejectSink(rejects) as sink:
             ledger = Ledger(sink)
