@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from datacraft.augment.marian import parse_model_dirs
 from datacraft.cli.base import input_options, read_options, stage_summary
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.decontam import decontaminate_file, make_decontam_config
-from datacraft.augment.marian import parse_model_dirs
 from datacraft.errors import ConfigError
 
 
