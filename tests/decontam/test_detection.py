@@ -85,3 +85,29 @@ def test_translation_is_done_once_and_cached(tmp_path: Path, llm_env: str) -> No
         translate_requests = server.kinds.count("translate")
     # 8 English items -> zh and 3 Chinese items -> en, 8 per batch: one request each; the second run is all cached
     assert translate_requests == 2
+
+
+def _borderline_run(tmp_path: Path, script: list | None = None) -> tuple[dict, list[str]]:
+    item = json.loads(EVAL_EN.read_text(encoding="utf-8").splitlines()[0])["instruction"]
+    opening = item.split(" On Saturday")[0]  # 15 of the item's 36 tokens: a borderline candidate
+    rows = [{"id": "near", "instruction": opening + " How much flour does she need for a whole week?", "output": "x"},
+            {"id": "far", "instruction": "List three birds.", "output": "Robin, wren, owl."}]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with DecontamLLM() as server:
+        server.script = list(script or [])
+        llm = resolve_llm_config(base_url=server.url, model="fake", use_cache=False)
+        result = decontaminate_file([str(train)], str(tmp_path / "out.jsonl"), against=[str(EVAL_EN)],
+                                    config=DecontamConfig(judge=True), llm=llm)
+        kinds = list(server.kinds)
+    return result, kinds
+
+
+def test_judge_no_and_unreadable_keep_the_record(tmp_path: Path, llm_env: str) -> None:
+    from fakellm import Reply
+
+    result, kinds = _borderline_run(tmp_path)
+    assert kinds == ["judge"]  # only the borderline record is asked about
+    assert result["report"]["judge"] == {"different": 1} and result["kept"] == 2
+    result, _ = _borderline_run(tmp_path, [Reply("Hmm, hard to say.")])
+    assert result["report"]["judge"] == {"unreadable": 1} and result["kept"] == 2
