@@ -83,6 +83,10 @@ def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, reje
         click.echo(f"  {name}: {bench['contaminated_items']} of {bench['items']} eval items found "
                    f"({bench['contamination_rate']:.1%}), {bench['training_records_dropped']} training records dropped",
                    err=to_stderr)
+    for name, bench in result["report"]["benchmarks"].items():
+        if bench["unreadable_rows"]:
+            click.echo(f"note: {name}: {bench['unreadable_rows']} unreadable rows were not checked "
+                       f"(first: {bench['first_unreadable']}); --strict stops at them", err=True)
     if result["report"].get("judge"):
         click.echo("  judge: " + ", ".join(f"{k} {v}" for k, v in sorted(result["report"]["judge"].items())), err=to_stderr)
     if report_path:

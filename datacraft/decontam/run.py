@@ -47,18 +47,23 @@ EVAL_OVERLAP_TRANSLATED = "eval_overlap_translated"
 EVAL_JUDGED_SAME = "eval_judged_same"
 
 
-def load_eval_sets(paths: Sequence[str], config: DecontamConfig,
-                   read_options: dict[str, Any] | None = None) -> tuple[list[View], dict[str, int]]:
-    """One view per eval item of every file (benchmark = file stem), and the item count per benchmark."""
+def load_eval_sets(paths: Sequence[str], config: DecontamConfig, read_options: dict[str, Any] | None = None,
+                   strict: bool = False) -> tuple[list[View], dict[str, int], dict[str, list[str]]]:
+    """One view per eval item of every file (benchmark = file stem), the item count per benchmark,
+    and per benchmark the `path:line: error` of each row that could not be read (fatal with `strict`)."""
     views: list[View] = []
     counts: dict[str, int] = {}
+    unreadable: dict[str, list[str]] = {}
     pick = prompt_text if config.eval_text == "prompt" else all_text
     for path in paths:
         name = Path(path).stem
         while name in counts:
             name += "+"
-        counts[name] = 0
-        for number, row in enumerate(iter_records(path, **(read_options or {})), start=1):
+        counts[name], unreadable[name] = 0, []
+        bad = unreadable[name]
+        rows = iter_records(path, strict=strict, on_bad=lambda row, bad=bad: bad.append(f"{row.where}: {row.error}"),
+                            **(read_options or {}))
+        for number, row in enumerate(rows, start=1):
             record = row.value
             text = pick(record) or all_text(record)
             toks = tokens(text)
@@ -67,7 +72,7 @@ def load_eval_sets(paths: Sequence[str], config: DecontamConfig,
             counts[name] += 1
             item = str(record.get("id") if record.get("id") is not None else f"{Path(path).stem}:{number}")
             views.append(View(name, item, language(text), toks, text=text))
-    return views, counts
+    return views, counts, unreadable
 
 
 async def translate_views(views: list[View], translator: Any, targets: Sequence[str]) -> tuple[list[View], int]:
@@ -250,7 +255,7 @@ def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[
     inputs, against = list(inputs), list(against)
     _check(inputs, against, [output, rejects, report], config, llm)
     started = time.perf_counter()
-    views, counts = load_eval_sets(against, config, read_options)
+    views, counts, unreadable = load_eval_sets(against, config, read_options, strict)
     if not views:
         raise InputError(against[0], "no eval items with text in the --against files")
     loop = asyncio.new_event_loop()
@@ -278,6 +283,9 @@ def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[
     result = ledger.to_dict(kept)
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["report"] = stage.report(counts, ledger.stage(STAGE).read)
+    for name, problems in unreadable.items():
+        result["report"]["benchmarks"][name]["unreadable_rows"] = len(problems)
+        result["report"]["benchmarks"][name]["first_unreadable"] = problems[0] if problems else None
     result["report"]["translation"] = {"views": len(translated), "failed": failed} if config.cross_lingual else None
     result["report"]["settings"] = config.model_dump()
     if client is not None:

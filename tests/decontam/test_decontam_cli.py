@@ -121,3 +121,15 @@ def test_ngram_only_misses_a_short_edited_item_the_default_catches(tmp_path: Pat
     assert ngram_only.exit_code == 0 and "rejected 0" in ngram_only.output
     both = CliRunner().invoke(cli, [*args, "--ngram-only", "--word-candidates", "0.5"])
     assert both.exit_code == 2 and "contradict" in both.output
+
+
+def test_unreadable_eval_rows_are_reported_and_fatal_with_strict(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(EVAL_EN.read_text(encoding="utf-8") + "{broken\n", encoding="utf-8")
+    train = _train(tmp_path, [])
+    args = ["decontaminate", str(train), "--against", str(bench), "-o", str(tmp_path / "o.jsonl")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0
+    assert f"note: bench: 1 unreadable rows were not checked (first: {bench}:9: " in result.output
+    strict = CliRunner().invoke(cli, [*args, "--strict"])
+    assert strict.exit_code == 2 and f"Error: {bench}:9: " in strict.output
