@@ -123,6 +123,50 @@ def real(tmp: Path, folder: Path, rounds: int) -> None:
     print(f"decontaminate / dedupe --against CPU time: {times['decontam'] / times['dedupe']:.2f}x")
 
 
+def real_chat(tmp: Path, folder: Path) -> None:
+    """alpaca_zh_demo questions planted in MedicalGPT's Chinese ShareGPT conversations."""
+    zh = json.loads((folder / "alpaca_zh_demo.json").read_text(encoding="utf-8"))
+    chats = [json.loads(line) for line in (folder.parent / "more" / "sharegpt_zh_1k.jsonl").read_text(encoding="utf-8").splitlines()]
+    evals = zh[:200]
+    eval_path = tmp / "zh_eval.json"
+    eval_path.write_text(json.dumps(evals, ensure_ascii=False), encoding="utf-8")
+    kinds, rows = {}, []
+    for i, chat in enumerate(chats):
+        chat = {**chat, "id": f"chat-{i}"}
+        kind = "clean"
+        if i < 90:
+            item = evals[i]
+            question = item["instruction"] + ("\n" + item["input"] if item["input"] else "")
+            turns = list(chat["conversations"])
+            kind = ("first_turn", "last_turn", "inside_a_turn")[i % 3]
+            if kind == "first_turn":
+                turns = [{"from": "human", "value": question}, {"from": "gpt", "value": item["output"]}, *turns]
+            elif kind == "last_turn":
+                turns = [*turns, {"from": "human", "value": question}, {"from": "gpt", "value": "好的。"}]
+            else:
+                turns = [{"from": "human", "value": "我有个问题：" + question + " 请详细回答。"}, *turns[1:]]
+            chat["conversations"] = turns
+        kinds[chat["id"]] = kind
+        rows.append(chat)
+    train = tmp / "chats.jsonl"
+    train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"\n3. real chats: {len(rows)} sharegpt_zh_1k conversations, 90 of them given an alpaca_zh_demo "
+          "question (200 items are the eval set)")
+    totals = Counter(kinds.values())
+    for label, against, keep in (("planted", eval_path, kinds), ("unplanted: all 1,000 alpaca_zh_demo items",
+                                                                    folder / "alpaca_zh_demo.json", None)):
+        source = train if keep is not None else folder.parent / "more" / "sharegpt_zh_1k.jsonl"
+        rejects = tmp / "chat.rejects.jsonl"
+        started = time.process_time()
+        result = decontaminate_file([str(source)], str(tmp / "o.jsonl"), against=[str(against)], rejects=str(rejects))
+        seconds = time.process_time() - started
+        if keep is None:
+            print(f"{label}: {result['rejected']} of {result['read']} conversations dropped, {seconds:.2f} CPU s")
+            continue
+        caught = Counter(kinds[r] for r in _dropped(rejects))
+        print(f"{label}: " + "  ".join(f"{k} {caught[k]}/{totals[k]}" for k in totals) + f", {seconds:.2f} CPU s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real-dir", type=Path, default=ROOT.parent / "shared" / "data" / "llamafactory")
@@ -134,6 +178,8 @@ def main() -> int:
         fixtures(Path(tmp))
         if (args.real_dir / "alpaca_en_demo.json").exists():
             real(Path(tmp), args.real_dir, args.rounds)
+            if (args.real_dir.parent / "more" / "sharegpt_zh_1k.jsonl").exists():
+                real_chat(Path(tmp), args.real_dir)
         else:
             print(f"\n2. skipped: {args.real_dir}/alpaca_en_demo.json not found")
     return 0

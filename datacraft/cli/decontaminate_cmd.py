@@ -49,7 +49,8 @@ def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, reje
     Candidates share a word 13-gram (character 13-gram for Chinese, Japanese, Korean; lower for a
     benchmark of short items, as GPT-3 did) with an eval item, or hold most of its rare words
     (--word-candidates, for short items one edit leaves no n-gram in); a candidate is a copy when
-    difflib's matched runs cover at least --threshold of the eval item (Cosmopedia, Phi-1).
+    difflib's matched runs cover at least --threshold of the eval item (Cosmopedia, Phi-1) and
+    8 words / 12 CJK characters; a shorter item is a copy only of a prompt or turn equal to it.
     --cross-lingual translates each eval item once (cached) and matches the translations too;
     --judge asks the model about borderline candidates and about records that share most of an
     item's rare words but no n-gram (rewordings), as LMSYS's LLM decontaminator does. Each

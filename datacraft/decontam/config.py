@@ -18,6 +18,9 @@ class DecontamConfig(BaseModel):
     ngram_cjk: int = Field(13, ge=1, description="character n-gram size for Chinese, Japanese, Korean text")
     dynamic_n: bool = Field(True, description="per benchmark, lower n to its 5th-percentile item length (>= 8), as GPT-3 did")
     threshold: float = Field(0.5, gt=0, le=1, description="matched share of the eval item that makes a copy (Cosmopedia's 0.5)")
+    min_match_word: int = Field(8, ge=1, description="fewest matched words that make a copy; a shorter eval item "
+                                                     "is a copy only of a prompt that equals it")
+    min_match_cjk: int = Field(12, ge=1, description="the same in CJK characters (a Chinese word is 1-2 characters)")
     word_candidates: float | None = Field(0.7, gt=0, le=1,
                                           description="also diff eval items whose rare words a record mostly contains "
                                                       "(weighted share), for short items an edit leaves no n-gram in")

@@ -73,7 +73,8 @@ class Match:
     view: View
     fraction: float  # share of the eval view's tokens inside matched runs
     span: str  # the longest matched run, as text
-    method: str = "ngram"  # how the candidate was found: ngram, words (rare-word containment), judge
+    method: str = "ngram"  # how the candidate was found: ngram, words (rare-word containment), prompt, judge
+    matched: int = 0  # eval tokens inside matched runs
 
 
 @dataclass
@@ -117,9 +118,7 @@ class NgramIndex:
         best: Match | None = None
         for index, positions in ranked:
             view = self.views[index]
-            span = len(view.tokens)
-            window = toks[max(0, min(positions) - span):max(positions) + 2 * span]
-            match = score(view, window)
+            match = best_window(view, toks, positions)
             if best is None or match.fraction > best.fraction:
                 best = match
         return best
@@ -152,7 +151,34 @@ def score(view: View, toks: Sequence[str]) -> Match:
         return Match(view, 0.0, "")
     longest = max(blocks, key=lambda b: b.size)
     matched = sum(b.size for b in blocks)
-    return Match(view, matched / len(view.tokens), join_tokens(view.tokens[longest.a:longest.a + longest.size]))
+    return Match(view, matched / len(view.tokens), join_tokens(view.tokens[longest.a:longest.a + longest.size]),
+                 matched=matched)
+
+
+def best_window(view: View, toks: Sequence[str], starts: Iterable[int] | None = None) -> Match:
+    """The best `score` of `view` in a window of about twice its length around each start.
+
+    A diff against a whole long text would assemble an item from pieces scattered over pages; a
+    copy sits in one place. `starts` are n-gram hit positions; by default windows slide over all.
+
+    >>> v = View("b", "1", "en", tokens("name the largest planet in our solar system please"))
+    >>> far = tokens("name the largest " + "filler " * 50 + "planet in our " + "filler " * 50 + "solar system please")
+    >>> round(best_window(v, far).fraction, 2), score(v, far).fraction
+    (0.33, 1.0)
+    """
+    size = len(view.tokens)
+    if len(toks) <= 3 * size:
+        return score(view, toks)
+    starts = range(0, len(toks), max(1, size // 2)) if starts is None else sorted(set(starts))
+    best, last = Match(view, 0.0, ""), None
+    for start in starts:
+        if last is not None and start - last < max(1, size // 2):
+            continue  # this window is nearly the one just scored
+        last = start
+        match = score(view, toks[max(0, start - size):start + 2 * size])
+        if match.fraction > best.fraction:
+            best = match
+    return best
 
 
 def features(toks: Sequence[str]) -> set[str]:

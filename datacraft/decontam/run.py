@@ -26,12 +26,14 @@ from datacraft.decontam.overlap import (
     NeighbourIndex,
     NgramIndex,
     View,
+    best_window,
     dynamic_n,
     is_cjk_tokens,
-    score,
+    join_tokens,
     tokens,
 )
-from datacraft.decontam.text import all_text, prompt_text
+from datacraft.decontam.text import all_text, prompt_parts, prompt_text
+from datacraft.dedupe.normalize import exact_key, normalize
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.readers import iter_records
 from datacraft.io.writers import atomic_write, check_not_input, write_records
@@ -109,6 +111,11 @@ class Decontaminator:
                  client: LLMClient | None = None, loop: asyncio.AbstractEventLoop | None = None):
         self.config, self.ledger, self.client, self.loop = config, ledger, client, loop
         self.stats = ledger.stage(STAGE)
+        # Items too short to be evidence inside a longer text ("道歉。", "Friendship") count only when a
+        # prompt is the item itself; the rest go to the n-gram and rare-word indexes.
+        self.prompts = {exact_key(normalize(v.text)): v for v in views + translated if self._short(v)}
+        views = [v for v in views if not self._short(v)]
+        translated = [v for v in translated if not self._short(v)]
         self.index = self._index(views, config.ngram_word, config.ngram_cjk)
         self.translated = self._index(translated, config.ngram_translated, config.ngram_translated) if translated else None
         wanted = config.word_candidates is not None or (config.judge and config.judge_similarity is not None)
@@ -116,6 +123,23 @@ class Decontaminator:
         self.found: dict[str, set[str]] = defaultdict(set)  # benchmark -> eval items found in training
         self.rejected: dict[str, Counter[str]] = defaultdict(Counter)  # benchmark -> reason -> records
         self.judged: Counter[str] = Counter()
+
+    def _min_match(self, view: View) -> int:
+        return self.config.min_match_cjk if is_cjk_tokens(view.tokens) else self.config.min_match_word
+
+    def _short(self, view: View) -> bool:
+        return len(view.tokens) < self._min_match(view)
+
+    def _copy(self, match: Match | None) -> bool:
+        return (match is not None and match.fraction >= self.config.threshold
+                and (match.method == "prompt" or match.matched >= self._min_match(match.view)))
+
+    def _prompt_match(self, record: Record) -> Match | None:
+        for part in prompt_parts(record):
+            view = self.prompts.get(exact_key(normalize(part)))
+            if view is not None:
+                return Match(view, 1.0, join_tokens(view.tokens), "prompt", len(view.tokens))
+        return None
 
     def _index(self, views: list[View], n_word: int, n_cjk: int) -> NgramIndex:
         index = NgramIndex(n_word, n_cjk)
@@ -144,14 +168,16 @@ class Decontaminator:
         for position, record in enumerate(block):
             text = all_text(record)
             toks = tokens(text)
-            best = self._best(toks)
+            best = self._prompt_match(record) if self.prompts else None
+            best = best or self._best(toks)
             near = self.neighbours.nearest(toks) if self.neighbours is not None else None
             if near is not None and self.config.word_candidates is not None and near[1] >= self.config.word_candidates:
-                diffed = score(near[0], toks)
+                diffed = best_window(near[0], toks)
                 diffed.method = "words"
                 if best is None or diffed.fraction > best.fraction:
                     best = diffed
-            if best is not None and best.fraction >= self.config.threshold:
+            if self._copy(best):
+                assert best is not None
                 verdicts.append((EVAL_OVERLAP_TRANSLATED if best.view.translated else EVAL_OVERLAP, best))
                 continue
             verdicts.append(None)

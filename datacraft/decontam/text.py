@@ -66,3 +66,18 @@ def all_text(record: Record) -> str:
     for key in ("chosen", "rejected"):
         parts += _answers(record.get(key))
     return "\n".join(p for p in parts if p)
+
+
+def prompt_parts(record: Record) -> list[str]:
+    """Each user turn on its own, and the whole prompt: what a short eval item is compared with.
+
+    >>> prompt_parts({"instruction": "Translate", "input": "你好"})
+    ['Translate', '你好', 'Translate\\n你好']
+    """
+    turns = _turns(record)
+    if turns:
+        parts = [text for role, text in turns if role in _USER_ROLES and role != "system"]
+    else:
+        parts = [p for p in (record.get("instruction"), record.get("input")) if isinstance(p, str) and p]
+    whole = prompt_text(record)
+    return parts + ([whole] if whole and whole not in parts else [])
