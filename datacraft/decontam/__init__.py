@@ -3,14 +3,13 @@
 from datacraft.decontam.config import DecontamConfig, make_decontam_config
 from datacraft.decontam.judge import parse_verdict
 from datacraft.decontam.overlap import Match, NeighbourIndex, NgramIndex, View, score, tokens
-from datacraft.decontam.run import (
+from datacraft.decontam.run import decontaminate_file, load_eval_sets
+from datacraft.decontam.stage import (
     EVAL_JUDGED_SAME,
     EVAL_OVERLAP,
     EVAL_OVERLAP_TRANSLATED,
     STAGE,
     Decontaminator,
-    decontaminate_file,
-    load_eval_sets,
 )
 from datacraft.decontam.text import all_text, prompt_text
 
