@@ -43,6 +43,10 @@ def _tag(record: Record, source: str, role: str) -> Record:
     return {**record, "meta": meta}
 
 
+def _stem(path: str) -> str:
+    return "stdin" if path == "-" else Path(path).stem
+
+
 def _source(record: Record, stem: str, key: str | None) -> str:
     if key:
         value = (record.get("meta") or {}).get(key)
@@ -54,7 +58,7 @@ def _source(record: Record, stem: str, key: str | None) -> str:
 def _general(paths: Sequence[str], ledger: Ledger, key: str | None, strict: bool,
              read_options: dict[str, Any]) -> Iterator[Record]:
     for path in paths:
-        stem = Path(path).stem
+        stem = _stem(path)
         for record in read_stage([path], ledger, strict=strict, **read_options):
             yield _tag(record, _source(record, stem, key), "general")
 
@@ -94,7 +98,7 @@ def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, rati
     with RejectSink(rejects) as sink:
         ledger = Ledger(sink)
         ledger.stage("read")
-        domain_records = [_tag(r, Path(p).stem, "domain") for p in domain
+        domain_records = [_tag(r, _stem(p), "domain") for p in domain
                           for r in read_stage([p], ledger, strict=strict, **options)]
         if not domain_records:
             raise InputError(domain[0], "no domain records to mix into")

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from datacraft.cli import cli
+from datacraft.dedupe import DedupeConfig
 from datacraft.mix import allocate, general_count, mix_file, pick_tokens, record_tokens
 
 WORDS = "alpha beta gamma delta epsilon zeta theta iota kappa lambda sigma omega".split()
@@ -117,3 +118,28 @@ def test_pick_tokens_and_allocate_properties() -> None:
         assert len(set(chosen)) == len(chosen)
         assert abs(sum(lengths[i] for i in chosen) - budget) <= 0.01 * budget
     assert sum(allocate(37, {"a": 5, "b": 7, "c": 11}).values()) == 37
+
+
+def test_source_key_strata_and_no_dedupe(tmp_path: Path) -> None:
+    domain = _records("domain", 100, 11)
+    general = [{**r, "meta": {"source": "web" if i % 4 else "books"}} for i, r in enumerate(_records("g", 400, 12))]
+    general += [dict(r) for r in domain[:10]]  # copies of domain records, without meta.source
+    d, g = _write(tmp_path / "d.jsonl", domain), _write(tmp_path / "g.jsonl", general)
+    out = tmp_path / "o.jsonl"
+    result = mix_file([d], [g], str(out), ratio=0.5, seed=2, source_key="source")
+    assert {n: s["available"] for n, s in result["general"].items()} == {"books": 100, "web": 300}
+    sampled = Counter(r["meta"]["mix_source"] for r in _read(out) if r["meta"]["mix_role"] == "general")
+    assert sampled == {"web": 75, "books": 25}
+    raw = mix_file([d], [g], str(out), ratio=0.5, seed=2, source_key="source",
+                   dedupe=DedupeConfig(enabled=False))
+    assert raw["general"]["g"]["available"] == 10  # the copies fall back to their file as source
+
+
+def test_domain_from_stdin_and_output_to_stdout(files: dict[str, str]) -> None:
+    stdin = Path(files["domain"]).read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["mix", "-", "--general", files["b"], "--ratio", "0.1", "-o", "-", "--seed", "1"],
+                                input=stdin)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 333 and sum(r["meta"]["mix_role"] == "general" for r in rows) == 33
+    assert {r["meta"]["mix_source"] for r in rows if r["meta"]["mix_role"] == "domain"} == {"stdin"}
