@@ -64,6 +64,9 @@ def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, reje
         datacraft decontaminate train.jsonl --against mmlu.csv --against ceval.json -o clean.jsonl \\
             --report contamination.json --cross-lingual --judge --model qwen2.5 --base-url http://localhost:8000/v1
     """
+    if (translator or model_dirs or translate_to) and not cross_lingual:
+        raise ConfigError("--translator, --model-dir and --translate-to choose how --cross-lingual translates; "
+                          "add --cross-lingual")
     if ngram_only and word_candidates is not None:
         raise ConfigError("--ngram-only and --word-candidates contradict each other; give one")
     config = make_decontam_config(

@@ -133,3 +133,10 @@ def test_unreadable_eval_rows_are_reported_and_fatal_with_strict(tmp_path: Path)
     assert f"note: bench: 1 unreadable rows were not checked (first: {bench}:9: " in result.output
     strict = CliRunner().invoke(cli, [*args, "--strict"])
     assert strict.exit_code == 2 and f"Error: {bench}:9: " in strict.output
+
+
+def test_translator_options_need_cross_lingual(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["decontaminate", str(_train(tmp_path, [])), "--against", str(EVAL_EN), "-o",
+                                      str(tmp_path / "o.jsonl"), "--translator", "marian"])
+    assert result.exit_code == 2
+    assert "Error: --translator, --model-dir and --translate-to choose how --cross-lingual translates" in result.output
