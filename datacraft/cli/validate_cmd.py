@@ -69,8 +69,10 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
         click.echo(f"... and {more} more error{'s' if more != 1 else ''} ({report.total_errors} in total)")
     click.echo(report.summary())
     if lang:
-        warned = sum(1 for warning in language_warnings(files, lang, read_options(fmt, encoding, mapping, split))
-                     if click.echo(warning) or True)
+        warned = 0
+        for warning in language_warnings(files, lang, read_options(fmt, encoding, mapping, split)):
+            click.echo(warning)
+            warned += 1
         click.echo(f"{warned} record{'s' if warned != 1 else ''} with an answer not in {lang}")
     if report_path:
         with atomic_write(report_path, "wb") as handle:
