@@ -17,6 +17,8 @@ from datacraft.mix import mix_file
               help="Share of the output that is general data (0.2 = one record in five).")
 @click.option("--by", type=click.Choice(["records", "tokens"]), default="records", show_default=True,
               help="Count the share in records (exact) or tokens (words + CJK characters, within 1%).")
+@click.option("--tokenizer", default=None, metavar="NAME|PATH",
+              help="Count --by tokens with this tokenizer (a local folder or a cached Hugging Face name).")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Mixed records, JSONL (`-` for stdout).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and shuffling.")
 @click.option("--rejects", default=None, metavar="PATH", help="General records dropped as duplicates of domain or general data.")
@@ -29,7 +31,8 @@ from datacraft.mix import mix_file
 @click.option("--no-shuffle", is_flag=True, help="Write domain records first, then general ones, instead of interleaving.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
 @input_options
-def command(domain: tuple[str, ...], general: tuple[str, ...], ratio: float, by: str, output: str, seed: int,
+def command(domain: tuple[str, ...], general: tuple[str, ...], ratio: float, by: str, tokenizer: str | None,
+            output: str, seed: int,
             rejects: str | None, stats_path: str | None, source_key: str | None, threshold: float, no_dedupe: bool,
             no_shuffle: bool, strict: bool, fmt: str | None, encoding: str | None, mapping: tuple[str, ...],
             split: str | None) -> None:
@@ -50,7 +53,7 @@ def command(domain: tuple[str, ...], general: tuple[str, ...], ratio: float, by:
     dedupe = DedupeConfig(enabled=not no_dedupe, threshold=threshold)
     result = mix_file(list(domain), list(general), output, ratio=ratio, by=by, seed=seed, rejects=rejects,  # type: ignore[arg-type]
                       stats=stats_path, dedupe=dedupe, source_key=source_key, shuffle=not no_shuffle,
-                      read_options=read_options(fmt, encoding, mapping, split), strict=strict)
+                      read_options=read_options(fmt, encoding, mapping, split), strict=strict, tokenizer=tokenizer)
     err = output == "-"
     general_out = sum(s["sampled"] for s in result["general"].values())
     click.echo(f"domain {result['domain']['records']} records, general {general_out} records: "

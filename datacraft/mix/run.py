@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,9 +32,24 @@ NOT_SAMPLED = "not_sampled"  # counted, not written: these are the rest of GENER
 TOKEN_TOLERANCE = 0.01  # relative error allowed on the token share
 
 
+TokenCount = Callable[[Record], int]
+
+
 def record_tokens(record: Record) -> int:
     """Length of every prompt and answer, in words plus CJK characters (textutil.text_length)."""
     return text_length(all_text(record))
+
+
+def token_counter(tokenizer: str | Callable[[str], Sequence[Any]] | None) -> TokenCount:
+    """Tokens per record: a tokenizer's (a callable, or a transformers name/path loaded offline), else words + CJK."""
+    if tokenizer is None:
+        return record_tokens
+    from datacraft.stats.compute import load_tokenizer
+
+    tokenize, note = load_tokenizer(tokenizer)
+    if tokenize is None:
+        raise ConfigError(f"--tokenizer: {note.removeprefix('token lengths skipped: ') if note else 'cannot load it'}")
+    return lambda record: len(tokenize(all_text(record)))
 
 
 def _tag(record: Record, source: str, role: str) -> Record:
@@ -87,7 +102,8 @@ def _check(domain: list[str], general: list[str], output: str, rejects: str | No
 def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, ratio: float = 0.2,
              by: Literal["records", "tokens"] = "records", seed: int = 0, rejects: str | None = None,
              stats: str | None = None, dedupe: DedupeConfig | None = None, source_key: str | None = None,
-             shuffle: bool = True, read_options: dict[str, Any] | None = None, strict: bool = False) -> dict[str, Any]:
+             shuffle: bool = True, read_options: dict[str, Any] | None = None, strict: bool = False,
+             tokenizer: str | Callable[[str], Sequence[Any]] | None = None) -> dict[str, Any]:
     """Write domain + sampled general records to `output`; returns counts per source and the share reached."""
     domain, general = list(domain), list(general)
     _check(domain, general, output, rejects, stats, ratio)
@@ -95,6 +111,7 @@ def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, rati
     options = read_options or {}
     dedupe = dedupe or DedupeConfig()
     rng = random.Random(seed)
+    count = token_counter(tokenizer)  # before any work: a tokenizer that cannot load stops the run here
     with RejectSink(rejects) as sink:
         ledger = Ledger(sink)
         ledger.stage("read")
@@ -110,7 +127,7 @@ def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, rati
         pool: dict[str, list[Record]] = defaultdict(list)
         for record in chain(_general(general, ledger, source_key, strict, options), *stages):
             pool[record["meta"]["mix_source"]].append(record)
-        chosen, target = _sample(pool, domain_records, ratio, by, rng)
+        chosen, target = _sample(pool, domain_records, ratio, by, rng, count)
         sample_stats = ledger.stage(SAMPLE_STAGE)
         available = sum(len(v) for v in pool.values())
         sample_stats.read = available
@@ -122,7 +139,8 @@ def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, rati
         rng.shuffle(mixed)
     kept = write_records(output, iter(mixed))
     result = ledger.to_dict(kept)
-    result.update(_shares(domain_records, chosen, pool, ratio, by, target))
+    result.update(_shares(domain_records, chosen, pool, ratio, by, target, count))
+    result["tokenizer"] = tokenizer if isinstance(tokenizer, str) else None if tokenizer is None else "custom"
     result["seconds"] = round(time.perf_counter() - started, 3)
     if stats:
         with atomic_write(stats, "wb") as handle:
@@ -131,7 +149,7 @@ def mix_file(domain: Sequence[str], general: Sequence[str], output: str, *, rati
 
 
 def _sample(pool: dict[str, list[Record]], domain: list[Record], ratio: float, by: str,
-            rng: random.Random) -> tuple[dict[str, list[Record]], float]:
+            rng: random.Random, count: TokenCount) -> tuple[dict[str, list[Record]], float]:
     names = sorted(pool)
     if by == "records":
         target = general_count(len(domain), ratio)
@@ -141,9 +159,9 @@ def _sample(pool: dict[str, list[Record]], domain: list[Record], ratio: float, b
                               "after dedupe; add --general data or lower --ratio")
         counts = allocate(target, {n: len(pool[n]) for n in names})
         return {n: [pool[n][i] for i in sorted(rng.sample(range(len(pool[n])), counts[n]))] for n in names}, target
-    domain_tokens = sum(record_tokens(r) for r in domain)
+    domain_tokens = sum(count(r) for r in domain)
     target = ratio * domain_tokens / (1 - ratio) if ratio else 0.0
-    lengths = {n: [record_tokens(r) for r in pool[n]] for n in names}
+    lengths = {n: [count(r) for r in pool[n]] for n in names}
     available = sum(sum(v) for v in lengths.values())
     if target > available:
         raise ConfigError(f"--ratio {ratio} needs {target:.0f} general tokens but only {available} are left "
@@ -153,10 +171,10 @@ def _sample(pool: dict[str, list[Record]], domain: list[Record], ratio: float, b
 
 
 def _shares(domain: list[Record], chosen: dict[str, list[Record]], pool: dict[str, list[Record]], ratio: float,
-            by: str, target: float) -> dict[str, Any]:
+            by: str, target: float, count: TokenCount) -> dict[str, Any]:
     general_records = sum(len(v) for v in chosen.values())
-    domain_tokens = sum(record_tokens(r) for r in domain)
-    general_tokens = sum(record_tokens(r) for v in chosen.values() for r in v)
+    domain_tokens = sum(count(r) for r in domain)
+    general_tokens = sum(count(r) for v in chosen.values() for r in v)
     total_records, total_tokens = len(domain) + general_records, domain_tokens + general_tokens
     share_records = general_records / total_records if total_records else 0.0
     share_tokens = general_tokens / total_tokens if total_tokens else 0.0
@@ -167,5 +185,5 @@ def _shares(domain: list[Record], chosen: dict[str, list[Record]], pool: dict[st
         "within_tolerance": abs(reached - ratio) <= (TOKEN_TOLERANCE * ratio if by == "tokens" else 1 / max(total_records, 1)),
         "domain": {"records": len(domain), "tokens": domain_tokens},
         "general": {name: {"available": len(pool[name]), "sampled": len(chosen.get(name, [])),
-                           "tokens": sum(record_tokens(r) for r in chosen.get(name, []))} for name in sorted(pool)},
+                           "tokens": sum(count(r) for r in chosen.get(name, []))} for name in sorted(pool)},
     }

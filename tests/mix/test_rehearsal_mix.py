@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from datacraft.cli import cli
+from datacraft.decontam.text import all_text
 from datacraft.dedupe import DedupeConfig
 from datacraft.mix import allocate, general_count, mix_file, pick_tokens, record_tokens
 
@@ -143,3 +145,33 @@ def test_domain_from_stdin_and_output_to_stdout(files: dict[str, str]) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 333 and sum(r["meta"]["mix_role"] == "general" for r in rows) == 33
     assert {r["meta"]["mix_source"] for r in rows if r["meta"]["mix_role"] == "domain"} == {"stdin"}
+
+
+def test_token_share_with_a_given_tokenizer(files: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "mixed.jsonl"
+    result = mix_file([files["domain"]], [files["a"], files["b"]], str(out), ratio=0.2, by="tokens", seed=3,
+                      tokenizer=list)  # one token per character
+    rows = _read(out)
+    general = sum(len(all_text(r)) for r in rows if r["meta"]["mix_role"] == "general")
+    total = sum(len(all_text(r)) for r in rows)
+    assert abs(general / total - 0.2) <= 0.002 and result["within_tolerance"]
+
+
+def test_tokenizer_folder_and_unloadable_name(files: dict[str, str], tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(WORDS)}}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    transformers.PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
+    out = tmp_path / "o.jsonl"
+    ok = CliRunner().invoke(cli, ["mix", files["domain"], "--general", files["a"], "--ratio", "0.3", "--by", "tokens",
+                                  "--tokenizer", str(tmp_path / "tok"), "-o", str(out)])
+    assert ok.exit_code == 0, ok.output
+    share = float(re.search(r"([0-9.]+)% of tokens", ok.output).group(1)) / 100
+    assert abs(share - 0.3) <= 0.003
+    bad = CliRunner().invoke(cli, ["mix", files["domain"], "--general", files["a"], "--by", "tokens",
+                                   "--tokenizer", "no/such-tokenizer", "-o", str(tmp_path / "x.jsonl")])
+    assert bad.exit_code == 2 and "Error: --tokenizer: cannot load tokenizer 'no/such-tokenizer' offline" in bad.output
+    assert not (tmp_path / "x.jsonl").exists()
