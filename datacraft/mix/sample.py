@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 
 
 def general_count(domain: int, ratio: float) -> int:
-    """General records that make `ratio` of the mix with `domain` domain records (nearest integer).
+    """General records that make `ratio` of the mix with `domain` domain records, as near as a count can.
 
-    >>> general_count(1000, 0.2), general_count(3, 0.5), general_count(10, 0.0)
-    (250, 3, 0)
+    >>> general_count(1000, 0.2), general_count(3, 0.5), general_count(10, 0.0), general_count(400, 0.1)
+    (250, 3, 0, 44)
     """
     if ratio <= 0:
         return 0
-    return round(ratio * domain / (1 - ratio))
+    exact = ratio * domain / (1 - ratio)
+    low = math.floor(exact)
+    return min((low, low + 1), key=lambda k: (abs(k / (domain + k) - ratio) if domain + k else 1.0, k))
 
 
 def allocate(total: int, sizes: dict[str, float]) -> dict[str, int]:

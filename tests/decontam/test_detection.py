@@ -111,3 +111,13 @@ def test_judge_no_and_unreadable_keep_the_record(tmp_path: Path, llm_env: str) -
     assert result["report"]["judge"] == {"different": 1} and result["kept"] == 2
     result, _ = _borderline_run(tmp_path, [Reply("Hmm, hard to say.")])
     assert result["report"]["judge"] == {"unreadable": 1} and result["kept"] == 2
+
+
+def test_rerun_on_the_output_drops_nothing(tmp_path: Path, llm_env: str) -> None:
+    with DecontamLLM() as server:
+        train, _ = plant(tmp_path, server)
+    first = decontaminate_file([str(train)], str(tmp_path / "once.jsonl"), against=[str(EVAL_EN), str(EVAL_ZH)])
+    again = decontaminate_file([str(tmp_path / "once.jsonl")], str(tmp_path / "twice.jsonl"),
+                               against=[str(EVAL_EN), str(EVAL_ZH)])
+    assert first["rejected"] > 0 and again["rejected"] == 0
+    assert (tmp_path / "once.jsonl").read_bytes() == (tmp_path / "twice.jsonl").read_bytes()

@@ -175,3 +175,25 @@ def test_tokenizer_folder_and_unloadable_name(files: dict[str, str], tmp_path: P
                                    "--tokenizer", "no/such-tokenizer", "-o", str(tmp_path / "x.jsonl")])
     assert bad.exit_code == 2 and "Error: --tokenizer: cannot load tokenizer 'no/such-tokenizer' offline" in bad.output
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_allocation_and_count_properties() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.integers(0, 500), st.dictionaries(st.text("abc", min_size=1, max_size=3), st.integers(1, 1000),
+                                                 min_size=1, max_size=6))
+    def split_is_exact(total: int, sizes: dict[str, int]) -> None:
+        parts = allocate(total, sizes)
+        assert sum(parts.values()) == total and set(parts) == set(sizes)
+        mass = sum(sizes.values())
+        assert all(abs(parts[n] - total * sizes[n] / mass) < 1 for n in sizes)
+
+    @given(st.integers(1, 100000), st.floats(0.01, 0.95))
+    def share_is_nearest(domain: int, ratio: float) -> None:
+        g = general_count(domain, ratio)
+        error = abs(g / (domain + g) - ratio)
+        assert all(error <= abs(k / (domain + k) - ratio) + 1e-12 for k in range(max(0, g - 3), g + 4))
+
+    split_is_exact()
+    share_is_nearest()
