@@ -39,7 +39,6 @@ EVAL_OVERLAP_TRANSLATED = "eval_overlap_translated"
 EVAL_JUDGED_SAME = "eval_judged_same"
 
 
-
 class Decontaminator:
     """The stage: `Iterable[Record] -> Iterator[Record]`, holding the eval indexes and the judge client."""
 
@@ -50,6 +49,7 @@ class Decontaminator:
         # Items too short to be evidence inside a longer text ("道歉。", "Friendship") count only when a
         # prompt is the item itself; the rest go to the n-gram and rare-word indexes.
         self.prompts = {exact_key(normalize(v.text)): v for v in views + translated if self._short(v)}
+        self.short_items = Counter(v.benchmark for v in views if self._short(v))
         views = [v for v in views if not self._short(v)]
         translated = [v for v in translated if not self._short(v)]
         self.index = self._index(views, config.ngram_word, config.ngram_cjk)
@@ -66,9 +66,9 @@ class Decontaminator:
     def _short(self, view: View) -> bool:
         return len(view.tokens) < self._min_match(view)
 
-    def _copy(self, match: Match | None) -> bool:
-        return (match is not None and match.fraction >= self.config.threshold
-                and (match.method == "prompt" or match.matched >= self._min_match(match.view)))
+    def _copy(self, match: Match) -> bool:
+        return match.fraction >= self.config.threshold and (
+            match.method == "prompt" or match.matched >= self._min_match(match.view))
 
     def _prompt_match(self, record: Record) -> Match | None:
         for part in prompt_parts(record):
@@ -99,55 +99,61 @@ class Decontaminator:
 
     def _block(self, block: list[Record]) -> Iterator[Record]:
         started = time.perf_counter()
-        verdicts: list[tuple[str, Match] | None] = []
-        borderline: list[tuple[int, Match, str]] = []
-        for position, record in enumerate(block):
-            text = all_text(record)
-            toks = tokens(text)
-            best = self._prompt_match(record) if self.prompts else None
-            best = best or self._best(toks)
-            near = self.neighbours.nearest(toks) if self.neighbours is not None else None
-            if near is not None and self.config.word_candidates is not None and near[1] >= self.config.word_candidates:
-                diffed = best_window(near[0], toks)
-                diffed.method = "words"
-                if best is None or diffed.fraction > best.fraction:
-                    best = diffed
-            if self._copy(best):
-                assert best is not None
-                verdicts.append((EVAL_OVERLAP_TRANSLATED if best.view.translated else EVAL_OVERLAP, best))
-                continue
-            verdicts.append(None)
-            if self.client is None or not self.config.judge:
-                continue
-            if best is not None and best.fraction >= self.config.judge_low:
-                borderline.append((position, best, text))
-            elif near is not None and self.config.judge_similarity is not None:
-                if near[1] >= self.config.judge_similarity:
-                    borderline.append((position, Match(near[0], 0.0, "", "words"), text))
-        if borderline:
-            assert self.loop is not None
-            answers = self.loop.run_until_complete(self._ask([(m.view.text, text) for _, m, text in borderline]))
-            for (position, match, _), (same, reason) in zip(borderline, answers, strict=True):
-                self.judged["same" if same else "unreadable" if same is None else "different"] += 1
-                if same:
-                    match.span, match.method = match.span or reason, f"judge ({match.method})"
-                    verdicts[position] = (EVAL_JUDGED_SAME, match)
+        results = [self._classify(record) for record in block]
+        verdicts = [verdict for verdict, _ in results]
+        pending = [(position, match) for position, (_, match) in enumerate(results) if match is not None]
+        if pending:
+            self._judge(block, verdicts, pending)
         self.stats.seconds += time.perf_counter() - started
         for record, verdict in zip(block, verdicts, strict=True):
             self.stats.read += 1
             if verdict is None:
                 self.stats.kept += 1
                 yield record
-                continue
-            reason, match = verdict
-            view = match.view
-            self.found[view.benchmark].add(view.item)
-            self.rejected[view.benchmark][reason] += 1
-            rid = record.get("id")
-            self.ledger.reject(STAGE, reason, record=record, source=str(rid) if rid is not None else None,
-                               detail=f"copies {view.benchmark} item {view.item} ({match.fraction:.0%} matched)",
-                               benchmark=view.benchmark, eval_id=view.item, eval_text=view.text,
-                               matched_fraction=round(match.fraction, 3), span=match.span, method=match.method)
+            else:
+                self._reject(record, *verdict)
+
+    def _classify(self, record: Record) -> tuple[tuple[str, Match] | None, Match | None]:
+        """(reason and match when the record is a copy, else None; the candidate to ask the judge about)."""
+        toks = tokens(all_text(record))
+        best = (self._prompt_match(record) if self.prompts else None) or self._best(toks)
+        near = self.neighbours.nearest(toks) if self.neighbours is not None else None
+        if near is not None and self.config.word_candidates is not None and near[1] >= self.config.word_candidates:
+            diffed = best_window(near[0], toks)
+            diffed.method = "words"
+            if best is None or diffed.fraction > best.fraction:
+                best = diffed
+        if best is not None and self._copy(best):
+            return (EVAL_OVERLAP_TRANSLATED if best.view.translated else EVAL_OVERLAP, best), None
+        if self.client is None or not self.config.judge:
+            return None, None
+        if best is not None and best.fraction >= self.config.judge_low:
+            return None, best
+        if near is not None and self.config.judge_similarity is not None and near[1] >= self.config.judge_similarity:
+            return None, Match(near[0], 0.0, "", "words")
+        return None, None
+
+    def _judge(self, block: list[Record], verdicts: list[tuple[str, Match] | None],
+               pending: list[tuple[int, Match]]) -> None:
+        """Ask the judge about every pending candidate of the block at once; a "same" becomes a verdict."""
+        assert self.loop is not None
+        pairs = [(match.view.text, all_text(block[position])) for position, match in pending]
+        answers = self.loop.run_until_complete(self._ask(pairs))
+        for (position, match), (same, reason) in zip(pending, answers, strict=True):
+            self.judged["same" if same else "unreadable" if same is None else "different"] += 1
+            if same:
+                match.span, match.method = match.span or reason, f"judge ({match.method})"
+                verdicts[position] = (EVAL_JUDGED_SAME, match)
+
+    def _reject(self, record: Record, reason: str, match: Match) -> None:
+        view = match.view
+        self.found[view.benchmark].add(view.item)
+        self.rejected[view.benchmark][reason] += 1
+        rid = record.get("id")
+        self.ledger.reject(STAGE, reason, record=record, source=str(rid) if rid is not None else None,
+                           detail=f"copies {view.benchmark} item {view.item} ({match.fraction:.0%} matched)",
+                           benchmark=view.benchmark, eval_id=view.item, eval_text=view.text,
+                           matched_fraction=round(match.fraction, 3), span=match.span, method=match.method)
 
     async def _ask(self, pairs: list[tuple[str, str]]) -> list[tuple[bool | None, str]]:
         assert self.client is not None
@@ -163,7 +169,7 @@ class Decontaminator:
         for name, items in counts.items():
             found = len(self.found.get(name, ()))
             reasons = dict(self.rejected.get(name, Counter()))
-            benchmarks[name] = {"items": items, "contaminated_items": found,
+            benchmarks[name] = {"items": items, "short_items": self.short_items.get(name, 0), "contaminated_items": found,
                                 "contamination_rate": round(found / items, 4) if items else 0.0,
                                 "training_records_dropped": sum(reasons.values()), "by_reason": reasons}
         dropped = self.stats.dropped
