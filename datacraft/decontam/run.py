@@ -22,7 +22,7 @@ import orjson
 
 from datacraft.decontam.config import DecontamConfig
 from datacraft.decontam.overlap import View, tokens
-from datacraft.decontam.stage import STAGE, Decontaminator
+from datacraft.decontam.stage import Decontaminator
 from datacraft.decontam.text import all_text, prompt_text
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.readers import iter_records
@@ -125,6 +125,68 @@ def _check(inputs: list[str], against: list[str], targets: list[str | None], con
         raise ConfigError("the output, --rejects and --report files must differ")
 
 
+class Session:
+    """Eval sets loaded and translated once, the judge's client open; `stage(ledger)` makes the stage.
+
+    `with Session(...) as session:` closes the client, its event loop and the response cache.
+    """
+
+    def __init__(self, against: list[str], config: DecontamConfig, llm: LLMConfig | None, *,
+                 read_options: dict[str, Any] | None = None, strict: bool = False, cache: Path | None = None):
+        self.config, self.llm, self.cache_path = config, llm, cache
+        self.views, self.counts, self.unreadable = load_eval_sets(against, config, read_options, strict)
+        if not self.views:
+            raise InputError(against[0], "no eval items with text in the --against files")
+        self.loop = asyncio.new_event_loop()
+        self.client: LLMClient | None = None
+        self.store: ResponseCache | None = None
+        self.translated: list[View] = []
+        self.failed = 0
+
+    def __enter__(self) -> Session:
+        try:
+            if self.llm is not None:
+                if self.llm.use_cache and (self.llm.cache or self.cache_path):
+                    self.store = ResponseCache(self.llm.cache or self.cache_path)
+                self.client = LLMClient(self.llm, cache=self.store)
+            if self.config.cross_lingual:
+                translator = _translator(self.config, self.client)
+                self.translated, self.failed = self.loop.run_until_complete(
+                    translate_views(self.views, translator, self.config.translate_to))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.client is not None:
+            self.loop.run_until_complete(self.client.aclose())
+            self.client = None
+        if not self.loop.is_closed():
+            self.loop.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def stage(self, ledger: Ledger) -> Decontaminator:
+        return Decontaminator(self.views, self.translated, self.config, ledger, self.client, self.loop)
+
+    def report(self, stage: Decontaminator) -> dict[str, Any]:
+        """Per-benchmark rates, judge verdicts, translation and unreadable-row counts, the settings."""
+        report = stage.report(self.counts, stage.stats.read)
+        for name, problems in self.unreadable.items():
+            report["benchmarks"][name]["unreadable_rows"] = len(problems)
+            report["benchmarks"][name]["first_unreadable"] = problems[0] if problems else None
+        report["translation"] = {"views": len(self.translated), "failed": self.failed} if self.config.cross_lingual else None
+        report["settings"] = self.config.model_dump()
+        return report
+
+
+def write_report(path: str, report: dict[str, Any]) -> None:
+    with atomic_write(path, "wb") as handle:
+        handle.write(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
 def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[str], rejects: str | None = None,
                        report: str | None = None, config: DecontamConfig | None = None, llm: LLMConfig | None = None,
                        read_options: dict[str, Any] | None = None, strict: bool = False) -> dict[str, Any]:
@@ -133,62 +195,18 @@ def decontaminate_file(inputs: Sequence[str], output: str, *, against: Sequence[
     inputs, against = list(inputs), list(against)
     _check(inputs, against, [output, rejects, report], config, llm)
     started = time.perf_counter()
-    views, counts, unreadable = load_eval_sets(against, config, read_options, strict)
-    if not views:
-        raise InputError(against[0], "no eval items with text in the --against files")
-    loop = asyncio.new_event_loop()
-    client, store = None, None
-    try:
-        translated, failed = [], 0
-        if llm is not None:
-            if llm.use_cache and (llm.cache or output != "-"):
-                store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
-            client = LLMClient(llm, cache=store)
-        if config.cross_lingual:
-            translator = _translator(config, client)
-            translated, failed = loop.run_until_complete(translate_views(views, translator, config.translate_to))
+    cache = Path(f"{output}.run") / "cache.sqlite" if output != "-" else None
+    with Session(against, config, llm, read_options=read_options, strict=strict, cache=cache) as session:
         with RejectSink(rejects) as sink:
             ledger = Ledger(sink)
             ledger.stage("read")
-            stage = Decontaminator(views, translated, config, ledger, client, loop)
+            stage = session.stage(ledger)
             kept = write_records(output, chain(read_stage(inputs, ledger, strict=strict, **(read_options or {})), stage))
-    finally:
-        if client is not None:
-            loop.run_until_complete(client.aclose())
-        loop.close()
-        if store is not None:
-            store.close()
-    result = ledger.to_dict(kept)
+        result = ledger.to_dict(kept)
+        result["report"] = session.report(stage)
+        if session.client is not None:
+            result["usage"] = session.client.usage.to_dict()
     result["seconds"] = round(time.perf_counter() - started, 3)
-    result["report"] = stage.report(counts, ledger.stage(STAGE).read)
-    for name, problems in unreadable.items():
-        result["report"]["benchmarks"][name]["unreadable_rows"] = len(problems)
-        result["report"]["benchmarks"][name]["first_unreadable"] = problems[0] if problems else None
-    result["report"]["translation"] = {"views": len(translated), "failed": failed} if config.cross_lingual else None
-    result["report"]["settings"] = config.model_dump()
-    if client is not None:
-        result["usage"] = client.usage.to_dict()
     if report:
-        with atomic_write(report, "wb") as handle:
-            handle.write(orjson.dumps(result["report"], option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
-    return result
-
-
-def run_pipeline_stage(settings: dict[str, Any], source: str, output: str, rejects: str, base: Path) -> dict[str, Any]:
-    """The `decontaminate` stage of `datacraft run`: `against` (paths relative to the pipeline file),
-    an optional `llm` section for the cross-lingual and judge steps, and DecontamConfig keys."""
-    from datacraft.config import validate_section
-    from datacraft.llm.config import resolve_llm_config
-
-    settings = dict(settings)
-    against = settings.pop("against", None)
-    if not against:
-        raise ConfigError("decontaminate stage: `against` must list at least one eval file")
-    against = [against] if isinstance(against, str) else against
-    llm_section = settings.pop("llm", None)
-    config = validate_section(DecontamConfig, settings, "decontaminate stage")
-    llm = resolve_llm_config(llm_section, where="decontaminate stage: llm") if llm_section else None
-    result = decontaminate_file([source], output, against=[str(base / p) for p in against], rejects=rejects,
-                                report=str(Path(output).with_suffix(".report.json")), config=config, llm=llm)
-    result["stages"].pop("read", None)  # the pipeline's own read stage counted these rows already
+        write_report(report, result["report"])
     return result
