@@ -24,6 +24,7 @@ BENCHES = {
     "saturation": [],  # issue 12: the digit-skills task to convergence vs a fixed step budget (CPU)
     "diagnose": [],  # issue 12: labelled curves, this checkout vs main's diagnose
 }
+BENCHES.update({"decontam": [], "mix": []})  # issue 15
 
 
 def main() -> int:

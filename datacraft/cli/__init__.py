@@ -10,7 +10,10 @@ from datacraft.cli.base import DatacraftGroup
 # One module per command (datacraft/cli/<name>_cmd.py, defining `command`), imported only when
 # the command runs, so `datacraft clean` does not pay for torch or openai.
 COMMANDS = ("ingest", "generate", "review", "augment", "clean", "dedupe", "validate", "export", "stats",
-            "run", "train", "diagnose", "saturation", "tune", "merge")
+            "run", "train", "diagnose", "saturation", "tune")
+COMMANDS += ("decontaminate",)  # issue 15
+COMMANDS += ("mix",)  # issue 15
+COMMANDS += ("merge",)  # issue 12
 
 
 @click.group(cls=DatacraftGroup, commands_from=COMMANDS,
