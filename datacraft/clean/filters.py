@@ -23,13 +23,17 @@ Verdict = tuple[str, str] | None
 Check = Callable[[Record], Verdict]
 
 _STRING_FIELDS = ("instruction", "input", "output", "system")
-_CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+# An unclosed `\(` or `\[` must not scan the whole rest of the text from every opener (quadratic):
+# a span stops at the next opener of its kind.
+_CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$"
+                           r"|\\\((?:(?!\\\().)*?\\\)|\\\[(?:(?!\\\[).)*?\\\]", re.S)
 # Markdown markup is formatting, not junk: bold/italic markers, headings, table pipes and rules.
 # The rule alternative needs a separator between dash runs: with `(?:\s*-{3,}\s*)+` a dash run can
 # be split every way, and a long run followed by text took minutes (exponential backtracking).
+# Optional pipes are written `[ \t]*(?:\|[ \t]*)?`: two adjacent `[ \t]*` made long space runs quadratic.
 _MARKDOWN = re.compile(
     r"\*\*|__|^#{1,6} |^[ \t]*[-*+] "
-    r"|^[ \t]*\|?[ \t]*:?-{3,}:?(?:(?:[ \t]*\|[ \t]*|[ \t]+):?-{3,}:?)*[ \t]*\|?[ \t]*$|\|", re.M)
+    r"|^[ \t]*(?:\|[ \t]*)?:?-{3,}:?(?:(?:[ \t]*\|[ \t]*|[ \t]+):?-{3,}:?)*[ \t]*(?:\|[ \t]*)?$|\|", re.M)
 _SPACE = re.compile(r"\s+")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]+")
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
