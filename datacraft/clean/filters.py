@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from functools import cache
 
+import regex
 from rapidfuzz import fuzz
 
 from datacraft.clean.config import FilterConfig
@@ -250,6 +251,35 @@ def check_blacklist(cfg: FilterConfig) -> Check:
     return check
 
 
+def _user_pattern(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern, regex.IGNORECASE | regex.V0)
+
+
+def check_patterns(cfg: FilterConfig) -> Check:
+    """Any blacklist regex matching the record; a pattern past `pattern_timeout` rejects, never hangs.
+
+    User patterns can backtrack exponentially (`(a|aa)+$`), so they run under the `regex`
+    module's per-call timeout: the record goes to the rejects file as `pattern_timeout`.
+    """
+    patterns = [(p, _user_pattern(p)) for p in cfg.blacklist_patterns]
+    timeout = cfg.pattern_timeout
+
+    def check(record: Record) -> Verdict:
+        text = record_text(record, _STRING_FIELDS)
+        for turn in record.get("history") or ():
+            text += "\n" + "\n".join(s for s in turn if isinstance(s, str))
+        for source, pattern in patterns:
+            try:
+                match = pattern.search(text, timeout=timeout)
+            except TimeoutError:
+                return "pattern_timeout", f"{source!r} ran past {timeout} s"
+            if match:
+                return "blacklisted_pattern", f"{source!r} matched {match.group(0)[:60]!r}"
+        return None
+
+    return check
+
+
 def check_language(cfg: FilterConfig) -> Check:
     """The record's language (instruction + input + output) is one of `languages`."""
     allowed = set(cfg.languages or ())
@@ -274,6 +304,8 @@ def build_checks(cfg: FilterConfig) -> list[Check]:
         checks.append(check_refusal)
     if cfg.blacklist:
         checks.append(check_blacklist(cfg))
+    if cfg.blacklist_patterns:
+        checks.append(check_patterns(cfg))
     if cfg.languages:
         checks.append(check_language(cfg))
     return checks
