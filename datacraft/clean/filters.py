@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 
 from datacraft.clean.config import FilterConfig
 from datacraft.records import Record, record_text
-from datacraft.textutil import language, text_length
+from datacraft.textutil import CJK_CLASS, language, text_length
 
 Verdict = tuple[str, str] | None
 Check = Callable[[Record], Verdict]
@@ -38,6 +38,9 @@ _MARKDOWN = re.compile(
 _SPACE = re.compile(r"\s+")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]+")
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+_ANY_UNIT = re.compile(rf"[^\W_]|[{CJK_CLASS}]")  # text_length(text) >= 1 exactly when this is found
+# The unanchored refusal patterns need one of these; the others are anchored at the start.
+_REFUSAL_HINT = re.compile(r"\bas an?\b|作为", re.I)
 _JUNK_CHARS = frozenset("#$%&@^~\\`|*_※")
 _JUNK_CATEGORIES = frozenset(("So", "Sk", "Co", "Cn", "Cs", "Cc"))
 
@@ -61,6 +64,7 @@ _REFUSAL = [re.compile(p, re.I) for p in (
     r"\A我?(?:很抱歉|非常抱歉|抱歉|对不起)[^。！？\n]{0,40}?我(?:无法|不能|不可以|没有办法|不具备)",
     r"\A我(?:无法|不能)(?:回答|提供|完成|满足|协助|帮助|执行|处理|生成)",
 )]
+_ANCHORED_REFUSAL = [p for p in _REFUSAL if p.pattern.startswith("\\A")]
 
 
 def prose(text: str) -> str:
@@ -69,7 +73,20 @@ def prose(text: str) -> str:
     >>> prose("Use `x = 1` and $a^2$ here")
     'Use   and   here'
     """
+    if not any(c in text for c in "`~$\\"):
+        return text  # nothing to remove; skips the regex pass for most texts
     return _CODE_OR_MATH.sub(" ", text)
+
+
+_last_prose: tuple[str, str] = ("", "")
+
+
+def _prose_once(text: str) -> str:
+    """`prose(text)`, remembered for the last text: the repetition and symbol checks share it."""
+    global _last_prose
+    if _last_prose[0] is not text:
+        _last_prose = (text, prose(text))
+    return _last_prose[1]
 
 
 def ngram_repetition(text: str, n: int = 10) -> float:
@@ -91,6 +108,8 @@ def duplicate_line_ratio(text: str, min_lines: int = 4) -> float:
     >>> duplicate_line_ratio("a\\nb\\na\\na"), duplicate_line_ratio("a\\na")
     (0.5, 0.0)
     """
+    if text.count("\n") + 1 < min_lines:
+        return 0.0
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     return (len(lines) - len(set(lines))) / len(lines) if len(lines) >= min_lines else 0.0
 
@@ -156,6 +175,11 @@ def check_lengths(cfg: FilterConfig) -> Check:
             value = record.get(name)
             if not isinstance(value, str) or (low is None and high is None):
                 continue
+            # Each unit takes at least one character, and one is there when _ANY_UNIT finds it: the
+            # usual bounds (at least 1, at most thousands) are settled without counting.
+            if (high is None or len(value) <= high) and (low is None or low <= 0 or (
+                    low == 1 and _ANY_UNIT.search(value))):
+                continue
             units = text_length(value)
             if low is not None and units < low:
                 return f"{name}_too_short", f"{name}: {units} units < {low}"
@@ -196,10 +220,10 @@ def check_repetition(cfg: FilterConfig) -> Check:
     """Degenerate output: one character repeated, looping phrases, or the same lines again and again."""
 
     def check(record: Record) -> Verdict:
-        text = prose(record.get("output") or "")
+        text = _prose_once(record.get("output") or "")
         if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
             return "repetitive_output", f"{match.group(1)!r} repeated {len(match.group(0))} times"
-        if cfg.max_ngram_repetition is not None:
+        if cfg.max_ngram_repetition is not None and not _few_repeats(text, cfg.max_ngram_repetition):
             score = ngram_repetition(text)
             if score > cfg.max_ngram_repetition:
                 return "repetitive_output", f"repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
@@ -212,13 +236,45 @@ def check_repetition(cfg: FilterConfig) -> Check:
     return check
 
 
+def _few_repeats(text: str, limit: float, n: int = 10) -> bool:
+    """True when `ngram_repetition(text, n) <= limit` follows from the distinct characters alone.
+
+    Distinct (k+1)-grams are at least distinct k-grams minus one (each k-gram but the last extends
+    to a different (k+1)-gram), so distinct n-grams >= distinct k-grams - (n - k). Chinese text
+    has enough distinct characters (k = 1), English enough distinct 3-grams, to settle most records
+    without building the set of n-grams.
+    """
+    flat = " ".join(text.split())
+    total = len(flat) - n + 1
+    if total <= 0 or (total - (len(set(flat)) - (n - 1))) / total <= limit:
+        return True
+    # The same bound from distinct 3-grams (built in C by zip): settles most English text.
+    return (total - (len(set(zip(flat, flat[1:], flat[2:]))) - (n - 3))) / total <= limit
+
+
+def _few_symbols(text: str, limit: float) -> bool:
+    """True when `symbol_ratio(text) <= limit` follows from counting letters and digits.
+
+    Junk is at most the characters that are not letters, digits or spaces; removing Markdown only
+    removes such characters, so the ratio is at most 1 - letters_digits / non_space_characters.
+    """
+    solid = len("".join(text.split()))  # str.split and the regex \s agree on what whitespace is
+    if solid == 0:
+        return True
+    words = len(text) - len(_LETTER_OR_DIGIT.sub("", text))
+    return 1 - words / solid <= limit
+
+
 def check_symbols(cfg: FilterConfig) -> Check:
     """Too many junk symbols in the instruction or the output prose."""
     limit = cfg.max_symbol_ratio
 
     def check(record: Record) -> Verdict:
         for name in ("instruction", "output"):
-            score = symbol_ratio(prose(record.get(name) or ""))
+            text = _prose_once(record.get(name) or "") if name == "output" else prose(record.get(name) or "")
+            if _few_symbols(text, limit):
+                continue
+            score = symbol_ratio(text)
             if score > limit:
                 return "too_many_symbols", f"{name}: symbol ratio {score:.2f} > {limit}"
         return None
@@ -229,6 +285,11 @@ def check_symbols(cfg: FilterConfig) -> Check:
 def check_refusal(record: Record) -> Verdict:
     """The output refuses, or speaks as "an AI language model" / "作为一个AI语言模型"."""
     text = (record.get("output") or "").strip().replace("\u2019", "'")
+    if not _REFUSAL_HINT.search(text):  # then only the patterns anchored at the start can match
+        for pattern in _ANCHORED_REFUSAL:
+            if match := pattern.search(text):
+                return "refusal", match.group(0)[:80]
+        return None
     for pattern in _REFUSAL:
         if match := pattern.search(text):
             return "refusal", match.group(0)[:80]

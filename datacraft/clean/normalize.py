@@ -30,7 +30,12 @@ _FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_q
 _CP1252_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xC0)}))
 _CJK_A0 = re.compile(f"([\u00e4-\u00e9][{re.escape(_CP1252_TAIL)}]) ")
 
-_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters ftfy never changes and never reads as a sign of mojibake: printable ASCII, line breaks,
+# CJK ideographs, kana (less the combining sound marks), hangul, CJK punctuation (less the combining
+# tone marks) and full-width forms. Text made only of these, already NFC, passes ftfy unchanged (its
+# badness classes, C1/control/escape fixes and NFC all need another character), so ftfy is skipped.
+_FTFY_SUSPECT = re.compile("[^\t\n\r\x20-\x7e\u3000-\u3029\u3030-\u303f\u3040-\u3098\u309b-\u30ff"
+                           "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
 
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
 # Noncharacters: never in real text, so they can stand in for masked code spans.
@@ -60,6 +65,10 @@ _STATEMENT = re.compile(r"^(?=([^\S\n]*))\1(?:def |class |return\b|import |from 
                         r"(?:var|let|const) \w|[{}][^\S\n]*$|.*[;{][^\S\n]*$|(?:if|for|while|elif|else|try|except)\b.*:[^\S\n]*$)",
                         re.M)
 _SPACE_RUN = re.compile(r"[ \t]{2,}")
+# Characters clean_whitespace changes or treats specially: line ends, zero-width and odd spaces, and
+# whitespace other than space, tab and newline (so that only those three are left to look for).
+_WHITESPACE_RARE = re.compile("[\r\u200b\u2060\ufeff\u180e\u00ad\u00a0\u2000-\u200a\u202f\u205f"
+                              "\x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029\u3000]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 _PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|assistant|答案|回答|输出|回复|答)"
@@ -75,8 +84,8 @@ def fix_mojibake(text: str) -> str:
     >>> fix_mojibake("donâ€™t"), fix_mojibake("ä½ å¥½"), fix_mojibake("你好，世界")
     ('don’t', '你好', '你好，世界')
     """
-    if text.isascii() and not _ASCII_CONTROL.search(text):
-        return text  # mojibake needs non-ASCII characters; skipping ftfy here halves the cost
+    if not _FTFY_SUSPECT.search(text) and unicodedata.is_normalized("NFC", text):
+        return text  # ftfy would return it unchanged (see _FTFY_SUSPECT); it is most of clean's cost
     fixed = fix_text(text, _FTFY)
     if _CJK_A0.search(fixed):
         candidate = fix_text(_CJK_A0.sub("\\1\u00a0", fixed), _FTFY)
@@ -87,7 +96,7 @@ def fix_mojibake(text: str) -> str:
 
 def mask_code(text: str) -> tuple[str, list[str]]:
     """Replace code spans by placeholders so prose steps cannot touch them; `unmask_code` undoes it."""
-    if _MASK_OPEN in text:
+    if _MASK_OPEN in text or ("`" not in text and "~~~" not in text):
         return text, []
     spans: list[str] = []
 
@@ -109,7 +118,7 @@ def looks_like_html(text: str) -> bool:
     >>> looks_like_html("<p>Hi</p>"), looks_like_html("AT&amp;T"), looks_like_html("if a <b and c> d")
     (True, True, False)
     """
-    return bool(_KNOWN_TAG.search(text) or _ENTITY.search(text))
+    return ("<" in text and _KNOWN_TAG.search(text) is not None) or ("&" in text and _ENTITY.search(text) is not None)
 
 
 def clean_html(text: str) -> str:
@@ -160,6 +169,12 @@ def clean_whitespace(text: str) -> str:
     >>> clean_whitespace("  a   b \\r\\n\\n\\n\\n  - c\\u200b ")
     'a b\\n\\n  - c'
     """
+    if whitespace_is_clean(text):
+        return text  # _clean_whitespace would not change it; most texts end here
+    return _clean_whitespace(text)
+
+
+def _clean_whitespace(text: str) -> str:
     text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
     if _looks_like_code(text):
         return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
@@ -169,6 +184,17 @@ def clean_whitespace(text: str) -> str:
         body = _SPACE_RUN.sub(" ", body).rstrip()
         lines.append(line[: len(line) - len(line.lstrip(" \t"))] + body if body else "")
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def whitespace_is_clean(text: str) -> bool:
+    """True when `clean_whitespace` would surely return `text` unchanged (substring tests, no line loop).
+
+    Sound, not complete: a tab or an indented line takes the full path even when nothing changes.
+    """
+    if not text:
+        return True
+    return not (text[0].isspace() or text[-1].isspace() or "  " in text or "\t" in text or " \n" in text
+                or "\n\n\n" in text or _WHITESPACE_RARE.search(text))
 
 
 def _looks_like_code(text: str) -> bool:
