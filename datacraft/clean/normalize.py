@@ -20,7 +20,7 @@ from ftfy import TextFixerConfig, fix_text
 
 from datacraft.clean.config import NormalizeConfig
 from datacraft.records import Record
-from datacraft.textutil import cjk_count
+from datacraft.textutil import CJK_CLASS, cjk_count
 
 # Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).
 _FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_quotes=False,
@@ -56,6 +56,8 @@ _ABOUT_MARKUP = re.compile(r"\b(?:x?html5?|xml|markup|svg|jsx|tsx|css|dom|web ?p
 # Full-width forms that are the correct punctuation in Chinese text (U+FF01-FF5E otherwise maps to ASCII).
 _FULLWIDTH = re.compile("[\uff01-\uff5e]")
 _CJK_PUNCT = "，：；！？（）"
+_FULLWIDTH_NOT_PUNCT = re.compile("[\uff02-\uff07\uff0a\uff0b\uff0d-\uff19\uff1c-\uff1e\uff20-\uff5e]")  # less _CJK_PUNCT
+_CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff\u180e\u00ad]")  # ZWJ/ZWNJ stay: emoji and Indic/Persian need them
 _ODD_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f]")  # U+3000 stays: Chinese indentation
 _INDENTED = re.compile(r"^(?: {2,}|\t)\S", re.M)
@@ -145,6 +147,10 @@ def to_halfwidth(text: str) -> str:
     ('GPT-4很强！增长50%', 'Hello, world!1,000')
     """
     if not _FULLWIDTH.search(text):
+        return text
+    # Only Chinese punctuation, on lines with CJK text, is the common case: nothing changes.
+    if not _FULLWIDTH_NOT_PUNCT.search(text) and all(
+            _CJK_CHAR.search(line) or not _FULLWIDTH.search(line) for line in text.split("\n")):
         return text
     lines = []
     for line in text.split("\n"):
@@ -251,7 +257,8 @@ class Normalizer:
 
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
-        markup_ok = self.config.html and not _about_markup(record)
+        # Whether the record is about markup matters only where some text could look like HTML.
+        markup_ok = self.config.html and (not _may_hold_markup(record) or not _about_markup(record))
         out = dict(record)
         for field in ("instruction", "input", "output", "system"):
             if isinstance(out.get(field), str):
@@ -303,6 +310,15 @@ class Normalizer:
 
 def _line_ends_and_zero_width(text: str) -> str:
     return _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _may_hold_markup(record: Record) -> bool:
+    """False when no text field has "<" or "&": then looks_like_html is False everywhere."""
+    texts = [v for v in (record.get(f) for f in ("instruction", "input", "output", "system")) if isinstance(v, str)]
+    for turn in record.get("history") or ():
+        if isinstance(turn, (list, tuple)):
+            texts.extend(t for t in turn if isinstance(t, str))
+    return any("<" in t or "&" in t for t in texts)
 
 
 def _about_markup(record: Record) -> bool:

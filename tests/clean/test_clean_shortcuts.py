@@ -45,3 +45,25 @@ def test_score_bounds(text: str, limit: float) -> None:
         assert ngram_repetition(text) <= limit
     assert (text_length(text) >= 1) == bool(_ANY_UNIT.search(text))
     assert text_length(text) <= len(text)
+
+
+FULLWIDTH = st.text(st.sampled_from(list("ab 中\n，：；！？（）ＡＢ１％＂，")), max_size=30)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(FULLWIDTH)
+def test_halfwidth_shortcut_matches_the_character_loop(text: str) -> None:
+    from datacraft.clean.normalize import _CJK_PUNCT, cjk_count
+
+    slow = []
+    for line in text.split("\n"):
+        keep = _CJK_PUNCT if cjk_count(line) else ""
+        out = ""
+        for i, ch in enumerate(line):
+            if "\uff01" <= ch <= "\uff5e" and ch not in keep:
+                ch = chr(ord(ch) - 0xFEE0)
+                if ch in ",:;!?" and i + 1 < len(line) and line[i + 1].isalpha():
+                    ch += " "
+            out += ch
+        slow.append(out)
+    assert N.to_halfwidth(text) == "\n".join(slow)
