@@ -84,9 +84,12 @@ _last_prose: tuple[str, str] = ("", "")
 def _prose_once(text: str) -> str:
     """`prose(text)`, remembered for the last text: the repetition and symbol checks share it."""
     global _last_prose
-    if _last_prose[0] is not text:
-        _last_prose = (text, prose(text))
-    return _last_prose[1]
+    last = _last_prose  # one read: another thread may replace it (generate checks replies in threads)
+    if last[0] is text:
+        return last[1]
+    result = prose(text)
+    _last_prose = (text, result)
+    return result
 
 
 def ngram_repetition(text: str, n: int = 10) -> float:
