@@ -105,7 +105,9 @@ class _Scan:
             if group is None:
                 self.reuse = False
             else:
-                self.grouper.link(("near", group), i)
+                # The group is the surviving record's id: an "id" key, like augmented_from, so that a
+                # survivor (group = its own id) adds no entry to the table.
+                self.grouper.link(("id", group), i)
         self.spool.append(item)
         self.count += 1
 
