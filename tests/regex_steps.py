@@ -39,6 +39,10 @@ _CATEGORIES = {
 }
 
 
+def _equals(ch: str):
+    return lambda c: c == ch
+
+
 class Matcher:
     """One pattern compiled into closures over a shared step counter."""
 
@@ -65,9 +69,14 @@ class Matcher:
             end: list[int] = []
             self.groups = {}
             start = pos
+
+            def done(j: int, end: list[int] = end) -> bool:
+                end.append(j)
+                return True
+
             while start <= n:
                 self.steps += 1
-                if self.root(start, lambda j: end.append(j) or True):
+                if self.root(start, done):
                     break
                 start += 1
             if not end:
@@ -107,7 +116,7 @@ class Matcher:
         tests = []
         for op, av in items[1:] if negate else items:
             if op is C.LITERAL:
-                tests.append(lambda c, ch=chr(av): c == ch)
+                tests.append(_equals(chr(av)))
             elif op is C.RANGE:
                 tests.append(lambda c, lo=av[0], hi=av[1]: lo <= ord(c) <= hi)
             elif op is C.CATEGORY:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 import regex
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from datacraft.config import read_config_file, validate_section

@@ -252,7 +252,7 @@ def _few_repeats(text: str, limit: float, n: int = 10) -> bool:
     if total <= 0 or (total - (len(set(flat)) - (n - 1))) / total <= limit:
         return True
     # The same bound from distinct 3-grams (built in C by zip): settles most English text.
-    return (total - (len(set(zip(flat, flat[1:], flat[2:]))) - (n - 3))) / total <= limit
+    return (total - (len(set(zip(flat, flat[1:], flat[2:], strict=False))) - (n - 3))) / total <= limit
 
 
 def _few_symbols(text: str, limit: float) -> bool:

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datacraft.clean import normalize as N
-from datacraft.clean.filters import _ANY_UNIT, _few_repeats, _few_symbols, ngram_repetition, prose, symbol_ratio
+from datacraft.clean.filters import (
+    _ANY_UNIT,
+    _few_repeats,
+    _few_symbols,
+    ngram_repetition,
+    prose,
+    symbol_ratio,
+)
 from datacraft.textutil import text_length
 
 ALPHABET = st.sampled_from(list("ab Z1 \t\n\r。，中文かがﾟ\u3099\u302a\u00a0\u200b\u3000ＡＢ！★#|-*_`$\\\x00\x1bÃ©â€™\ufeffé"))

@@ -7,8 +7,8 @@ import pytest
 
 from datacraft.clean import CleanConfig, clean_file, record_filter
 from datacraft.clean.config import FilterConfig
-from datacraft.errors import ConfigError
 from datacraft.config import validate_section
+from datacraft.errors import ConfigError
 
 
 def _rec(output: str) -> dict:
