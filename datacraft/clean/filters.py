@@ -1,29 +1,20 @@
-"""Quality filters for instruction data: each check returns None (keep) or (reason, detail).
+"""The text measures behind the quality filters: repetition, symbols, refusal patterns.
 
-`record_filter(config)` chains the enabled checks into one predicate for `filter_stage`. Reasons
-are snake_case constants; details say what fired, e.g. ("output_too_long", "output: 5120 units > 4000").
-Code blocks and LaTeX math are left out of the repetition and symbol measures, so code and math
-answers are judged on their prose.
+The checks that apply them to each turn by role live in `clean/checks.py`; `record_filter(config)`
+there chains them into one predicate for `filter_stage`. Code blocks and LaTeX math
+are left out of the repetition and symbol measures, so code and math answers are judged on their prose.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import cache
 
 import regex
-from rapidfuzz import fuzz
 
-from datacraft.clean.config import FilterConfig
-from datacraft.records import Record, record_text
-from datacraft.textutil import CJK_CLASS, language, text_length
+from datacraft.textutil import CJK_CLASS
 
-Verdict = tuple[str, str] | None
-Check = Callable[[Record], Verdict]
-
-_STRING_FIELDS = ("instruction", "input", "output", "system")
 # An unclosed `\(` or `\[` must not scan the whole rest of the text from every opener (quadratic):
 # a span stops at the next opener of its kind.
 _CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$"
@@ -78,17 +69,18 @@ def prose(text: str) -> str:
     return _CODE_OR_MATH.sub(" ", text)
 
 
-_last_prose: tuple[str, str] = ("", "")
+_prose_cache: tuple[tuple[str, str], ...] = ()
 
 
-def _prose_once(text: str) -> str:
-    """`prose(text)`, remembered for the last text: the repetition and symbol checks share it."""
-    global _last_prose
-    last = _last_prose  # one read: another thread may replace it (generate checks replies in threads)
-    if last[0] is text:
-        return last[1]
+def prose_once(text: str) -> str:
+    """`prose(text)`, remembered for the last few texts: the repetition and symbol checks share it."""
+    global _prose_cache
+    cache = _prose_cache  # one read: another thread may replace it (generate checks replies in threads)
+    for seen, result in cache:
+        if seen is text:
+            return result
     result = prose(text)
-    _last_prose = (text, result)
+    _prose_cache = ((text, result), *cache[:3])
     return result
 
 
@@ -143,102 +135,6 @@ def _char_run(limit: int) -> re.Pattern[str]:
     return re.compile(rf"([^\W_])\1{{{limit},}}")
 
 
-def check_fields(cfg: FilterConfig) -> Check:
-    """Required fields present, non-empty strings; optional fields of the right type."""
-
-    def check(record: Record) -> Verdict:
-        for name in cfg.required:
-            value = record.get(name)
-            if value is None:
-                return "missing_field", name
-            if not isinstance(value, str):
-                return "bad_type", f"{name}: expected a string, got {type(value).__name__}"
-            if not value.strip():
-                return f"empty_{name}", f"{name} is blank"
-        for name in _STRING_FIELDS:
-            value = record.get(name)
-            if value is not None and not isinstance(value, str):
-                return "bad_type", f"{name}: expected a string, got {type(value).__name__}"
-        history = record.get("history")
-        if history is not None and not (isinstance(history, list) and all(
-                isinstance(t, (list, tuple)) and len(t) == 2 and all(isinstance(s, str) for s in t) for t in history)):
-            return "bad_type", "history: expected a list of [user, assistant] string pairs"
-        return None
-
-    return check
-
-
-def check_lengths(cfg: FilterConfig) -> Check:
-    """Instruction and output lengths in units (CJK characters + words); total size in characters."""
-    bounds = [("instruction", cfg.min_instruction_length, cfg.max_instruction_length),
-              ("output", cfg.min_output_length, cfg.max_output_length)]
-
-    def check(record: Record) -> Verdict:
-        for name, low, high in bounds:
-            value = record.get(name)
-            if not isinstance(value, str) or (low is None and high is None):
-                continue
-            # Each unit takes at least one character, and one is there when _ANY_UNIT finds it: the
-            # usual bounds (at least 1, at most thousands) are settled without counting.
-            if (high is None or len(value) <= high) and (low is None or low <= 0 or (
-                    low == 1 and _ANY_UNIT.search(value))):
-                continue
-            units = text_length(value)
-            if low is not None and units < low:
-                return f"{name}_too_short", f"{name}: {units} units < {low}"
-            if high is not None and units > high:
-                return f"{name}_too_long", f"{name}: {units} units > {high}"
-        if cfg.max_total_chars is not None:
-            total = sum(len(v) for v in (record.get(f) for f in _STRING_FIELDS) if isinstance(v, str))
-            total += sum(len(s) for t in record.get("history") or () for s in t if isinstance(s, str))
-            if total > cfg.max_total_chars:
-                return "too_long", f"{total} characters > {cfg.max_total_chars}"
-        return None
-
-    return check
-
-
-def check_repeats_instruction(cfg: FilterConfig) -> Check:
-    """The output only echoes the instruction (same text up to case and punctuation, or nearly)."""
-    threshold = cfg.max_instruction_similarity
-
-    def check(record: Record) -> Verdict:
-        instruction, output = _squash(record.get("instruction") or ""), _squash(record.get("output") or "")
-        if not instruction or not output:
-            return None
-        if instruction == output:
-            return "output_repeats_instruction", "output equals the instruction"
-        shorter, total = min(len(instruction), len(output)), len(instruction) + len(output)
-        if 2 * shorter < threshold * total:
-            return None  # the lengths alone keep the similarity below the threshold
-        score = fuzz.ratio(instruction, output) / 100
-        if score >= threshold:
-            return "output_repeats_instruction", f"similarity {score:.2f} >= {threshold}"
-        return None
-
-    return check
-
-
-def check_repetition(cfg: FilterConfig) -> Check:
-    """Degenerate output: one character repeated, looping phrases, or the same lines again and again."""
-
-    def check(record: Record) -> Verdict:
-        text = _prose_once(record.get("output") or "")
-        if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
-            return "repetitive_output", f"{match.group(1)!r} repeated {len(match.group(0))} times"
-        if cfg.max_ngram_repetition is not None and not _few_repeats(text, cfg.max_ngram_repetition):
-            score = ngram_repetition(text)
-            if score > cfg.max_ngram_repetition:
-                return "repetitive_output", f"repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
-        if cfg.max_duplicate_lines is not None:
-            score = duplicate_line_ratio(text)
-            if score > cfg.max_duplicate_lines:
-                return "repetitive_output", f"duplicate lines {score:.2f} > {cfg.max_duplicate_lines}"
-        return None
-
-    return check
-
-
 def _few_repeats(text: str, limit: float, n: int = 10) -> bool:
     """True when `ngram_repetition(text, n) <= limit` follows from the distinct characters alone.
 
@@ -268,122 +164,17 @@ def _few_symbols(text: str, limit: float) -> bool:
     return 1 - words / solid <= limit
 
 
-def check_symbols(cfg: FilterConfig) -> Check:
-    """Too many junk symbols in the instruction or the output prose."""
-    limit = cfg.max_symbol_ratio
+def refusal_match(text: str) -> re.Match[str] | None:
+    """The first refusal pattern matching `text` (in `_REFUSAL` order), or None.
 
-    def check(record: Record) -> Verdict:
-        for name in ("instruction", "output"):
-            text = _prose_once(record.get(name) or "") if name == "output" else prose(record.get(name) or "")
-            if _few_symbols(text, limit):
-                continue
-            score = symbol_ratio(text)
-            if score > limit:
-                return "too_many_symbols", f"{name}: symbol ratio {score:.2f} > {limit}"
-        return None
-
-    return check
-
-
-def check_refusal(record: Record) -> Verdict:
-    """The output refuses, or speaks as "an AI language model" / "作为一个AI语言模型"."""
-    text = (record.get("output") or "").strip().replace("\u2019", "'")
-    if not _REFUSAL_HINT.search(text):  # then only the patterns anchored at the start can match
-        for pattern in _ANCHORED_REFUSAL:
-            if match := pattern.search(text):
-                return "refusal", match.group(0)[:80]
-        return None
-    for pattern in _REFUSAL:
+    The unanchored patterns need "as a(n)" or "作为"; without either only the anchored ones run.
+    """
+    for pattern in _REFUSAL if _REFUSAL_HINT.search(text) else _ANCHORED_REFUSAL:
         if match := pattern.search(text):
-            return "refusal", match.group(0)[:80]
+            return match
     return None
 
 
-def check_blacklist(cfg: FilterConfig) -> Check:
-    """Any blacklisted keyword anywhere in the record (case-insensitive)."""
-    keywords = [(k, k.casefold()) for k in cfg.blacklist if k]
-
-    def check(record: Record) -> Verdict:
-        text = record_text(record, _STRING_FIELDS).casefold()
-        for turn in record.get("history") or ():
-            text += "\n" + "\n".join(s for s in turn if isinstance(s, str)).casefold()
-        for keyword, folded in keywords:
-            if folded in text:
-                return "blacklisted_keyword", keyword
-        return None
-
-    return check
-
-
-def _user_pattern(pattern: str) -> regex.Pattern:
+def user_pattern(pattern: str) -> regex.Pattern:
+    """A user-supplied blacklist regex, compiled with the `regex` module (it supports a timeout)."""
     return regex.compile(pattern, regex.IGNORECASE | regex.V0)
-
-
-def check_patterns(cfg: FilterConfig) -> Check:
-    """Any blacklist regex matching the record; a pattern past `pattern_timeout` rejects, never hangs.
-
-    User patterns can backtrack exponentially (`(a|aa)+$`), so they run under the `regex`
-    module's per-call timeout: the record goes to the rejects file as `pattern_timeout`.
-    """
-    patterns = [(p, _user_pattern(p)) for p in cfg.blacklist_patterns]
-    timeout = cfg.pattern_timeout
-
-    def check(record: Record) -> Verdict:
-        text = record_text(record, _STRING_FIELDS)
-        for turn in record.get("history") or ():
-            text += "\n" + "\n".join(s for s in turn if isinstance(s, str))
-        for source, pattern in patterns:
-            try:
-                match = pattern.search(text, timeout=timeout)
-            except TimeoutError:
-                return "pattern_timeout", f"{source!r} ran past {timeout} s"
-            if match:
-                return "blacklisted_pattern", f"{source!r} matched {match.group(0)[:60]!r}"
-        return None
-
-    return check
-
-
-def check_language(cfg: FilterConfig) -> Check:
-    """The record's language (instruction + input + output) is one of `languages`."""
-    allowed = set(cfg.languages or ())
-
-    def check(record: Record) -> Verdict:
-        tag = language(record_text(record))
-        return None if tag in allowed else ("wrong_language", f"{tag} not in {sorted(allowed)}")
-
-    return check
-
-
-def build_checks(cfg: FilterConfig) -> list[Check]:
-    """The enabled checks, cheapest and most basic first."""
-    checks = [check_fields(cfg), check_lengths(cfg)]
-    if cfg.max_instruction_similarity is not None:
-        checks.append(check_repeats_instruction(cfg))
-    if (cfg.max_char_run, cfg.max_ngram_repetition, cfg.max_duplicate_lines) != (None, None, None):
-        checks.append(check_repetition(cfg))
-    if cfg.max_symbol_ratio is not None:
-        checks.append(check_symbols(cfg))
-    if cfg.refusal:
-        checks.append(check_refusal)
-    if cfg.blacklist:
-        checks.append(check_blacklist(cfg))
-    if cfg.blacklist_patterns:
-        checks.append(check_patterns(cfg))
-    if cfg.languages:
-        checks.append(check_language(cfg))
-    return checks
-
-
-def record_filter(cfg: FilterConfig | None = None) -> Callable[[Record], tuple[bool, str, str]]:
-    """One predicate running every enabled check: (True, "", "") or (False, reason, detail)."""
-    checks = build_checks(cfg or FilterConfig())
-
-    def keep(record: Record) -> tuple[bool, str, str]:
-        for check in checks:
-            verdict = check(record)
-            if verdict is not None:
-                return False, verdict[0], verdict[1]
-        return True, "", ""
-
-    return keep

@@ -8,7 +8,7 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-from datacraft.errors import ConfigError
+from datacraft.errors import ConfigError, DatacraftError
 from datacraft.export.dataset_info import (
     FILE_NAME,
     OPTIONAL_COLUMNS,
@@ -25,23 +25,38 @@ from datacraft.export.split import (
     link_duplicates,
     validation_target,
 )
-from datacraft.io.writers import JsonlWriter, check_not_input, write_records
+from datacraft.io.writers import JsonlWriter, write_records
 from datacraft.records import Record
-from datacraft.stages import Ledger, Reject, RejectSink, map_stage, read_stage
+from datacraft.runner import check_paths, read_inputs
+from datacraft.stages import Ledger, Reject, RejectSink, map_stage
 from datacraft.textutil import language
 from datacraft.validate import validate_record
 
 FILE_FORMATS = ("jsonl", "json")
 # Column order in the written files, per format; optional columns appear only when mapped.
-FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools"),
-               "sharegpt": ("conversations", "system", "tools"), "openai": ("messages",)}
+_ANSWERS = ("chosen", "rejected", "kto_tag")
+FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools", *_ANSWERS),
+               "sharegpt": ("conversations", "system", "tools", *_ANSWERS), "openai": ("messages", *_ANSWERS)}
 EMPTY = {"system": "", "history": [], "tools": ""}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class NothingToExport(DatacraftError):
+    """No record survived: nothing is written and dataset_info.json is left alone (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, counts: dict):
+        self.counts = counts
+        reasons = ", ".join(f"{r} {n}" for r, n in counts["reasons"].items()) or "the input holds no records"
+        super().__init__(f"export: no record to export out of {counts['read']} read ({reasons}); "
+                         "nothing written, dataset_info.json unchanged")
+
+
 def output_issues(fields: Record, fmt: str) -> list[tuple[str, str]]:
     """Why a converted record would not train as `fmt` (datacraft.validate): [(kind, detail)]."""
-    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, fmt)]
+    schema = "auto" if "chosen" in fields else fmt  # preference records: LLaMA-Factory's ranking rules
+    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, schema)]
 
 
 def _prepare(fmt: str):
@@ -91,13 +106,16 @@ class _Scan:
         self.grouper = Grouper()
         self.spool = Spool()
         self.strata: list[str] = []
-        self.present: set[str] = set()
+        self.present: set[str] = set()  # optional and answer columns, for dataset_info
+        self.fill: set[str] = set()  # the columns each written record gets (present, less `rejected`)
+        self.answers: Counter[str] = Counter()
         self.count = 0
 
     def add(self, item: Record) -> None:
         fields = item["fields"]
         i = self.grouper.add(item)
         self.present.update(c for c in OPTIONAL_COLUMNS[self.fmt] if fields.get(c))
+        self.answers.update(c for c in _ANSWERS[::2] if c in fields)
         if self.stratify:
             self.strata.append(language(chat_text(fields)))
         if self.reuse:
@@ -110,6 +128,19 @@ class _Scan:
                 self.grouper.link(("id", group), i)
         self.spool.append(item)
         self.count += 1
+
+    def check_answers(self) -> None:
+        """Preference (chosen/rejected) and KTO columns: every record has them or none does."""
+        for column in _ANSWERS[::2]:
+            having = self.answers[column]
+            if 0 < having < self.count:
+                raise ConfigError(f"{having} of {self.count} records have `{column}`: LLaMA-Factory reads a file as "
+                                  "preference (or KTO) data or not at all; export them separately")
+            if having:
+                self.present.add(column)
+        self.fill = set(self.present)
+        if "chosen" in self.present:
+            self.present.add("rejected")
 
     def groups(self) -> tuple[list[int], bool]:
         """Group label per record, and whether dedupe's clusters were reused."""
@@ -136,18 +167,20 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     paths = {split: str(out / f"{name}_{split}.{file_format}") for split in ("train", "validation")}
     side = {"provenance": str(out / f"{name}_provenance.jsonl"), "rejects": str(out / f"{name}_rejects.jsonl"),
             "dataset_info": str(out / FILE_NAME)}
-    for path in [*paths.values(), *side.values()]:
-        check_not_input(path, inputs)
+    check_paths(inputs, {"output": paths["train"], "validation output": paths["validation"]},
+                folders={"--out-dir": out_dir})
     read_dataset_info(side["dataset_info"])  # a broken registry stops us before anything is written
 
     ledger = Ledger(RejectSink(side["rejects"]))
     scan = _Scan(fmt, group_near_duplicates, stratify, cluster)
     try:
         with ledger.rejects:
-            ledger.stage("read")  # read_stage is lazy: register it first so the ledger lists it first
-            stream = read_stage(inputs, ledger, strict=strict, **(read_options or {}))
+            stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
             for item in map_stage("export", _prepare(fmt), ledger)(stream):
                 scan.add(item)
+            if not scan.count:
+                raise NothingToExport(ledger.to_dict(0))
+            scan.check_answers()
             groups, reused = scan.groups()
             in_validation = assign_split(groups, val_size, seed, scan.strata if stratify else None)
         counts = {"train": in_validation.count(False), "validation": in_validation.count(True)}
@@ -181,7 +214,7 @@ def _write(scan: _Scan, in_validation: list[bool], counts: dict[str, int], paths
         want = split == "validation"
         for item, is_val in zip(scan.spool, in_validation, strict=True):
             if is_val == want:
-                yield _fill(item["fields"], fmt, scan.present)
+                yield _fill(item["fields"], fmt, scan.fill)
 
     if file_format == "jsonl":
         # One pass over the spool writes both splits and the provenance sidecar.
@@ -192,7 +225,7 @@ def _write(scan: _Scan, in_validation: list[bool], counts: dict[str, int], paths
                 writer = writers["validation" if is_val else "train"]
                 provenance.write({"id": item["id"], "split": "validation" if is_val else "train",
                                   "index": writer.count, "meta": item["meta"]})
-                writer.write(_fill(item["fields"], fmt, scan.present))
+                writer.write(_fill(item["fields"], fmt, scan.fill))
     else:
         for split in splits:
             write_records(paths[split], rows(split), fmt=file_format)
