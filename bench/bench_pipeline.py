@@ -136,8 +136,10 @@ def child(body: str, env: dict | None = None) -> dict:
     """Run `body` in a fresh interpreter: wall, CPU (user + system) and peak RSS of that child."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _CHILD.format(body=body)], check=True, text=True,
+    done = subprocess.run([sys.executable, "-c", _CHILD.format(body=body)], check=False, text=True,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    if done.returncode:
+        raise SystemExit(f"child exited {done.returncode}:\n{done.stderr[-3000:]}")
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = int(done.stderr.split("PEAK_RSS_KB")[-1].split()[0]) / 1024
