@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -155,7 +156,8 @@ class _Scan:
 def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_size: float = 0.1,
                    seed: int = 42, name: str = "datacraft", file_format: str = "jsonl",
                    group_near_duplicates: bool = True, read_options: dict | None = None,
-                   stratify: bool = True, cluster: Clusterer | None = None, strict: bool = False) -> dict:
+                   stratify: bool = True, cluster: Clusterer | None = None, strict: bool = False,
+                   transform: Callable[[Record], Record] | None = None) -> dict:
     """Write train/validation files in `fmt`, a provenance sidecar, rejects and `dataset_info.json`.
 
     Records that do not convert or check are rejected (stage "export"). Related records
@@ -176,6 +178,7 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     try:
         with ledger.rejects:
             stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
+            stream = map(transform, stream) if transform else stream  # e.g. a dataset-wide system prompt
             for item in map_stage("export", _prepare(fmt), ledger)(stream):
                 scan.add(item)
             if not scan.count:
