@@ -85,13 +85,26 @@ def _inline_patterns() -> tuple[dict[str, re.Pattern], list[str]]:
 def _factory_patterns() -> dict[str, re.Pattern]:
     """Patterns that functions build from settings, at typical and extreme settings."""
     from datacraft.clean.filters import _char_run
+    from datacraft.dedupe.normalize import _non_word
 
-    return {f"clean.filters._char_run({n})": _char_run(n) for n in (3, 20)}
+    patterns = {f"clean.filters._char_run({n})": _char_run(n) for n in (3, 20)}
+    patterns["dedupe.normalize._non_word()"] = _non_word()
+    return patterns
 
 
-# Functions that build a pattern at run time; each is covered by _factory_patterns or by the
-# user-pattern safety net (clean's `blacklist_patterns` run with a timeout, see test_filters).
-FACTORIES = {"_char_run", "_user_pattern"}
+# Functions that build a pattern at run time; each is covered by _factory_patterns, is a class
+# or an alternation of escaped literals (linear by construction), or is a user-supplied pattern.
+FACTORIES = {
+    "_char_run", "_non_word",  # in _factory_patterns
+    "_tables",  # dedupe.normalize: a character class built from a table
+    "_phrases", "_is_protected",  # augment.curated: re.escape'd word lists between lookarounds
+    "user_pattern",  # clean's blacklist_patterns: run with the regex module's timeout (pattern_timeout)
+    "parse_pairs",  # augment.lexicon: next=/prev= rules from a lexicon file; NOT time-limited (see issue 16 report)
+}
+# Searched only in bounded text, so their quadratic worst case is a constant: name -> where bounded.
+BOUNDED = {
+    "datacraft.augment.curated._SENTENCE_START[0]": "searched in _head(), at most _CONTEXT = 200 characters",
+}
 
 
 def _literals(tree) -> list[str]:
@@ -188,7 +201,7 @@ def test_the_step_counter_sees_catastrophic_backtracking():
     assert b.steps > 3.5 * a.steps
 
 
-@pytest.mark.parametrize("name", sorted(PATTERNS))
+@pytest.mark.parametrize("name", sorted(set(PATTERNS) - set(BOUNDED)))
 def test_linear_work(name):
     pattern = PATTERNS[name]
     worst = (0.0, "", "")

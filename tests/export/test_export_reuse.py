@@ -33,7 +33,8 @@ def test_deduped_input_reuses_the_clusters_and_splits_as_reclustering_would(tmp_
     deduped = str(tmp_path / "deduped.jsonl")
     dedupe_file([raw], deduped)
     marks = [r["meta"]["dedupe"] for r in _lines(deduped)]
-    assert len(marks) == 40 and marks[0] == {"group": "r0", "threshold": 0.8, "fields": list(DedupeConfig().fields)}
+    assert len(marks) == 40 and marks[0] == {"group": "r0", "threshold": DedupeConfig().threshold,
+                                             "fields": list(DedupeConfig().fields)}
     reused = export_dataset([deduped], str(tmp_path / "a"), val_size=0.25, seed=3)
     assert reused["near_duplicates_from"] == "dedupe"
     # The same records without the marks: export clusters them itself, and must split them alike.
@@ -60,8 +61,8 @@ def test_one_unmarked_record_means_export_clusters_everything(tmp_path: Path) ->
 
 def test_a_stricter_dedupe_threshold_is_not_trusted(tmp_path: Path) -> None:
     fields = list(DedupeConfig().fields)
-    records = [{**r, "meta": {"dedupe": {"group": r["id"], "threshold": 0.95, "fields": fields}}} for r in _records()]
+    records = [{**r, "meta": {"dedupe": {"group": r["id"], "threshold": 0.99, "fields": fields}}} for r in _records()]
     result = export_dataset([_write(tmp_path / "in.jsonl", records)], str(tmp_path / "out"), val_size=0.25)
-    # Survivors of a 0.95 dedupe can still be 0.8-similar: export clusters, and finds the copy.
+    # Survivors of a stricter dedupe can still be similar at export's threshold: export clusters.
     assert result["near_duplicates_from"] == "export"
     assert result["grouped_records"] == 2
