@@ -13,6 +13,7 @@ COMMANDS = ("ingest", "generate", "review", "augment", "clean", "dedupe", "valid
             "run", "train", "diagnose", "saturation", "tune")
 COMMANDS += ("decontaminate",)  # issue 15
 COMMANDS += ("mix",)  # issue 15
+COMMANDS += ("merge",)  # issue 12
 
 
 @click.group(cls=DatacraftGroup, commands_from=COMMANDS,
