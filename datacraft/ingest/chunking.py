@@ -23,7 +23,7 @@ _CHARS_PER_TOKEN = 8  # a first guess on the generous side: real tokenizers aver
 _PARAGRAPH = re.compile(r"\n[ \t\r]*(?:\n[ \t\r]*)+")
 _HEADING_LINE = re.compile(r"#{1,6}[ \t]+(.*?)[ \t#]*(?:\n|\Z)")
 _CLOSERS = "\"'”’)\\]」』）》"
-_SENTENCE = re.compile(rf"(?:[。！？；…]+|[.!?;]+(?=[\s{_CLOSERS}]|\Z))[{_CLOSERS}]*[ \t]*|\n[ \t]*")
+_SENTENCE = re.compile(rf"(?:[。！？；…]+|(?<![.!?;])[.!?;]+(?=[\s{_CLOSERS}]|\Z))[{_CLOSERS}]*[ \t]*|\n[ \t]*")
 
 
 @dataclass(frozen=True, slots=True)
