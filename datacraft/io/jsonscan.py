@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from datacraft.errors import InputError
+
 log = logging.getLogger("datacraft.io")
 
 _OBJECT_END = re.compile(rb"\}[ \t\r\n]*(?=[,\]])")
@@ -73,7 +75,11 @@ class Scanner:
         return {"line": line, "sub": self._sub, **fields}
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        """Every top-level value as rows: array elements, objects, and bad rows for the rest."""
+        """Every top-level value as rows: array elements, objects, and bad rows for the rest.
+
+        A file that does not start like JSON at all is not a JSON file: that raises InputError.
+        """
+        started = False
         while True:
             self.skip_space()
             if self.pos >= self.end:
@@ -84,8 +90,11 @@ class Scanner:
                     return
             elif first == 0x7B:  # {
                 yield from self._object()
+            elif not started:
+                raise InputError(self.path, "not JSON: expected an array of records or JSON Lines", self.line)
             else:
                 yield from self._garbage()
+            started = True
 
     def _garbage(self) -> Iterator[dict[str, Any]]:
         line, to = self.line, self.line_end()

@@ -185,7 +185,7 @@ def test_excel_parquet_limit_and_unreadable_files_in_a_folder(tmp_path):
     summary, records, rejected = _run([folder], tmp_path, limit=3)
     assert [r["meta"]["source"].rsplit("/", 1)[1] for r in records] == [
         "a.xlsx:2", "a.xlsx:3", "a.xlsx:4", "b.parquet:1", "b.parquet:2", "b.parquet:3"]
-    assert [(r["reason"], r["source"].rsplit("/", 1)[1]) for r in rejected] == [("invalid_json", "c.json:1")]
+    assert [(r["reason"], r["source"].rsplit("/", 1)[1]) for r in rejected] == [("unreadable", "c.json:1")]
 
 
 def test_outputs_are_never_read_or_overwritten(tmp_path):

@@ -34,6 +34,13 @@ def test_trailing_garbage_is_a_bad_row_with_its_line(tmp_path):
         list(iter_records(path, strict=True))
 
 
+def test_a_file_that_does_not_start_like_json_is_an_input_error(tmp_path):
+    path = tmp_path / "text.json"
+    path.write_text("\n\nhello\n[1]", encoding="utf-8")
+    with pytest.raises(InputError, match=r"text.json:3: not JSON"):
+        list(iter_rows(path))
+
+
 def test_minified_array_numbers_records_on_one_line(tmp_path):
     path = tmp_path / "min.json"
     path.write_text('[{"a": 1},{"a": 2},{"a": "},]"}]', encoding="utf-8")
