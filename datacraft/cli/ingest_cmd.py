@@ -96,6 +96,8 @@ def command(sources: tuple[str, ...], output: str, rejects: str | None, as_: str
                      streaming, strict, do_crawl, depth, max_pages, allow_domain, delay, timeout, max_page_bytes,
                      user_agent, state, do_chunk, max_chars, max_tokens, tokenizer, overlap)
     progress = not quiet and sys.stderr.isatty()
+    if any(is_url(s) for s in sources) and output != "-":
+        click.get_current_context().meta["datacraft.resumable"] = True  # the crawl journal replays fetched pages
     summary = ingest(list(sources), output, rejects=rejects, config=config, progress=progress,
                      read_options=read_options(fmt, encoding, mapping, split))
     to_stderr = output == "-"
