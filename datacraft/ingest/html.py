@@ -60,6 +60,27 @@ def page_title(html: str, url: str | None = None) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def robots_directives(html: str, agent: str = "datacraft") -> set[str]:
+    """The page's `<meta name="robots">` (or `name=AGENT`) directives, lower-cased.
+
+    >>> sorted(robots_directives('<meta name="robots" content="noindex, nofollow">'))
+    ['nofollow', 'noindex']
+    """
+    found: set[str] = set()
+    head = html[: html.lower().find("</head>") if "</head>" in html.lower() else 65536]
+    for tag in _META_TAG.findall(head):
+        attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(tag)}
+        if attrs.get("name", "").strip().lower() in ("robots", agent):
+            found.update(d.strip().lower() for d in attrs.get("content", "").split(",") if d.strip())
+    if "none" in found:
+        found.update(("noindex", "nofollow"))
+    return found
+
+
 def extract_links(html: str, base_url: str) -> list[str]:
     """Absolute targets of the page's `<a href>` links, in page order; rel=nofollow links are left out."""
     try:
