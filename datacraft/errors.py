@@ -54,5 +54,11 @@ class ConfigError(DatacraftError):
     """A bad option or config-file entry."""
 
 
+class NothingLeft(DatacraftError):
+    """The job ran, but nothing useful came out of it (every record was rejected)."""
+
+    exit_code = 1
+
+
 class SchemaError(DatacraftError):
     """An unknown or unreadable schema."""

@@ -162,7 +162,13 @@ def _rows(source: Source, config: IngestConfig, options: dict[str, Any], ledger:
                             encoding=options["encoding"], mapping=options["mapping"], strict=config.strict,
                             on_bad=on_bad, split=options["split"])
     try:
-        yield from itertools.islice(rows, config.limit)
+        count = 0
+        for row in itertools.islice(rows, config.limit):
+            count += 1
+            yield row
+        if not count and not stats.read and source.kind == STRUCTURED and not source.walked:
+            # A file named on the command line that holds nothing: a batch job must not pass as done.
+            raise InputError(source.path, "no records: the input is empty; check the path (or --format)")
     except InputError as exc:
         # A file named on the command line must be readable; one found in a folder is counted and skipped.
         if config.strict or not source.walked:

@@ -220,7 +220,7 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ConfigError(f"unknown --encoding {encoding!r}; e.g. utf-8, gb18030, big5hkscs, utf-16") from None
+            raise ConfigError(f"{path}: unknown --encoding {encoding!r}; e.g. utf-8, gb18030, big5hkscs, utf-16") from None
     if fmt == "hf":
         yield from _iter_hf(path, split)
         return
