@@ -153,8 +153,9 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
-def open_text(stream: BinaryIO, path: str, encoding: str | None = None) -> TextIO:
-    """Wrap a binary stream as text in its detected (or given) encoding; newlines are universal."""
+def open_text(stream: BinaryIO, path: str, encoding: str | None = None, newline: str | None = None) -> TextIO:
+    """Wrap a binary stream as text in its detected (or given) encoding; newlines are universal
+    unless `newline=""` (what the csv module needs, so a `\r` inside a quoted cell survives)."""
     if encoding is None:
         # A large buffer lets `peek` show the detector a meaningful sample without consuming it.
         buffered = io.BufferedReader(stream, buffer_size=_SAMPLE)  # type: ignore[arg-type]
@@ -164,4 +165,4 @@ def open_text(stream: BinaryIO, path: str, encoding: str | None = None) -> TextI
         codecs.lookup(encoding)
     except LookupError:
         raise InputError(path, f"unknown encoding {encoding!r}") from None
-    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline=None)
+    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline=newline)

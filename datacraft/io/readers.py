@@ -241,7 +241,7 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
         elif fmt == "json":
             yield from _iter_json(path, binary, encoding)
         else:
-            text = open_text(binary, path, encoding)
+            text = open_text(binary, path, encoding, newline="")
             reader = _iter_delimited(path, text, "\t" if fmt == "tsv" else ",")
             yield from _decode_guard(path, reader, lambda: 0)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
