@@ -17,6 +17,7 @@ _OS_HINTS = {
     errno.EACCES: "permission denied; check the folder's permissions or write elsewhere",
     errno.EPERM: "not permitted; check the folder's permissions or write elsewhere",
     errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+    errno.EFBIG: "the file is over the size limit (ulimit -f or the file system); write elsewhere",
 }
 
 
