@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -29,7 +29,11 @@ _OBJECT_END = re.compile(rb"\}[ \t\r\n]*(?=[,\]])")
 _TOKEN = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[\[\]{}]|"')
 _SCALAR = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[^,\]\s]+')
 _SPACE = b" \t\r\n"
+_GAP = re.compile(rb"[ \t\r\n]*(?:(,)[ \t\r\n]*)?")  # between elements: space, at most one comma
 _TRIES = 8  # candidate ends tried before the exact tokenizer takes over
+_BLOCK = 2048  # elements of a pretty-printed array parsed by one orjson call
+_WINDOW = 32 << 20  # bytes searched for their starts at a time
+_MINIFIED_START = re.compile(rb"\}[ \t]*,[ \t]*\{")
 _NON_FINITE = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
 _BIG_INT = re.compile(rb"(?<![\w.\"])-?\d{20,}(?![\w.])")
 # Keys that hold the records in a wrapper object; other members must be plain values (version...).
@@ -39,8 +43,11 @@ WRAPPER_KEYS = ("data", "rows", "records", "examples", "items", "samples", "trai
 class Scanner:
     """Walks a UTF-8 buffer (bytes or mmap) from `pos`, counting lines as it goes."""
 
-    def __init__(self, path: str, buf: Any, pos: int = 0, line: int = 1, end: int | None = None):
+    def __init__(self, path: str, buf: Any, pos: int = 0, line: int = 1, end: int | None = None,
+                 factory: Callable[..., Any] | None = None):
         self.path, self.buf, self.pos, self.line = path, buf, pos, line
+        # factory(path, line, value, error, reason, raw, sub, warning) makes a row; the reader passes its Row.
+        self.factory = factory or _row_dict
         self.end = len(buf) if end is None else end
         self._last_line, self._sub = 0, 0
 
@@ -66,13 +73,14 @@ class Scanner:
         return self.end if found < 0 else found
 
     # -- rows ----------------------------------------------------------------------------------
-    def row(self, line: int, **fields: Any) -> dict[str, Any]:
+    def row(self, line: int, value: Any = None, error: str | None = None, reason: str | None = None,
+            raw: str | None = None, warning: str | None = None) -> Any:
         # Records that start on one line (a minified array) get a sub-number, so ids stay unique.
         if line == self._last_line:
             self._sub += 1
         else:
             self._last_line, self._sub = line, 0
-        return {"line": line, "sub": self._sub, **fields}
+        return self.factory(self.path, line, value, error, reason, raw, self._sub, warning)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every top-level value as rows: array elements, objects, and bad rows for the rest.
@@ -138,7 +146,8 @@ class Scanner:
             for element in value[key]:
                 yield self.row(line, value=element)
             return
-        inner = Scanner(self.path, chunk, match.end() - 1, line + chunk.count(b"\n", 0, match.end()))
+        inner = Scanner(self.path, chunk, match.end() - 1, line + chunk.count(b"\n", 0, match.end()),
+                        factory=self.factory)
         inner._last_line, inner._sub = self._last_line, self._sub
         yield from inner._array()
         self._last_line, self._sub = inner._last_line, inner._sub
@@ -147,53 +156,137 @@ class Scanner:
         """The elements of the array at `pos`; False when the file cannot be read past it."""
         open_line = self.line
         self.take(self.pos + 1)
+        buf, stop = self.buf, self.end
+        # The loop keeps its position in locals (this is the hot path) and hands it back before each yield.
+        pos, line = self.pos, self.line
+        fast_tried = False
         while True:
-            self.skip_space()
-            if self.pos >= self.end:
+            gap = _GAP.match(buf, pos, stop).end()
+            if gap != pos:
+                line += buf[pos:gap].count(b"\n")
+                pos = gap
+            if pos >= stop:
+                self.pos, self.line = pos, line
                 yield self.row(open_line, error="invalid JSON: the array opened here is never closed",
                                reason="invalid_json", raw=None)
                 return False
-            first = self.buf[self.pos]
+            first = buf[pos]
             if first == 0x5D:  # ]
-                self.take(self.pos + 1)
+                self.pos, self.line = pos + 1, line
                 return True
             if first == 0x2C:  # a stray or trailing comma: nothing is lost by passing it
-                self.take(self.pos + 1)
+                pos += 1
                 continue
-            line, start = self.line, self.pos
-            end = self._element_end(first)
+            if first == 0x7B and not fast_tried:
+                fast_tried = True
+                self.pos, self.line = pos, line
+                yield from self._indented_run()
+                if self.pos != pos:
+                    pos, line, fast_tried = self.pos, self.line, False
+                    continue
+            found, newlines, end = self._element(first, pos)
             if end is None:
+                self.pos, self.line = pos, line
                 yield self.row(line, error="invalid JSON: this element is never closed", reason="invalid_json",
-                               raw=self.buf[start:start + 1000].decode("utf-8", "replace"))
+                               raw=buf[pos:pos + 1000].decode("utf-8", "replace"))
                 return False
-            chunk = self.take(end)
-            yield self.row(line, **decode(chunk, line))
-            self.skip_space()
-            if self.pos < self.end and self.buf[self.pos] not in b",]":
-                line, raw = self.line, self.buf[self.pos:self.line_end()][:1000].decode("utf-8", "replace")
+            self.pos, self.line = end, line + newlines
+            yield self.row(line, **found)
+            pos, line = self.pos, self.line
+            after = _GAP.match(buf, pos, stop)
+            if after.group(1) is None and after.end() < stop and buf[after.end()] != 0x5D:
+                line += buf[pos:after.end()].count(b"\n")
+                self.pos, self.line = after.end(), line
+                raw = buf[self.pos:self.line_end()][:1000].decode("utf-8", "replace")
                 yield self.row(line, error="invalid JSON: expected ',' or ']' after an array element",
                                reason="invalid_json", raw=raw)
                 return False
 
-    def _element_end(self, first: int) -> int | None:
+    def _indented_run(self) -> Iterator[Any]:
+        """Arrays of objects in blocks of up to _BLOCK elements, each block parsed by one orjson call.
+
+        Pretty-printed arrays (`json.dump(..., indent=2)`): every element starts a line at one indent,
+        and a string cannot hold a raw newline, so those line starts are the element starts. Minified
+        arrays: `},{` marks them (a string may hold it too, which the count check catches). A block is
+        accepted only when it parses into exactly as many elements as starts were found; anything
+        else leaves `pos` where it was, for the element-by-element path.
+        """
         buf, start = self.buf, self.pos
+        line_start = buf.rfind(b"\n", 0, start) + 1
+        indent = buf[line_start:start]
+        if indent.strip(b" \t") or start == line_start == 0:
+            element_start, shift = _MINIFIED_START, 1  # the `{` after "},"
+        else:
+            element_start, shift = re.compile(rb"\n" + re.escape(indent) + rb"\{"), 1
+        while True:
+            starts = [start]
+            for match in element_start.finditer(buf, start + 1, min(self.end, start + _WINDOW)):
+                starts.append(match.end() - shift)
+                if len(starts) > _BLOCK:
+                    break
+            if len(starts) < 3:
+                return
+            block = buf[start:starts[-1]]
+            body = block.rstrip(b" \t\r\n")
+            if not body.endswith(b","):
+                return
+            try:
+                values = orjson.loads(b"[" + body[:-1] + b"]")
+            except orjson.JSONDecodeError:
+                return
+            if len(values) != len(starts) - 1:
+                return
+            line, make, path, flat = self.line, self.factory, self.path, _FLAT.issuperset
+            # More `":` than keys somewhere in the block: look for duplicate keys element by element.
+            suspect = not all(type(v) is dict for v in values) or block.count(b'":') > sum(map(len, values))
+            offsets = [x - start for x in starts]
+            minified = element_start is _MINIFIED_START  # elements may share a line: number them
+            for value, a, b in zip(values, offsets, offsets[1:]):
+                sub = 0
+                if minified:
+                    sub = self._sub + 1 if line == self._last_line else 0
+                    self._last_line, self._sub = line, sub
+                if type(value) is not dict or not flat(map(type, value.values())) or \
+                        (suspect and block.count(b'":', a, b) > len(value)):
+                    found = checked(value, block[a:b].rstrip(b" \t\r\n,"), line)
+                    yield make(path, line, found.get("value"), found.get("error"), found.get("reason"),
+                               found.get("raw"), sub, found.get("warning"))
+                else:
+                    yield make(path, line, value, None, None, None, sub, None)
+                line += block.count(b"\n", a, b)
+            if not minified:
+                self._last_line, self._sub = line - block.count(b"\n", offsets[-2], offsets[-1]), 0
+            self.pos, self.line = starts[-1], line
+            start = starts[-1]
+
+    def _element(self, first: int, start: int) -> tuple[dict[str, Any], int, int | None]:
+        """The element at `start`, decoded, and where it ends (None: it never does)."""
+        buf, stop = self.buf, self.end
+        line = self.line
         if first == 0x7B:
             at = start
             for _ in range(_TRIES):
-                match = _OBJECT_END.search(buf, at, self.end)
+                match = _OBJECT_END.search(buf, at, stop)
                 if match is None:
                     break
                 end = match.start() + 1
+                chunk = buf[start:end]
                 try:
-                    orjson.loads(buf[start:end])
-                    return end
+                    value = orjson.loads(chunk)
                 except orjson.JSONDecodeError:
                     at = end
-            return exact_end(buf, start, self.end)
-        if first == 0x5B:
-            return exact_end(buf, start, self.end)
-        match = _SCALAR.match(buf, start, self.end)
-        return match.end() if match else None
+                    continue
+                return checked(value, chunk, line), chunk.count(b"\n"), end
+            end = exact_end(buf, start, stop)
+        elif first == 0x5B:
+            end = exact_end(buf, start, stop)
+        else:
+            match = _SCALAR.match(buf, start, stop)
+            end = match.end() if match else None
+        if end is None:
+            return {}, 0, None
+        chunk = buf[start:end]
+        return decode(chunk, line), chunk.count(b"\n"), end
 
 
 def exact_end(buf: Any, start: int, stop: int) -> int | None:
@@ -222,10 +315,15 @@ def decode(chunk: bytes, line: int) -> dict[str, Any]:
 
 def checked(value: Any, chunk: bytes, line: int) -> dict[str, Any]:
     """Catch what orjson accepts but would change: integers too big for 64 bits, duplicate keys."""
-    if _BIG_INT.search(chunk) and _has_big_int(chunk):
+    if type(value) is dict and _FLAT.issuperset(map(type, value.values())):
+        keys, floats = len(value), False  # the common record: text values only
+    else:
+        keys, floats = _shape(value)
+    # orjson reads an integer past 64 bits as a float: only then is the (slower) digit check needed.
+    if floats and _BIG_INT.search(chunk) and _has_big_int(chunk):
         return {"error": "an integer does not fit in 64 bits (it would lose digits); write it as a string",
                 "reason": "number_out_of_range", "raw": _raw(chunk)}
-    if isinstance(value, dict) and chunk.count(b'":') > _count_keys(value):
+    if keys and chunk.count(b'":') > keys:
         duplicates = _duplicate_keys(chunk)
         if duplicates:
             return {"value": value, "warning": f"duplicate key {duplicates[0]!r} (the last value is kept)"}
@@ -286,12 +384,32 @@ def _raw(chunk: bytes) -> str:
     return chunk[:1000].decode("utf-8", "replace")
 
 
-def _count_keys(value: Any) -> int:
-    if isinstance(value, dict):
-        return len(value) + sum(_count_keys(v) for v in value.values() if isinstance(v, (dict, list)))
-    if isinstance(value, list):
-        return sum(_count_keys(v) for v in value if isinstance(v, (dict, list)))
-    return 0
+_FLAT = frozenset({str, int, bool, type(None)})
+
+
+def _row_dict(path: str, line: int, value: Any, error: str | None, reason: str | None, raw: str | None,
+              sub: int, warning: str | None) -> dict[str, Any]:
+    return {"path": path, "line": line, "value": value, "error": error, "reason": reason, "raw": raw,
+            "sub": sub, "warning": warning}
+
+
+def _shape(value: Any) -> tuple[int, bool]:
+    """(keys in every object, whether any float occurs), without recursion."""
+    keys, floats = 0, False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            keys += len(item)
+            for v in item.values():
+                if type(v) is not str:
+                    stack.append(v)
+        elif kind is list:
+            stack.extend(v for v in item if type(v) is not str)
+        elif kind is float:
+            floats = True
+    return keys, floats
 
 
 def _duplicate_keys(chunk: bytes) -> list[str]:

@@ -22,7 +22,7 @@ import orjson
 
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.encoding import detect_encoding, open_text
-from datacraft.io.jsonscan import Scanner, checked, diagnose, warn
+from datacraft.io.jsonscan import _FLAT, Scanner, checked, diagnose, warn
 from datacraft.records import Record
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "excel", "hf")
@@ -136,9 +136,7 @@ def _iter_json(path: str, binary, encoding: str | None) -> Iterator[Row]:
     """JSON arrays, objects and JSON Lines in any sequence; see `datacraft.io.jsonscan`."""
     buf, start = _json_buffer(path, binary, encoding)
     try:
-        for found in Scanner(path, buf, start).rows():
-            yield Row(path, found["line"], found.get("value"), found.get("error"), found.get("reason"),
-                      found.get("raw"), found["sub"], found.get("warning"))
+        yield from Scanner(path, buf, start, factory=Row).rows()
     finally:
         if isinstance(buf, mmap.mmap):
             with contextlib.suppress(BufferError):
@@ -293,7 +291,9 @@ def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]
                 yield Row(path, number, error=found["error"], reason=found["reason"],
                           raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
             continue
-        if type(value) is dict:
+        # Most rows are flat text records: two C-level tests clear them of big ints and duplicate keys.
+        if type(value) is dict and (not _FLAT.issuperset(map(type, value.values()))
+                                    or (data.count(b'":') if utf8 else data.count('":')) > len(value)):
             found = checked(value, data if isinstance(data, bytes) else data.encode("utf-8"), number)
             yield Row(path, number, found.get("value"), found.get("error"), found.get("reason"), found.get("raw"),
                       warning=found.get("warning"))
