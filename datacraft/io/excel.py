@@ -48,7 +48,7 @@ def _rows(many: bool, title: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[t
         if header is None:
             header = [_text(c) or f"column{i}" for i, c in enumerate(cells, start=1)]
             continue
-        yield many, title, number, {name: _text(c) for name, c in zip(header, cells)}
+        yield many, title, number, {name: _text(c) for name, c in zip(header, cells, strict=False)}
 
 
 def _text(value: Any) -> str:

@@ -13,8 +13,6 @@ No whole-file parse, and a file is read through `mmap`, so a 10 GB array streams
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,8 +20,7 @@ from typing import Any
 import orjson
 
 from datacraft.errors import InputError
-
-log = logging.getLogger("datacraft.io")
+from datacraft.io.jsonvalues import FLAT, checked, decode, diagnose
 
 _OBJECT_END = re.compile(rb"\}[ \t\r\n]*(?=[,\]])")
 _TOKEN = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[\[\]{}]|"')
@@ -34,8 +31,6 @@ _TRIES = 8  # candidate ends tried before the exact tokenizer takes over
 _BLOCK = 2048  # elements of a pretty-printed array parsed by one orjson call
 _WINDOW = 32 << 20  # bytes searched for their starts at a time
 _MINIFIED_START = re.compile(rb"\}[ \t]*,[ \t]*\{")
-_NON_FINITE = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
-_BIG_INT = re.compile(rb"(?<![\w.\"])-?\d{20,}(?![\w.])")
 # Keys that hold the records in a wrapper object; other members must be plain values (version...).
 WRAPPER_KEYS = ("data", "rows", "records", "examples", "items", "samples", "train")
 
@@ -236,12 +231,12 @@ class Scanner:
                 return
             if len(values) != len(starts) - 1:
                 return
-            line, make, path, flat = self.line, self.factory, self.path, _FLAT.issuperset
+            line, make, path, flat = self.line, self.factory, self.path, FLAT.issuperset
             # More `":` than keys somewhere in the block: look for duplicate keys element by element.
             suspect = not all(type(v) is dict for v in values) or block.count(b'":') > sum(map(len, values))
             offsets = [x - start for x in starts]
             minified = element_start is _MINIFIED_START  # elements may share a line: number them
-            for value, a, b in zip(values, offsets, offsets[1:]):
+            for value, a, b in zip(values, offsets, offsets[1:], strict=False):
                 sub = 0
                 if minified:
                     sub = self._sub + 1 if line == self._last_line else 0
@@ -304,61 +299,6 @@ def exact_end(buf: Any, start: int, stop: int) -> int | None:
     return None
 
 
-def decode(chunk: bytes, line: int) -> dict[str, Any]:
-    """One value: {"value": ...} or {"error", "reason", "raw"}, with warnings for odd but valid JSON."""
-    try:
-        value = orjson.loads(chunk)
-    except orjson.JSONDecodeError:
-        return diagnose(chunk, line)
-    return checked(value, chunk, line)
-
-
-def checked(value: Any, chunk: bytes, line: int) -> dict[str, Any]:
-    """Catch what orjson accepts but would change: integers too big for 64 bits, duplicate keys."""
-    if type(value) is dict and _FLAT.issuperset(map(type, value.values())):
-        keys, floats = len(value), False  # the common record: text values only
-    else:
-        keys, floats = _shape(value)
-    # orjson reads an integer past 64 bits as a float: only then is the (slower) digit check needed.
-    if floats and _BIG_INT.search(chunk) and _has_big_int(chunk):
-        return {"error": "an integer does not fit in 64 bits (it would lose digits); write it as a string",
-                "reason": "number_out_of_range", "raw": _raw(chunk)}
-    if keys and chunk.count(b'":') > keys:
-        duplicates = _duplicate_keys(chunk)
-        if duplicates:
-            return {"value": value, "warning": f"duplicate key {duplicates[0]!r} (the last value is kept)"}
-    return {"value": value}
-
-
-def diagnose(chunk: bytes, line: int) -> dict[str, Any]:
-    """A bad row for a value orjson refused, saying what is wrong in the user's terms."""
-    raw = _raw(chunk)
-    try:
-        orjson.loads(chunk)
-    except orjson.JSONDecodeError as exc:
-        message = str(exc.args[0] if exc.args else exc)
-    if _NON_FINITE.search(chunk):
-        try:
-            json.loads(chunk)
-            return {"error": "NaN or Infinity is not JSON (it would become null); write null or a number",
-                    "reason": "non_finite_number", "raw": raw}
-        except (ValueError, RecursionError):
-            pass
-    if "not valid UTF-8" in message or "surrogate" in message:
-        return {"error": f"invalid text: {message.split(':')[0]} (a lone surrogate cannot be written as UTF-8)",
-                "reason": "invalid_json", "raw": raw}
-    if "depth limit" in message or "recursion" in message:
-        return {"error": "nested deeper than 1024 levels", "reason": "too_deep", "raw": raw[:200]}
-    head, sep, tail = message.rpartition(": line ")
-    if sep:
-        inner, _, column = tail.partition(" column ")
-        if inner.isdigit() and int(inner) > 1:
-            message = f"{head} (line {line + int(inner) - 1})"
-        else:
-            message = f"{head} (column {column.split(' ')[0]})"
-    return {"error": f"invalid JSON: {message}", "reason": "invalid_json", "raw": raw}
-
-
 def wrapped_key(value: dict[str, Any]) -> str | None:
     """The key of a wrapper object's records: `{"version": 1, "data": [{...}, ...]}` -> "data".
 
@@ -376,72 +316,7 @@ def wrapped_key(value: dict[str, Any]) -> str | None:
     return lists[0]
 
 
-def warn(path: str, line: int, message: str) -> None:
-    log.warning("%s:%d: %s", path, line, message)
-
-
-def _raw(chunk: bytes) -> str:
-    return chunk[:1000].decode("utf-8", "replace")
-
-
-_FLAT = frozenset({str, int, bool, type(None)})
-
-
 def _row_dict(path: str, line: int, value: Any, error: str | None, reason: str | None, raw: str | None,
               sub: int, warning: str | None) -> dict[str, Any]:
     return {"path": path, "line": line, "value": value, "error": error, "reason": reason, "raw": raw,
             "sub": sub, "warning": warning}
-
-
-def _shape(value: Any) -> tuple[int, bool]:
-    """(keys in every object, whether any float occurs), without recursion."""
-    keys, floats = 0, False
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            keys += len(item)
-            for v in item.values():
-                if type(v) is not str:
-                    stack.append(v)
-        elif kind is list:
-            stack.extend(v for v in item if type(v) is not str)
-        elif kind is float:
-            floats = True
-    return keys, floats
-
-
-def _duplicate_keys(chunk: bytes) -> list[str]:
-    found: list[str] = []
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen and key not in found:
-                found.append(key)
-            seen.add(key)
-        return dict(pairs)
-
-    try:
-        json.loads(chunk, object_pairs_hook=hook)
-    except (ValueError, RecursionError):
-        return []
-    return found
-
-
-def _has_big_int(chunk: bytes) -> bool:
-    found = False
-
-    def parse_int(text: str) -> int:
-        nonlocal found
-        number = int(text)
-        if not -(2**63) <= number < 2**64:
-            found = True
-        return number
-
-    try:
-        json.loads(chunk, parse_int=parse_int)
-    except (ValueError, RecursionError):
-        return False
-    return found

@@ -12,7 +12,6 @@ import mmap
 import os
 import sys
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,9 @@ import orjson
 
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.encoding import detect_encoding, open_text
-from datacraft.io.jsonscan import _FLAT, Scanner, checked, diagnose, warn
+from datacraft.io.ids import record_id, source_labels  # noqa: F401 - re-exported for the stages
+from datacraft.io.jsonscan import Scanner
+from datacraft.io.jsonvalues import FLAT, checked, diagnose, warn
 from datacraft.records import Record
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "excel", "hf")
@@ -292,7 +293,7 @@ def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]
                           raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
             continue
         # Most rows are flat text records: two C-level tests clear them of big ints and duplicate keys.
-        if type(value) is dict and (not _FLAT.issuperset(map(type, value.values()))
+        if type(value) is dict and (not FLAT.issuperset(map(type, value.values()))
                                     or (data.count(b'":') if utf8 else data.count('":')) > len(value)):
             found = checked(value, data if isinstance(data, bytes) else data.encode("utf-8"), number)
             yield Row(path, number, found.get("value"), found.get("error"), found.get("reason"), found.get("raw"),
@@ -384,51 +385,3 @@ def read_records(path: str | os.PathLike[str], **options: Any) -> Iterator[Recor
     """Yield the records of an input as dicts; options as for `iter_records`."""
     for row in iter_records(path, **options):
         yield row.value
-
-
-def source_labels(paths: Iterable[str]) -> dict[str, str]:
-    """The name each input gives its records' ids: the file stem, or as much of the path as tells apart
-    files with the same name (`zh/train.jsonl` and `en/train.jsonl`).
-
-    >>> source_labels(["zh/train.jsonl", "en/train.jsonl", "dev.json", "-"])
-    {'zh/train.jsonl': 'zh/train', 'en/train.jsonl': 'en/train', 'dev.json': 'dev', '-': 'stdin'}
-    """
-    paths = list(dict.fromkeys(paths))
-    parts = {p: _label_parts(p) for p in paths}
-    labels: dict[str, str] = {}
-    for depth in range(1, 1 + max((len(v) for v in parts.values()), default=1)):
-        taken = [p for p in paths if p not in labels]
-        if not taken:
-            break
-        names = {p: "/".join(parts[p][-depth:]) for p in taken}
-        counts = Counter(names.values())
-        for p in taken:
-            if counts[names[p]] == 1 or depth >= len(parts[p]):
-                labels[p] = names[p]
-    counts = Counter(labels.values())
-    for p in paths:  # still equal (train.json beside train.jsonl): keep the suffix too
-        if counts[labels[p]] > 1 and p != "-":
-            labels[p] = "/".join([*parts[p][:-1], Path(p).name])
-    return {p: labels[p] for p in paths}
-
-
-def _label_parts(path: str) -> list[str]:
-    if path == "-":
-        return ["stdin"]
-    pure = Path(os.path.normpath(path))
-    name = pure.name
-    for suffix in (".gz", pure.suffix):
-        name = name.removesuffix(suffix) if name != suffix else name
-    name = Path(name).stem if name.endswith(tuple(_SUFFIXES)) else name
-    return [*[p for p in pure.parent.parts if p not in ("/", "")], name]
-
-
-def record_id(label: str, row: Row) -> str:
-    """`label:line`, `label:line.N` for the N-th record starting on the same line, and the sheet's name
-    for a workbook of several sheets.
-
-    >>> record_id("faq", Row("faq.json", 1, {}, sub=2))
-    'faq:1.3'
-    """
-    sheet = "[" + row.path.rpartition("[")[2] if row.path.endswith("]") and "[" in row.path else ""
-    return f"{label}{sheet}:{row.line}" + (f".{row.sub + 1}" if row.sub else "")

@@ -10,8 +10,8 @@ import codecs
 import gzip
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 GOOD = [
     {"instruction": "Explain what a hash table is in one sentence.",

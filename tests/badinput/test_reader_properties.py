@@ -100,5 +100,5 @@ def test_csv_round_trip_and_line_numbers(tmp_path, table):
     path = tmp_path / "t.csv"
     path.write_bytes(buffer.getvalue().encode("utf-8"))
     rows = list(iter_rows(path))
-    assert [r.value for r in rows if r.error is None] == [dict(zip(["instruction", "output"], r)) for r in table]
+    assert [r.value for r in rows if r.error is None] == [dict(zip(["instruction", "output"], r, strict=True)) for r in table]
     assert [r.line for r in rows] == sorted(r.line for r in rows)
