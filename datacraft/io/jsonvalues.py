@@ -12,6 +12,7 @@ import orjson
 
 log = logging.getLogger("datacraft.io")
 _NON_FINITE = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
+MAX_DEPTH = 200  # orjson writes at most 254 levels; rejects and meta wrap a record in a few more
 _BIG_INT = re.compile(rb"(?<![\w.\"])-?\d{20,}(?![\w.])")
 
 
@@ -27,9 +28,12 @@ def decode(chunk: bytes, line: int) -> dict[str, Any]:
 def checked(value: Any, chunk: bytes, line: int) -> dict[str, Any]:
     """Catch what orjson accepts but would change: integers too big for 64 bits, duplicate keys."""
     if type(value) is dict and FLAT.issuperset(map(type, value.values())):
-        keys, floats = len(value), False  # the common record: text values only
+        keys, floats, depth = len(value), False, 1  # the common record: text values only
     else:
-        keys, floats = _shape(value)
+        keys, floats, depth = _shape(value)
+    if depth > MAX_DEPTH:
+        return {"error": f"nested {depth} levels deep; datacraft writes at most {MAX_DEPTH} (orjson's limit is 254)",
+                "reason": "too_deep", "raw": _raw(chunk)[:200]}
     # orjson reads an integer past 64 bits as a float: only then is the (slower) digit check needed.
     if floats and _BIG_INT.search(chunk) and _has_big_int(chunk):
         return {"error": "an integer does not fit in 64 bits (it would lose digits); write it as a string",
@@ -59,7 +63,8 @@ def diagnose(chunk: bytes, line: int) -> dict[str, Any]:
         return {"error": f"invalid text: {message.split(':')[0]} (a lone surrogate cannot be written as UTF-8)",
                 "reason": "invalid_json", "raw": raw}
     if "depth limit" in message or "recursion" in message:
-        return {"error": "nested deeper than 1024 levels", "reason": "too_deep", "raw": raw[:200]}
+        return {"error": f"nested deeper than 1024 levels; datacraft writes at most {MAX_DEPTH}", "reason": "too_deep",
+                "raw": raw[:200]}
     head, sep, tail = message.rpartition(": line ")
     if sep:
         inner, _, column = tail.partition(" column ")
@@ -81,23 +86,22 @@ def _raw(chunk: bytes) -> str:
 FLAT = frozenset({str, int, bool, type(None)})
 
 
-def _shape(value: Any) -> tuple[int, bool]:
-    """(keys in every object, whether any float occurs), without recursion."""
-    keys, floats = 0, False
-    stack = [value]
+def _shape(value: Any) -> tuple[int, bool, int]:
+    """(keys in every object, whether any float occurs, nesting depth), without recursion."""
+    keys, floats, deepest = 0, False, 0
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         kind = type(item)
-        if kind is dict:
-            keys += len(item)
-            for v in item.values():
-                if type(v) is not str:
-                    stack.append(v)
-        elif kind is list:
-            stack.extend(v for v in item if type(v) is not str)
+        if kind is dict or kind is list:
+            deepest = max(deepest, depth)
+            children = item.values() if kind is dict else item
+            if kind is dict:
+                keys += len(item)
+            stack.extend((v, depth + 1) for v in children if type(v) is not str)
         elif kind is float:
             floats = True
-    return keys, floats
+    return keys, floats, deepest
 
 
 def _duplicate_keys(chunk: bytes) -> list[str]:

@@ -112,6 +112,7 @@ CASES: list[Case] = [
     Case("lone_surrogate", "surrogate.jsonl", jsonl('{"instruction": "\\ud800 x", "output": "y"}', G[0]),
          records=1, bad=1),
     Case("deep_nesting", "deep.jsonl", jsonl(_deep(3000), G[0]), records=1, bad=1),
+    Case("nesting_orjson_reads_but_cannot_write", "deep300.jsonl", jsonl(_deep(300), G[0]), records=1, bad=1),
     Case("duplicate_keys", "dupkeys.jsonl", jsonl('{"instruction": "first", "instruction": "Explain duplicate '
                                                   'keys in JSON objects briefly.", "output": "The last value wins '
                                                   'in most parsers, which hides data loss."}', G[0]), records=2),
