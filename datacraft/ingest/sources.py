@@ -110,7 +110,7 @@ def plan_sources(args: list[str], *, include: list[str] = (), exclude: list[str]
     return Plan(sources, skipped)
 
 
-_KNOWN_SUFFIXES = {*DOCUMENT_SUFFIXES, ".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".ndjson"}
+_KNOWN_SUFFIXES = {*DOCUMENT_SUFFIXES, ".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".ndjson", ".gz"}
 
 
 def _walk(root: str, include: list[str], exclude: list[str], fmt: str | None, outputs: set[Path],

@@ -23,7 +23,7 @@ from datacraft.errors import ConfigError, InputError
 from datacraft.io.encoding import detect_encoding, open_text
 from datacraft.io.ids import record_id, source_labels  # noqa: F401 - re-exported for the stages
 from datacraft.io.jsonscan import Scanner
-from datacraft.io.jsonvalues import FLAT, checked, diagnose, warn
+from datacraft.io.jsonvalues import FLAT, checked, diagnose, log, warn
 from datacraft.records import Record
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "excel", "hf")
@@ -32,6 +32,7 @@ _SUFFIXES = {
     ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel",
 }
 csv.field_size_limit(sys.maxsize)
+_WARN_AT_MOST = 5  # warnings shown per file; the rest are counted
 
 
 @dataclass(slots=True)
@@ -350,6 +351,7 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
     fixed = (fmt or (detect_format(path) if str(path) != "-" else "json")) in ("csv", "tsv", "excel", "parquet", "hf")
     missing = set(mapping.values()) if mapping else set()
     columns: list[str] = []
+    warned = 0
     for row in iter_rows(path, fmt, encoding, split):
         if row.error is None and not isinstance(row.value, dict):
             row.error = f"expected a JSON object, got {type(row.value).__name__}"
@@ -362,7 +364,9 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
                 on_bad(row)
             continue
         if row.warning:
-            warn(row.path, row.line, row.warning)
+            warned += 1
+            if warned <= _WARN_AT_MOST:
+                warn(row.path, row.line, row.warning)
         if missing:
             missing = {c for c in missing if c not in row.value}
             if not columns:
@@ -372,6 +376,8 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
         if mapping:
             row.value = apply_mapping(row.value, mapping)
         yield row
+    if warned > _WARN_AT_MOST:
+        log.warning("%s: %d more rows with the same kind of warning", path, warned - _WARN_AT_MOST)
     if missing and columns:
         _missing_columns(path, missing, columns, mapping)
 

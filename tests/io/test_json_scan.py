@@ -161,3 +161,12 @@ def test_excel_reads_every_sheet_and_fills_merged_cells(tmp_path):
         ("book.xlsx[one]", 3, {"question": "q2", "answer": "shared", "meta": {"sheet": "one"}}),
         ("book.xlsx[two]", 2, {"question": "q3", "answer": "3", "meta": {"sheet": "two"}}),
     ]
+
+
+def test_warnings_are_capped_per_file(tmp_path, caplog):
+    path = tmp_path / "dups.jsonl"
+    path.write_text('{"a": 1, "a": 2}\n' * 12, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="datacraft.io"):
+        assert len(list(iter_records(path))) == 12
+    assert caplog.text.count("duplicate key 'a'") == 5
+    assert "dups.jsonl: 7 more rows with the same kind of warning" in caplog.text
