@@ -212,7 +212,8 @@ class Scanner:
         if indent.strip(b" \t") or start == line_start == 0:
             element_start, shift = _MINIFIED_START, 1  # the `{` after "},"
         else:
-            element_start, shift = re.compile(rb"\n" + re.escape(indent) + rb"\{"), 1
+            # The comma keeps out an object nested at the same indent after a key or a bracket.
+            element_start, shift = re.compile(rb",[ \t\r]*\n" + re.escape(indent) + rb"\{"), 1
         while True:
             starts = [start]
             for match in element_start.finditer(buf, start + 1, min(self.end, start + _WINDOW)):

@@ -170,3 +170,22 @@ def test_warnings_are_capped_per_file(tmp_path, caplog):
         assert len(list(iter_records(path))) == 12
     assert caplog.text.count("duplicate key 'a'") == 5
     assert "dups.jsonl: 7 more rows with the same kind of warning" in caplog.text
+
+
+def test_objects_nested_at_the_elements_indent_keep_their_lines(tmp_path):
+    path = tmp_path / "odd.json"
+    path.write_text('[\n  {"a":\n  {"b": 1}},\n  {"a": 2}, {"a": 3},\n  {"a": 4}\n]', encoding="utf-8")
+    assert [(r.line, r.sub, r.value) for r in iter_rows(path)] == [
+        (2, 0, {"a": {"b": 1}}), (4, 0, {"a": 2}), (4, 1, {"a": 3}), (5, 0, {"a": 4})]
+
+
+def test_a_long_pretty_printed_array_keeps_every_line(tmp_path):
+    import json as stdjson
+
+    items = [{"i": i, "text": "x\\n" * (i % 3), "nested": [{"k": i}] if i % 5 == 0 else []} for i in range(5000)]
+    path = tmp_path / "long.json"
+    path.write_text(stdjson.dumps(items, indent=2), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    got = list(iter_rows(path))
+    assert [r.value for r in got] == items
+    assert all(lines[r.line - 1] == "  {" for r in got)
