@@ -58,6 +58,21 @@ def old(path, text):
 with open(PATH, "rb") as binary:
     n = sum(1 for _ in old(PATH, open_text(binary, PATH).read()))
 """,
+    # The JSON Lines loop before issue 10, verbatim: orjson per line, a Row each, no value checks.
+    "JSONL reader (before)": """
+from datacraft.io.readers import Row
+n = 0
+with open(PATH, "rb") as raw:
+    for number, line in enumerate(raw, start=1):
+        if not line.strip():
+            continue
+        data = line.rstrip()
+        try:
+            row = Row(PATH, number, orjson.loads(data))
+        except orjson.JSONDecodeError:
+            continue
+        n += 1
+""",
     "orjson whole file": "n = len(orjson.loads(open(PATH, 'rb').read()))",
     "orjson per line": "n = 0\nfor line in open(PATH, 'rb'):\n    orjson.loads(line)\n    n += 1",
 }
@@ -107,7 +122,7 @@ def main() -> None:
         print("| input | MB | reader | records | CPU s | records per CPU-s | vs datacraft | RSS growth MB |")
         print("|---|---|---|---|---|---|---|---|")
         for name, path in inputs.items():
-            names = ["datacraft", "orjson per line"] if name == "JSONL" else ["datacraft", "stdlib raw_decode (before)",
+            names = ["datacraft", "JSONL reader (before)", "orjson per line"] if name == "JSONL" else ["datacraft", "stdlib raw_decode (before)",
                                                                             "orjson whole file"]
             results = {r: run(r, path) for r in names}
             ours = results["datacraft"]
