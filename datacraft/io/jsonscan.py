@@ -236,12 +236,10 @@ class Scanner:
             # More `":` than keys somewhere in the block: look for duplicate keys element by element.
             suspect = not all(type(v) is dict for v in values) or block.count(b'":') > sum(map(len, values))
             offsets = [x - start for x in starts]
-            minified = element_start is _MINIFIED_START  # elements may share a line: number them
+            indented = element_start is not _MINIFIED_START
+            one_line = b"\n" not in block  # a minified array: every element on this line, numbered
+            sub = self._sub + 1 if line == self._last_line and not indented else 0
             for value, a, b in zip(values, offsets, offsets[1:], strict=False):
-                sub = 0
-                if minified:
-                    sub = self._sub + 1 if line == self._last_line else 0
-                    self._last_line, self._sub = line, sub
                 if type(value) is not dict or not flat(map(type, value.values())) or \
                         (suspect and block.count(b'":', a, b) > len(value)):
                     found = checked(value, block[a:b].rstrip(b" \t\r\n,"), line)
@@ -249,9 +247,15 @@ class Scanner:
                                found.get("raw"), sub, found.get("warning"))
                 else:
                     yield make(path, line, value, None, None, None, sub, None)
+                if one_line:
+                    sub += 1
+                    continue
+                self._last_line, self._sub = line, sub
                 line += block.count(b"\n", a, b)
-            if not minified:
-                self._last_line, self._sub = line - block.count(b"\n", offsets[-2], offsets[-1]), 0
+                # An indented element starts a line of its own (after ",\n"); a `},{` one may share it.
+                sub = sub + 1 if (line == self._last_line and not indented) else 0
+            if one_line:
+                self._last_line, self._sub = line, sub - 1
             self.pos, self.line = starts[-1], line
             start = starts[-1]
 

@@ -189,3 +189,19 @@ def test_a_long_pretty_printed_array_keeps_every_line(tmp_path):
     got = list(iter_rows(path))
     assert [r.value for r in got] == items
     assert all(lines[r.line - 1] == "  {" for r in got)
+
+
+def test_mostly_minified_arrays_with_a_line_break_still_number_records_on_one_line(tmp_path):
+    path = tmp_path / "mixed_min.json"
+    elements = ['{"a": 1}', '{"b":\n2}', '{"c": 3}', '{"d": 4}']
+    path.write_text("[" + ",".join(elements * 3) + "]", encoding="utf-8")
+    got = [(r.line, r.sub) for r in iter_rows(path)]
+    assert len(got) == 12 and len(set(got)) == 12
+    many = tmp_path / "many.json"  # blocks of 2,048 elements: the numbering carries across them
+    many.write_text("[" + ",".join(elements * 2000) + "]", encoding="utf-8")
+    got = [(r.line, r.sub) for r in iter_rows(many)]
+    assert len(got) == 8000 and len(set(got)) == 8000
+    flat = tmp_path / "flat.json"
+    flat.write_text("[" + ",".join(['{"a": 1}'] * 5000) + "]", encoding="utf-8")
+    assert [(r.line, r.sub) for r in iter_rows(flat)] == [(1, i) for i in range(5000)]
+    assert got[:4] == [(1, 0), (1, 1), (2, 0), (2, 1)]
