@@ -116,8 +116,10 @@ CASES: list[Case] = [
     Case("duplicate_keys", "dupkeys.jsonl", jsonl('{"instruction": "first", "instruction": "Explain duplicate '
                                                   'keys in JSON objects briefly.", "output": "The last value wins '
                                                   'in most parsers, which hides data loss."}', G[0]), records=2),
-    Case("invalid_utf8_line", "latin1.jsonl", jsonl(G[0]).replace(b"\n", b"\n", 1)
-         + b'{"instruction": "caf\xe9", "output": "x"}\n', records=1, bad=1),
+    # Not UTF-8, so the encoding is detected (a Latin code page) and both lines are read.
+    Case("latin1_line", "latin1.jsonl", jsonl(G[0]) + b'{"instruction": "caf\xe9", "output": "x"}\n', records=2),
+    Case("invalid_utf8_in_utf8_file", "badutf8.jsonl", jsonl(G[1], G[2]) + b'{"instruction": "\xff\xfe", "output": "x"}\n',
+         records=2, bad=1, extra_args=("--encoding", "utf-8")),
     Case("nul_byte_in_line", "nul.jsonl", jsonl(G[0]) + b'{"instruction": "a\x00b", "output": "x"}\n',
          records=1, bad=1),
     Case("utf16_with_bom", "utf16.jsonl", _utf16, records=3),

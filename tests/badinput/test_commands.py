@@ -165,6 +165,14 @@ def test_command_on_bad_input(command: str, case: Case, tmp_path: Path, fake_llm
         assert names_input or (command == "train" and "no-model" in errors[0]) or \
             (command in STRICT and case.bad == 0 and "record" in errors[0]), shown
         return
+    if case.bad and command in ("ingest", "clean", "dedupe", "augment"):
+        # Each bad row is in the rejects file with `path:line` and what is wrong with it.
+        rejected = [json.loads(line) for line in (out / "rej.jsonl").read_text(encoding="utf-8").splitlines()]
+        read_rejects = [r for r in rejected if r["stage"] in ("read", "ingest") and r.get("source", "").startswith(str(path))]
+        assert len([r for r in read_rejects if re.fullmatch(re.escape(str(path)) + r"(\[[^\]]*\])?:\d+", r["source"])
+                    and r.get("detail")]) >= case.bad, rejected
+    if case.bad and command == "validate":
+        assert len(names_input) >= case.bad, shown  # `path:line: what is wrong` per bad row
     counts = _counts(command, result, out)
     if counts is None:
         return
