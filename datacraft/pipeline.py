@@ -12,7 +12,7 @@ import hashlib
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -25,11 +25,9 @@ from datacraft import __version__
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError, NothingLeft
 from datacraft.io.writers import atomic_write
-from datacraft.stages import Ledger, RejectSink, filter_stage, read_stage
-
-STAGE_KINDS = ("read", "clean", "dedupe", "validate", "export", "stats")
-# Stages that produce a record file the next stage reads.
-_RECORD_STAGES = {"read", "clean", "dedupe", "validate"}
+from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
+from datacraft.runner import check_paths, run_stages
+from datacraft.stages import Ledger, read_stage
 
 
 class InputSpec(BaseModel):
@@ -50,7 +48,11 @@ class PipelineConfig(BaseModel):
 
 
 def load_pipeline(path: str) -> tuple[PipelineConfig, list[tuple[str, dict[str, Any]]]]:
-    """Read and check a pipeline file; returns the config and its (kind, settings) stage list."""
+    """Read and check a pipeline file, every stage's settings included, before any work starts.
+
+    Returns the config and its (kind, settings) stage list; a bad key is a ConfigError naming
+    the file, the stage and the key.
+    """
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"{path}: pipeline file not found")
@@ -71,8 +73,9 @@ def load_pipeline(path: str) -> tuple[PipelineConfig, list[tuple[str, dict[str, 
             settings = settings or {}
         else:
             raise ConfigError(f"{path}: stages[{index}]: one stage per list item, got {', '.join(entry)}")
-        if kind not in STAGE_KINDS:
+        if kind not in REGISTRY:
             raise ConfigError(f"{path}: stages[{index}]: unknown stage '{kind}'; choose {', '.join(STAGE_KINDS)}")
+        check_stage(kind, settings, str(path))
         stages.append((kind, settings))
     if stages[0][0] != "read":
         stages.insert(0, ("read", {}))
@@ -108,86 +111,14 @@ def _versions() -> dict[str, str]:
     return found
 
 
-# ---- stage runners: each returns (counts dict, outputs {label: path}) ----------------------------
+def _read_inputs(inputs: list[InputSpec], base: Path) -> Callable[[Ledger], Iterator[dict[str, Any]]]:
+    """The read stage over every input, each with its own format, encoding and column map."""
+    def read(ledger: Ledger) -> Iterator[dict[str, Any]]:
+        for spec in inputs:
+            options = {"fmt": spec.format, "encoding": spec.encoding, "mapping": spec.map, "split": spec.split}
+            yield from read_stage([str(base / spec.path)], ledger, **options)
 
-def _run_read(inputs: list[InputSpec], base: Path, out: Path, rejects: Path) -> dict[str, Any]:
-    from datacraft.io.writers import JsonlWriter
-
-    with RejectSink(str(rejects)) as sink:
-        ledger = Ledger(sink)
-        with JsonlWriter(out) as writer:
-            for spec in inputs:
-                options = {"fmt": spec.format, "encoding": spec.encoding, "mapping": spec.map, "split": spec.split}
-                for record in read_stage([str(base / spec.path)], ledger, **options):
-                    writer.write(record)
-    return ledger.to_dict(writer.count)
-
-
-def _run_clean(settings: dict[str, Any], source: Path, out: Path, rejects: Path) -> dict[str, Any]:
-    from datacraft.clean import CleanConfig, clean_file
-
-    config = validate_section(CleanConfig, {"dedupe": None, **settings}, "clean stage")
-    return clean_file([str(source)], str(out), rejects=str(rejects), config=config)
-
-
-def _run_dedupe(settings: dict[str, Any], source: Path, out: Path, rejects: Path, base: Path) -> dict[str, Any]:
-    from datacraft.dedupe import DedupeConfig, dedupe_file
-
-    settings = dict(settings)
-    against = [str(base / p) for p in settings.pop("against", [])]
-    config = validate_section(DedupeConfig, settings, "dedupe stage")
-    return dedupe_file([str(source)], str(out), rejects=str(rejects), config=config, against=against)
-
-
-def _run_validate(settings: dict[str, Any], source: Path, out: Path, rejects: Path) -> dict[str, Any]:
-    """Keep valid records, reject the others with the first problem found as the reason."""
-    from datacraft.io.writers import JsonlWriter
-    from datacraft.validate import validate_record
-
-    unknown = set(settings) - {"schema", "strict"}
-    if unknown:
-        raise ConfigError(f"validate stage: unknown key '{sorted(unknown)[0]}'")
-    schema, strict = settings.get("schema", "alpaca"), bool(settings.get("strict", False))
-
-    def valid(record: dict[str, Any]) -> Any:
-        issues = validate_record(record, schema=schema, strict=strict)
-        if not issues:
-            return True
-        first = issues[0]
-        return False, first.kind, f"{first.field}: {first.message}"
-
-    with RejectSink(str(rejects)) as sink:
-        ledger = Ledger(sink)
-        stage = filter_stage("validate", valid, ledger)
-        with JsonlWriter(out) as writer:
-            for record in stage(read_stage([str(source)], ledger, assign_ids=False)):
-                writer.write(record)
-    counts = ledger.to_dict(writer.count)
-    counts["stages"].pop("read", None)
-    return counts
-
-
-def _run_export(settings: dict[str, Any], source: Path, out_dir: Path, name: str) -> dict[str, Any]:
-    from datacraft.export import export_dataset
-
-    options = {"name": name, **settings}
-    if "format" in options:
-        options["fmt"] = options.pop("format")
-    try:
-        return export_dataset([str(source)], str(out_dir), **options)
-    except TypeError as exc:
-        raise ConfigError(f"export stage: {exc}") from None
-
-
-def _run_stats(settings: dict[str, Any], source: Path, stage_dir: Path) -> dict[str, Any]:
-    from datacraft.stats import compute_stats, write_html_report
-
-    stats = compute_stats([str(source)], tokenizer=settings.get("tokenizer"))
-    with atomic_write(stage_dir / "stats.json", "w", encoding="utf-8") as handle:
-        json.dump(stats, handle, ensure_ascii=False, indent=2)
-    if settings.get("html"):
-        write_html_report(stats, str(stage_dir / settings["html"]))
-    return {"records": stats.get("records")}
+    return read
 
 
 def run_pipeline(config_path: str, *, force: bool = False,
@@ -196,7 +127,6 @@ def run_pipeline(config_path: str, *, force: bool = False,
     config, stages = load_pipeline(config_path)
     base = Path(config_path).resolve().parent
     out_dir = (base / config.output_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
     previous = _load_previous(manifest_path) if not force else {}
     say = progress or (lambda _msg: None)
@@ -207,6 +137,8 @@ def run_pipeline(config_path: str, *, force: bool = False,
         if not path.exists():
             raise ConfigError(f"{config_path}: input {spec.path} not found (looked in {base})")
         inputs.append({"path": spec.path, "sha256": file_sha256(path), "bytes": _size(path)})
+    check_paths([str(base / spec.path) for spec in config.inputs], folders={"output_dir": str(out_dir)})
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     manifest: dict[str, Any] = {
         "name": config.name, "config_file": str(Path(config_path)), "config": config.model_dump(),
@@ -223,12 +155,12 @@ def run_pipeline(config_path: str, *, force: bool = False,
             say(f"{label}: unchanged, skipped")
         else:
             started = time.perf_counter()
-            counts, outputs = _run_stage(kind, settings, config, base, out_dir, label, current)
+            counts, outputs = _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
             entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3), skipped=False,
                          outputs={name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()})
             say(f"{label}: done in {entry['seconds']:.2f}s")
         manifest["stages"].append(entry)
-        if kind in _RECORD_STAGES:
+        if REGISTRY[kind].makes_records:
             current = out_dir / entry["outputs"]["records"]["path"]
             input_hashes = [entry["outputs"]["records"]["sha256"]]
         _write_manifest(manifest_path, manifest)
@@ -243,33 +175,37 @@ def run_pipeline(config_path: str, *, force: bool = False,
 
 
 def _run_stage(kind: str, settings: dict[str, Any], config: PipelineConfig, base: Path, out_dir: Path,
-               label: str, current: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
+               label: str, current: Path | None, config_path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    spec = REGISTRY[kind]
+    model = check_stage(kind, settings, config_path)
     records, rejects = f"{label}.jsonl", f"{label}.rejects.jsonl"
     if kind == "read":
-        return _run_read(config.inputs, base, out_dir / records, out_dir / rejects), {"records": records, "rejects": rejects}
+        counts = run_stages([str(base / s.path) for s in config.inputs], str(out_dir / records), lambda _: [],
+                            rejects=str(out_dir / rejects), source=_read_inputs(config.inputs, base), desc="read")
+        counts.pop("seconds", None)
+        return counts, {"records": records, "rejects": rejects}
     assert current is not None
-    if kind == "clean":
-        counts = _run_clean(settings, current, out_dir / records, out_dir / rejects)
-    elif kind == "dedupe":
-        counts = _run_dedupe(settings, current, out_dir / records, out_dir / rejects, base)
-    elif kind == "validate":
-        counts = _run_validate(settings, current, out_dir / records, out_dir / rejects)
-    elif kind == "export":
-        counts = _run_export(settings, current, out_dir / label, settings.get("name", config.name))
-        return counts, {f: f"{label}/{f}" for f in sorted(p.name for p in (out_dir / label).iterdir())}
-    else:
-        (out_dir / label).mkdir(exist_ok=True)
-        counts = _run_stats(settings, current, out_dir / label)
-        return counts, {f: f"{label}/{f}" for f in sorted(p.name for p in (out_dir / label).iterdir())}
-    return counts, {"records": records, "rejects": rejects}
+    if spec.build is not None:
+        counts = run_stages([str(current)], str(out_dir / records), lambda ledger: spec.build(model, ledger, base),
+                            rejects=str(out_dir / rejects), assign_ids=False, desc=kind)
+        counts.pop("seconds", None)
+        counts["stages"].pop("read", None)  # the previous stage's file: its rows were counted there
+        return counts, {"records": records, "rejects": rejects}
+    assert spec.write is not None
+    stage_dir = out_dir / label
+    counts = spec.write(model, current, stage_dir, config.name)
+    return counts, {f: f"{label}/{f}" for f in sorted(p.name for p in stage_dir.iterdir())}
 
 
 def _totals(stages: list[dict[str, Any]]) -> dict[str, Any]:
-    """Whole-run accounting: every record read is either kept by the last record stage or rejected once."""
-    record_stages = [s for s in stages if s["stage"] in _RECORD_STAGES]
-    read = record_stages[0]["counts"]["read"]
-    kept = record_stages[-1]["counts"]["kept"]
-    rejected = sum(s["counts"]["rejected"] for s in record_stages)
+    """Whole-run accounting: every record read is kept by the last stage that counts records, or rejected once.
+
+    Export counts too: a record it cannot convert is rejected there, and `kept` is what it wrote.
+    """
+    counted = [s for s in stages if REGISTRY[s["stage"]].makes_records or s["stage"] == "export"]
+    read = counted[0]["counts"]["read"]
+    kept = counted[-1]["counts"]["kept"]
+    rejected = sum(s["counts"]["rejected"] for s in counted)
     return {"read": read, "kept": kept, "rejected": rejected, "balanced": read == kept + rejected}
 
 

@@ -15,20 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datacraft.io.writers import JsonlWriter
-from datacraft.records import Record
+from datacraft.records import Drop, Record
 
 Stage = Callable[[Iterable[Record]], Iterator[Record]]
 Predicate = Callable[[Record], Any]
 
 
-class Reject(Exception):
-    """Raised by a transforming stage to drop the record it is working on."""
-
-    def __init__(self, reason: str, detail: str = "", **extra: Any):
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
-        self.extra = extra
+# The one drop signal (datacraft.records.Drop); `Reject` is its older name, kept for callers.
+Reject = Drop
 
 
 @dataclass

@@ -10,6 +10,20 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/fakellm.py: the fake server, also used by bench/
 from fakellm import SECRET, FakeLLM  # noqa: E402
+from jsonl_io import read_jsonl, write_jsonl  # noqa: E402
+
+
+class JsonlIO:
+    """The `jsonl` fixture: `jsonl.write(path, records)`, `jsonl.read(path)`."""
+
+    write = staticmethod(write_jsonl)
+    read = staticmethod(read_jsonl)
+
+
+@pytest.fixture
+def jsonl() -> JsonlIO:
+    """JSON Lines helpers shared by every test folder (tests/jsonl_io.py)."""
+    return JsonlIO()
 
 
 @pytest.fixture

@@ -121,3 +121,32 @@ def test_bundled_demo_pipeline(tmp_path):
     for expected in ("read/invalid_json", "filter/empty_output", "filter/refusal",
                      "exact_dedupe/exact_duplicate", "near_dedupe/near_duplicate"):
         assert expected in reasons
+
+
+def test_a_pipeline_that_would_export_nothing_fails_and_registers_nothing(tmp_path):
+    rows = [{"conversations": [{"from": "human", "value": "Hi"}, {"from": "function_call", "value": "{}"}]}] * 3
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: t\noutput_dir: out\ninputs: [{path: in.jsonl}]\n"
+                                     "stages: [validate, {export: {format: alpaca}}]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == ("Error: export: no record to export out of 3 read (export/unconvertible 3); "
+                                              "nothing written, dataset_info.json unchanged")
+    assert not (tmp_path / "out" / "03_export" / "dataset_info.json").exists()
+
+
+def test_totals_count_what_export_rejects(tmp_path):
+    rows = [{"instruction": "Hi", "output": "Hello there."},
+            {"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{}"},
+                               {"from": "observation", "value": "{}"}, {"from": "gpt", "value": "Sunny."}]}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: t\noutput_dir: out\ninputs: [{path: in.jsonl}]\n"
+                                     "stages: [{export: {format: alpaca, val_size: 0}}]\n", encoding="utf-8")
+    manifest = run_pipeline(str(tmp_path / "p.yaml"))
+    assert manifest["totals"] == {"read": 2, "kept": 1, "rejected": 1, "balanced": True}
+
+
+def test_an_output_dir_that_holds_an_input_is_refused(project):
+    (project / "p.yaml").write_text(CONFIG.replace("output_dir: out", "output_dir: ."), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^output_dir .* holds the input .*in\.jsonl; write to a new folder"):
+        run_pipeline(str(project / "p.yaml"))

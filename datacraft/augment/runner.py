@@ -22,6 +22,7 @@ from typing import Any
 
 from datacraft.augment.backtranslate import BackTranslator
 from datacraft.augment.base import Rewrite
+from datacraft.augment.chat import FormWriter, to_view
 from datacraft.augment.config import AugmentConfig
 from datacraft.augment.guard import Guard
 from datacraft.augment.mix import MODES, Mixed
@@ -226,9 +227,9 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
         translator, client, store = _make_translator(config, llm, output)
     augmenter: Augmenter | None = None
     try:
-        with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
+        with RejectSink(rejects) as sink, FormWriter(JsonlWriter(output)) as writer:
             ledger = Ledger(sink)
-            records = read_stage(inputs, ledger, strict=strict, **dict(read_options or {}))
+            records = map(to_view, read_stage(inputs, ledger, strict=strict, **dict(read_options or {})))
             augmenter = Augmenter(config, ledger, clean=clean, translator=translator)
             done = 0
             waiting: deque[tuple[list[Record], Future[Any] | None]] = deque()

@@ -1,5 +1,6 @@
 """Clean instruction data: normalise text, filter bad records, then remove duplicates."""
 
+from datacraft.clean.checks import record_filter
 from datacraft.clean.config import (
     CleanConfig,
     FilterConfig,
@@ -7,7 +8,6 @@ from datacraft.clean.config import (
     default_config_yaml,
     load_clean_config,
 )
-from datacraft.clean.filters import record_filter
 from datacraft.clean.normalize import Normalizer
 from datacraft.clean.pipeline import clean_file, clean_stages, quality_check
 

@@ -37,22 +37,26 @@ class NormalizeConfig(BaseModel):
 
 
 class FilterConfig(BaseModel):
-    """Which records to drop. Lengths are in units: CJK characters plus words (textutil.text_length)."""
+    """Which records to drop. Lengths are in units: CJK characters plus words (textutil.text_length).
+
+    Fields are the Alpaca view of any record (datacraft.records): `instruction` is the last user
+    turn, `output` its answer; prompt limits apply to user turns, answer limits to assistant turns.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    required: list[str] = _opt(["instruction", "output"], "fields that must be non-empty strings")
-    min_instruction_length: int | None = _opt(1, "units; 1 keeps greetings like 'hi' (identity data)")
-    max_instruction_length: int | None = _opt(2048, "units; longer prompts belong in `input`")
-    min_output_length: int | None = _opt(1, "units; one word or character ('5', 'Yes', '是') is a valid answer")
-    max_output_length: int | None = _opt(4000, "units; about 4000 words or Chinese characters")
-    max_total_chars: int | None = _opt(24000, "characters over all fields incl. system and history (~8k tokens)")
+    required: list[str] = _opt(["instruction", "output"], "view fields that must be non-empty (output: chosen and rejected in preference data)")
+    min_instruction_length: int | None = _opt(1, "units, opening user turn; 1 keeps greetings like 'hi' (identity data)")
+    max_instruction_length: int | None = _opt(2048, "units, every user turn; longer prompts belong in `input`")
+    min_output_length: int | None = _opt(1, "units, every assistant turn; one word or character ('5', 'Yes', '是') is a valid answer")
+    max_output_length: int | None = _opt(4000, "units, every assistant turn; about 4000 words or Chinese characters")
+    max_total_chars: int | None = _opt(24000, "characters over every turn incl. system, history and tool calls (~8k tokens)")
     max_instruction_similarity: float | None = _opt(0.95, "0..1; output this close to the instruction repeats it")
     max_char_run: int | None = _opt(20, "longest run of one letter, digit or CJK character ('哈哈哈…', 'aaaa…')")
     max_ngram_repetition: float | None = _opt(0.5, "0..1; share of repeated character 10-grams in output prose")
     max_duplicate_lines: float | None = _opt(0.5, "0..1; share of output lines (>= 4) that repeat an earlier line")
-    max_symbol_ratio: float | None = _opt(0.5, "0..1; junk symbols (★※◆, emoji, #@$) per character; code/math exempt")
-    refusal: bool = _opt(True, "drop refusals and 'as an AI language model' boilerplate (English, Chinese)")
+    max_symbol_ratio: float | None = _opt(0.5, "0..1; junk symbols (★※◆, emoji, #@$) per character of a turn; code/math/tool JSON exempt")
+    refusal: bool = _opt(True, "drop refusals and 'as an AI language model' boilerplate (English, Chinese); not in records with tools or chosen answers")
     blacklist: list[str] = _opt([], "drop records containing any of these keywords (case-insensitive)")
     languages: list[str] | None = _opt(None, "keep only these languages (zh, en, ja, ko, other), e.g. [zh, en]")
 

@@ -1,28 +1,16 @@
-"""Quality filters for instruction data: each check returns None (keep) or (reason, detail).
+"""The text measures behind the quality filters: repetition, symbols, refusal patterns.
 
-`record_filter(config)` chains the enabled checks into one predicate for `filter_stage`. Reasons
-are snake_case constants; details say what fired, e.g. ("output_too_long", "output: 5120 units > 4000").
-Code blocks and LaTeX math are left out of the repetition and symbol measures, so code and math
-answers are judged on their prose.
+The checks that apply them to each turn by role live in `clean/checks.py`; `record_filter(config)`
+there chains them into one predicate for `filter_stage`. Code blocks and LaTeX math
+are left out of the repetition and symbol measures, so code and math answers are judged on their prose.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import cache
 
-from rapidfuzz import fuzz
-
-from datacraft.clean.config import FilterConfig
-from datacraft.records import Record, record_text
-from datacraft.textutil import language, text_length
-
-Verdict = tuple[str, str] | None
-Check = Callable[[Record], Verdict]
-
-_STRING_FIELDS = ("instruction", "input", "output", "system")
 _CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 # Markdown markup is formatting, not junk: bold/italic markers, headings, table pipes and rules.
 # The rule alternative needs a separator between dash runs: with `(?:\s*-{3,}\s*)+` a dash run can
@@ -115,175 +103,3 @@ def _squash(text: str) -> str:
 def _char_run(limit: int) -> re.Pattern[str]:
     return re.compile(rf"([^\W_])\1{{{limit},}}")
 
-
-def check_fields(cfg: FilterConfig) -> Check:
-    """Required fields present, non-empty strings; optional fields of the right type."""
-
-    def check(record: Record) -> Verdict:
-        for name in cfg.required:
-            value = record.get(name)
-            if value is None:
-                return "missing_field", name
-            if not isinstance(value, str):
-                return "bad_type", f"{name}: expected a string, got {type(value).__name__}"
-            if not value.strip():
-                return f"empty_{name}", f"{name} is blank"
-        for name in _STRING_FIELDS:
-            value = record.get(name)
-            if value is not None and not isinstance(value, str):
-                return "bad_type", f"{name}: expected a string, got {type(value).__name__}"
-        history = record.get("history")
-        if history is not None and not (isinstance(history, list) and all(
-                isinstance(t, (list, tuple)) and len(t) == 2 and all(isinstance(s, str) for s in t) for t in history)):
-            return "bad_type", "history: expected a list of [user, assistant] string pairs"
-        return None
-
-    return check
-
-
-def check_lengths(cfg: FilterConfig) -> Check:
-    """Instruction and output lengths in units (CJK characters + words); total size in characters."""
-    bounds = [("instruction", cfg.min_instruction_length, cfg.max_instruction_length),
-              ("output", cfg.min_output_length, cfg.max_output_length)]
-
-    def check(record: Record) -> Verdict:
-        for name, low, high in bounds:
-            value = record.get(name)
-            if not isinstance(value, str) or (low is None and high is None):
-                continue
-            units = text_length(value)
-            if low is not None and units < low:
-                return f"{name}_too_short", f"{name}: {units} units < {low}"
-            if high is not None and units > high:
-                return f"{name}_too_long", f"{name}: {units} units > {high}"
-        if cfg.max_total_chars is not None:
-            total = sum(len(v) for v in (record.get(f) for f in _STRING_FIELDS) if isinstance(v, str))
-            total += sum(len(s) for t in record.get("history") or () for s in t if isinstance(s, str))
-            if total > cfg.max_total_chars:
-                return "too_long", f"{total} characters > {cfg.max_total_chars}"
-        return None
-
-    return check
-
-
-def check_repeats_instruction(cfg: FilterConfig) -> Check:
-    """The output only echoes the instruction (same text up to case and punctuation, or nearly)."""
-    threshold = cfg.max_instruction_similarity
-
-    def check(record: Record) -> Verdict:
-        instruction, output = _squash(record.get("instruction") or ""), _squash(record.get("output") or "")
-        if not instruction or not output:
-            return None
-        if instruction == output:
-            return "output_repeats_instruction", "output equals the instruction"
-        shorter, total = min(len(instruction), len(output)), len(instruction) + len(output)
-        if 2 * shorter < threshold * total:
-            return None  # the lengths alone keep the similarity below the threshold
-        score = fuzz.ratio(instruction, output) / 100
-        if score >= threshold:
-            return "output_repeats_instruction", f"similarity {score:.2f} >= {threshold}"
-        return None
-
-    return check
-
-
-def check_repetition(cfg: FilterConfig) -> Check:
-    """Degenerate output: one character repeated, looping phrases, or the same lines again and again."""
-
-    def check(record: Record) -> Verdict:
-        text = prose(record.get("output") or "")
-        if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
-            return "repetitive_output", f"{match.group(1)!r} repeated {len(match.group(0))} times"
-        if cfg.max_ngram_repetition is not None:
-            score = ngram_repetition(text)
-            if score > cfg.max_ngram_repetition:
-                return "repetitive_output", f"repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
-        if cfg.max_duplicate_lines is not None:
-            score = duplicate_line_ratio(text)
-            if score > cfg.max_duplicate_lines:
-                return "repetitive_output", f"duplicate lines {score:.2f} > {cfg.max_duplicate_lines}"
-        return None
-
-    return check
-
-
-def check_symbols(cfg: FilterConfig) -> Check:
-    """Too many junk symbols in the instruction or the output prose."""
-    limit = cfg.max_symbol_ratio
-
-    def check(record: Record) -> Verdict:
-        for name in ("instruction", "output"):
-            score = symbol_ratio(prose(record.get(name) or ""))
-            if score > limit:
-                return "too_many_symbols", f"{name}: symbol ratio {score:.2f} > {limit}"
-        return None
-
-    return check
-
-
-def check_refusal(record: Record) -> Verdict:
-    """The output refuses, or speaks as "an AI language model" / "作为一个AI语言模型"."""
-    text = (record.get("output") or "").strip().replace("\u2019", "'")
-    for pattern in _REFUSAL:
-        if match := pattern.search(text):
-            return "refusal", match.group(0)[:80]
-    return None
-
-
-def check_blacklist(cfg: FilterConfig) -> Check:
-    """Any blacklisted keyword anywhere in the record (case-insensitive)."""
-    keywords = [(k, k.casefold()) for k in cfg.blacklist if k]
-
-    def check(record: Record) -> Verdict:
-        text = record_text(record, _STRING_FIELDS).casefold()
-        for turn in record.get("history") or ():
-            text += "\n" + "\n".join(s for s in turn if isinstance(s, str)).casefold()
-        for keyword, folded in keywords:
-            if folded in text:
-                return "blacklisted_keyword", keyword
-        return None
-
-    return check
-
-
-def check_language(cfg: FilterConfig) -> Check:
-    """The record's language (instruction + input + output) is one of `languages`."""
-    allowed = set(cfg.languages or ())
-
-    def check(record: Record) -> Verdict:
-        tag = language(record_text(record))
-        return None if tag in allowed else ("wrong_language", f"{tag} not in {sorted(allowed)}")
-
-    return check
-
-
-def build_checks(cfg: FilterConfig) -> list[Check]:
-    """The enabled checks, cheapest and most basic first."""
-    checks = [check_fields(cfg), check_lengths(cfg)]
-    if cfg.max_instruction_similarity is not None:
-        checks.append(check_repeats_instruction(cfg))
-    if (cfg.max_char_run, cfg.max_ngram_repetition, cfg.max_duplicate_lines) != (None, None, None):
-        checks.append(check_repetition(cfg))
-    if cfg.max_symbol_ratio is not None:
-        checks.append(check_symbols(cfg))
-    if cfg.refusal:
-        checks.append(check_refusal)
-    if cfg.blacklist:
-        checks.append(check_blacklist(cfg))
-    if cfg.languages:
-        checks.append(check_language(cfg))
-    return checks
-
-
-def record_filter(cfg: FilterConfig | None = None) -> Callable[[Record], tuple[bool, str, str]]:
-    """One predicate running every enabled check: (True, "", "") or (False, reason, detail)."""
-    checks = build_checks(cfg or FilterConfig())
-
-    def keep(record: Record) -> tuple[bool, str, str]:
-        for check in checks:
-            verdict = check(record)
-            if verdict is not None:
-                return False, verdict[0], verdict[1]
-        return True, "", ""
-
-    return keep

@@ -14,12 +14,18 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 from ftfy import TextFixerConfig, fix_text
 
 from datacraft.clean.config import NormalizeConfig
-from datacraft.records import Record
+from datacraft.records import (
+    PREFERENCE_FIELDS,
+    TOOL_ROLES,
+    Record,
+    alpaca_view,
+    map_texts,
+    record_format,
+)
 from datacraft.textutil import cjk_count
 
 # Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).
@@ -222,20 +228,16 @@ class Normalizer:
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
         markup_ok = self.config.html and not _about_markup(record)
-        out = dict(record)
-        for field in ("instruction", "input", "output", "system"):
-            if isinstance(out.get(field), str):
-                out[field] = self.text(out[field], fired, html=markup_ok, field=field)
-        history = out.get("history")
-        if isinstance(history, list):
-            out["history"] = [self._turn(turn, fired, markup_ok) for turn in history]
+
+        def turn(role: str, field: str, text: str) -> str:
+            if role in TOOL_ROLES:
+                return text  # tool-call arguments, observations and tool lists are JSON: left as they are
+            # chosen/rejected are answers: labels and wrapping quotes go as from `output`.
+            return self.text(text, fired, html=markup_ok, field="output" if field in PREFERENCE_FIELDS else field)
+
+        out = map_texts(record, turn)
         self.changes.update(fired)
         return out
-
-    def _turn(self, turn: Any, fired: set[str], markup_ok: bool) -> Any:
-        if not isinstance(turn, (list, tuple)):
-            return turn
-        return [self.text(t, fired, html=markup_ok, field="history") if isinstance(t, str) else t for t in turn]
 
     def text(self, text: str, fired: set[str] | None = None, *, html: bool = True, field: str = "") -> str:
         """Normalise one string; `field` "output" also strips answer labels."""
@@ -277,8 +279,9 @@ def _line_ends_and_zero_width(text: str) -> str:
 
 def _about_markup(record: Record) -> bool:
     """True when the record asks about HTML/XML or answers with a whole page: its tags are content."""
-    prompt = " ".join(v for v in (record.get("instruction"), record.get("input")) if isinstance(v, str))
-    output = record.get("output")
+    view = record if record_format(record) == "alpaca" else alpaca_view(record)
+    prompt = " ".join(v for v in (view.get("instruction"), view.get("input")) if isinstance(v, str))
+    output = view.get("output")
     if isinstance(output, str) and re.search(r"<!doctype|<html\b", output, re.I):
         return True
     return bool(_ABOUT_MARKUP.search(prompt))

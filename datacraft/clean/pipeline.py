@@ -7,17 +7,16 @@ Every dropped record goes to the rejects file with its stage, reason and detail,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
+from datacraft.clean.checks import record_filter
 from datacraft.clean.config import CleanConfig
-from datacraft.clean.filters import record_filter
 from datacraft.clean.normalize import Normalizer
 from datacraft.dedupe import dedupe_stages, read_references
 from datacraft.errors import ConfigError
-from datacraft.io.writers import JsonlWriter, check_not_input
 from datacraft.records import Record
-from datacraft.stages import Ledger, RejectSink, Stage, chain, filter_stage, map_stage, read_stage
+from datacraft.runner import check_paths, run_stages
+from datacraft.stages import Ledger, Stage, filter_stage, map_stage
 
 
 def dedupe_enabled(config: CleanConfig) -> bool:
@@ -51,21 +50,16 @@ def clean_file(inputs: Sequence[str], output: str, *, rejects: str | None = None
     Returns the Ledger counts plus `normalized`: how many records each normalisation step changed.
     """
     config = config or CleanConfig()
-    inputs = [str(p) for p in inputs]
     against = [str(p) for p in against]
-    _check_paths(inputs, output, rejects, against)
+    check_paths(inputs, {"output": output, "--rejects": rejects}, references=against)
     if against and not dedupe_enabled(config):
         raise ConfigError("--against compares with reference data during dedupe; it cannot be used with dedupe off")
     read_options = dict(read_options or {})
     normalizer = Normalizer(config.normalize)
     reference = _reference(against, config, read_options) if against else None
-    with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
-        ledger = Ledger(sink)
-        ledger.stage("read")  # registered first: Ledger.read counts the first stage's input
-        records = read_stage(inputs, ledger, strict=strict, **read_options)
-        for record in chain(records, *clean_stages(config, ledger, reference, normalizer=normalizer)):
-            writer.write(record)
-    result = ledger.to_dict(writer.count)
+    result = run_stages(inputs, output, lambda ledger: clean_stages(config, ledger, reference, normalizer=normalizer),
+                        rejects=rejects, read_options=read_options, strict=strict, references=against, desc="clean")
+    result.pop("seconds", None)
     result["normalized"] = dict(normalizer.changes.most_common())
     return result
 
@@ -75,23 +69,3 @@ def _reference(paths: list[str], config: CleanConfig, read_options: dict[str, An
     normalizer = Normalizer(config.normalize)  # its own counts: references are not part of the run
     for record in read_references(paths, read_options):
         yield normalizer(record)
-
-
-def _check_paths(inputs: list[str], output: str, rejects: str | None, against: list[str]) -> None:
-    """Reject conflicting paths before any work starts."""
-    if not inputs:
-        raise ConfigError("no input files given (use - to read stdin)")
-    if inputs.count("-") + against.count("-") > 1:
-        raise ConfigError("stdin (-) can be read only once")
-    references = {Path(p).resolve() for p in against if p != "-"}
-    for path in inputs:
-        if path != "-" and Path(path).resolve() in references:
-            raise ConfigError(f"{path} is both an input and a reference (--against); every record would be dropped")
-    for path, what in ((output, "output"), (rejects, "--rejects")):
-        if path not in (None, "-") and Path(path).is_dir():
-            raise ConfigError(f"{what} {path} is a directory; give a file name, e.g. {Path(path) / 'clean.jsonl'}")
-    check_not_input(output, inputs + against)
-    if rejects is not None:
-        check_not_input(rejects, inputs + against)
-        if rejects == output or (rejects != "-" and output != "-" and Path(rejects).resolve() == Path(output).resolve()):
-            raise ConfigError(f"--rejects {rejects} is the same file as the output; give it another name")

@@ -14,6 +14,7 @@ from datacraft.cli.base import input_options, read_options
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError
+from datacraft.runner import check_paths
 
 # Options that only mean something for one method: given without it, they are a mistake.
 _METHOD_OPTIONS = {
@@ -96,6 +97,7 @@ def command(inputs: tuple[str, ...], output: str, methods: tuple[str, ...], reje
         "backtranslate.model_dirs": _model_dirs(model_dirs), "backtranslate.batch_size": batch_size,
         "mix.modes": list(mix_modes) or None, "mix.ratio": mix_ratio,
     }
+    check_paths(inputs, {"output": output, "--rejects": rejects})
     config = augment_config(sections, where, **flags)
     _check_method_options(config.methods, given)
     settings = config.backtranslate

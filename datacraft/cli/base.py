@@ -73,6 +73,34 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-o/--output: the record file a command writes (`-` for stdout)."""
+    return click.option("-o", "--output", required=True, metavar="OUT", help=f"{what}, JSONL (`-` for stdout).")
+
+
+def rejects_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--rejects: every dropped record with its stage, reason and detail."""
+    return click.option("--rejects", default=None, metavar="PATH",
+                        help="Write every dropped record with its stage, reason and detail (JSONL).")(fn)
+
+
+def stats_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--stats: the run's counts per stage and reason, as JSON."""
+    return click.option("--stats", "stats_path", default=None, metavar="PATH",
+                        help="Write the counts per stage and reason as JSON.")(fn)
+
+
+def config_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--config: the command's settings file (YAML or JSON; unknown keys are an error)."""
+    return click.option("--config", "config_path", default=None, metavar="PATH", help=what)
+
+
+def strict_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--strict: the first unreadable input line is fatal instead of rejected."""
+    return click.option("--strict", is_flag=True,
+                        help="Stop at the first unreadable input line instead of rejecting it.")(fn)
+
+
 def read_options(fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> dict[str, Any]:
     """The keyword arguments `iter_records` takes, from the input options."""
     return {"fmt": fmt, "encoding": encoding, "mapping": parse_mapping(mapping), "split": split}
@@ -82,15 +110,30 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def stage_lines(name: str, counts: dict[str, Any], note: str = "") -> list[str]:
+    """One stage's line (in, kept, dropped) and a line per drop reason: the one layout every command prints."""
+    if "read" not in counts or "kept" not in counts:  # an output stage (stats): its own numbers
+        body = ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, (int, float)))
+        return [f"  {name:<13} {body}{note}"]
+    lines = [f"  {name:<13} in {counts['read']:>7}  kept {counts['kept']:>7}  dropped {counts['rejected']:>6}{note}"]
+    lines.extend(f"      {reason:<28} {n:>6}" for reason, n in counts.get("reasons", {}).items())
+    return lines
+
+
 def stage_summary(result: dict[str, Any], output: str, rejects: str | None) -> list[str]:
     """The short summary of a staged run: totals, then each stage with its drop reasons."""
     lines = [f"read {result['read']}, kept {result['kept']}, rejected {result['rejected']}"]
     for name, stage in result["stages"].items():
-        lines.append(f"  {name:<13} in {stage['read']:>7}  kept {stage['kept']:>7}  dropped {stage['rejected']:>6}")
-        lines.extend(f"      {reason:<28} {n:>6}" for reason, n in stage["reasons"].items())
+        lines.extend(stage_lines(name, stage))
     if result.get("normalized"):
         changed = ", ".join(f"{step} {n}" for step, n in result["normalized"].items())
         lines.append(f"  normalized: {changed}")
     target = "stdout" if output == "-" else output
     lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
     return lines
+
+
+def print_summary(result: dict[str, Any], output: str, rejects: str | None) -> None:
+    """Print `stage_summary`, on stderr when the records go to stdout."""
+    for line in stage_summary(result, output, rejects):
+        click.echo(line, err=output == "-")

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import click
-import orjson
 
 from datacraft.clean import clean_file, default_config_yaml, load_clean_config
-from datacraft.cli.base import input_options, read_options, stage_summary
-from datacraft.errors import ConfigError
-from datacraft.io.writers import atomic_write, check_not_input
+from datacraft.cli.base import (
+    config_option,
+    input_options,
+    output_option,
+    print_summary,
+    read_options,
+    rejects_option,
+    stats_option,
+    strict_option,
+)
+from datacraft.runner import check_paths, write_json
 
 
 def _print_config(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -19,14 +26,14 @@ def _print_config(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 @click.command("clean")
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Cleaned records, JSONL (`-` for stdout).")
-@click.option("--rejects", default=None, metavar="PATH", help="Write every dropped record with stage, reason, detail.")
-@click.option("--config", "config_path", default=None, metavar="PATH", help="clean.yaml (or .json); see --print-config.")
-@click.option("--stats", "stats_path", default=None, metavar="PATH", help="Write the counts per stage and reason as JSON.")
+@output_option("Cleaned records")
+@rejects_option
+@config_option("clean.yaml (or .json); see --print-config.")
+@stats_option
 @click.option("--against", multiple=True, metavar="REF",
               help="Also drop records that nearly copy this reference data (e.g. an eval set); repeatable.")
 @click.option("--no-dedupe", is_flag=True, help="Skip exact and near-duplicate removal.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@strict_option
 @click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
               help="Print the default configuration (documented YAML) and exit.")
 @input_options
@@ -38,7 +45,9 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
     Stages: read -> normalize (Unicode, mojibake, HTML junk, full-width, whitespace, answer labels
     and wrapping quotes) -> filter (empty or bad fields, lengths, echoes of the instruction,
     repetition, junk symbols, refusals, optional blacklist and languages) -> exact_dedupe ->
-    near_dedupe. Prints counts per stage and reason (to stderr when OUT is `-`); kept + rejected
+    near_dedupe. Every form is read (Alpaca, ShareGPT with tool calls, OpenAI messages,
+    preference) and written back as it came; answer rules judge assistant turns, prompt rules user
+    turns, and tool-call arguments and observations are left as they are. Prints counts per stage and reason (to stderr when OUT is `-`); kept + rejected
     always equals read. `--print-config` shows every setting with its default.
 
     Example:
@@ -48,18 +57,12 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
         datacraft clean --print-config > clean.yaml
         cat raw.jsonl | datacraft clean - -o - --no-dedupe | datacraft validate -
     """
-    if stats_path:
-        check_not_input(stats_path, [*inputs, *against])
-        if stats_path in (output, rejects):
-            raise ConfigError(f"--stats {stats_path} is also the output or rejects file; give it another name")
+    check_paths(inputs, {"output": output, "--rejects": rejects, "--stats": stats_path}, references=against)
     config = load_clean_config(config_path)
     if no_dedupe:
         config = config.model_copy(update={"dedupe": None})
     result = clean_file(list(inputs), output, rejects=rejects, config=config, against=list(against),
                         read_options=read_options(fmt, encoding, mapping, split), strict=strict)
     if stats_path:
-        with atomic_write(stats_path, "wb") as handle:
-            handle.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
-    to_stderr = output == "-"
-    for line in stage_summary(result, output, rejects):
-        click.echo(line, err=to_stderr)
+        write_json(stats_path, result)
+    print_summary(result, output, rejects)

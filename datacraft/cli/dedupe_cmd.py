@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import click
 
-from datacraft.cli.base import input_options, read_options, stage_summary
+from datacraft.cli.base import (
+    config_option,
+    input_options,
+    output_option,
+    print_summary,
+    read_options,
+    rejects_option,
+    stats_option,
+    strict_option,
+)
 from datacraft.dedupe import dedupe_file, load_dedupe_config
-from datacraft.errors import ConfigError
+from datacraft.runner import check_paths
 
 
 @click.command("dedupe")
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Kept records, JSONL (`-` for stdout).")
-@click.option("--rejects", default=None, metavar="PATH", help="Write each dropped record with reason and dup_of.")
+@output_option("Kept records")
+@rejects_option
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Estimated Jaccard similarity that makes a near-duplicate (default 0.8).")
 @click.option("--keep", type=click.Choice(["first", "longest"]), default=None,
               help="Which record of a duplicate group survives (default: first).")
 @click.option("--against", multiple=True, metavar="REF",
               help="Drop records that nearly copy this reference data (e.g. seeds or an eval set); repeatable.")
-@click.option("--stats", "stats_path", default=None, metavar="PATH", help="Write the counts per stage and reason as JSON.")
-@click.option("--config", "config_path", default=None, metavar="PATH", help="dedupe.yaml: DedupeConfig settings.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@stats_option
+@config_option("dedupe.yaml: DedupeConfig settings.")
+@strict_option
 @input_options
 def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold: float | None,
             keep: str | None, against: tuple[str, ...], stats_path: str | None, config_path: str | None,
@@ -29,7 +38,9 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold
             split: str | None) -> None:
     """Remove exact and near-duplicate records from IN... (`-` for stdin) into OUT.
 
-    Exact: same text after NFKC, casefold and dropping punctuation and whitespace. Near: MinHash
+    Records of any form (Alpaca, ShareGPT with tool calls, OpenAI messages, preference) are
+    compared as whole conversations: system prompt, every turn, tool calls and tools (`fields` in
+    --config chooses, e.g. [instruction, input, output]). Exact: same text after NFKC, casefold and dropping punctuation and whitespace. Near: MinHash
     + LSH estimate of the Jaccard similarity of word 3-grams (character 3-grams for Chinese,
     Japanese, Korean) at or above --threshold. One record per group survives; every dropped
     record goes to --rejects with `dup_of` naming the survivor (or the --against reference it
@@ -42,14 +53,9 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold
         datacraft dedupe raw.jsonl -o unique.jsonl --rejects dups.jsonl
         datacraft dedupe gen.jsonl -o new.jsonl --against seeds.jsonl --threshold 0.7 --stats s.json
     """
-    if stats_path and stats_path in (output, rejects):
-        raise ConfigError(f"--stats {stats_path} is also the output or rejects file; give it another name")
-    if rejects and rejects == output and output != "-":
-        raise ConfigError(f"--rejects {rejects} is also the output file; give it another name")
+    check_paths(inputs, {"output": output, "--rejects": rejects, "--stats": stats_path}, references=against)
     config = load_dedupe_config(config_path, threshold=threshold, keep=keep)
     result = dedupe_file(list(inputs), output, rejects=rejects, config=config, against=list(against),
                          read_options=read_options(fmt, encoding, mapping, split), stats=stats_path,
                          strict=strict)
-    to_stderr = output == "-"
-    for line in stage_summary(result, output, rejects):
-        click.echo(line, err=to_stderr)
+    print_summary(result, output, rejects)

@@ -13,6 +13,7 @@ from datacraft.errors import ConfigError
 from datacraft.ingest.config import PRESET_NAMES, ChunkConfig, CrawlConfig, IngestConfig
 from datacraft.ingest.runner import ingest
 from datacraft.ingest.sources import is_url
+from datacraft.runner import check_paths
 
 _CRAWL = CrawlConfig.model_fields
 _CHUNK = ChunkConfig.model_fields
@@ -95,6 +96,7 @@ def command(sources: tuple[str, ...], output: str, rejects: str | None, as_: str
         datacraft ingest docs/ --include '*.md' --chunk --max-chars 1500 -o chunks.jsonl
         datacraft ingest https://example.com/docs/ --crawl --depth 1 --max-pages 200 -o pages.jsonl
     """
+    check_paths(sources, {"output": output, "--rejects": rejects})
     config = _config(sources, as_, include, exclude, preset, tool_turns, text_field, doc_per, subset, limit,
                      streaming, strict, do_crawl, depth, max_pages, allow_domain, delay, timeout, max_page_bytes,
                      user_agent, state, do_chunk, max_chars, max_tokens, tokenizer, overlap,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from datacraft.cli.base import echo_err
+from datacraft.cli.base import echo_err, stage_lines
 from datacraft.pipeline import run_pipeline
 
 
@@ -30,22 +30,12 @@ def command(config: str, force: bool, quiet: bool) -> None:
     out_dir = Path(config).resolve().parent / manifest["config"]["output_dir"]
     if not quiet:
         for stage in manifest["stages"]:
-            click.echo(_stage_line(stage))
-            for reason, n in (stage.get("counts") or {}).get("reasons", {}).items():
-                click.echo(f"    {n:>6}  {reason}")
+            note = "  (unchanged, skipped)" if stage.get("skipped") else f"  ({stage.get('seconds', 0):.2f}s)"
+            for line in stage_lines(stage["label"], stage.get("counts") or {}, note):
+                click.echo(line)
     totals = manifest["totals"]
     click.echo(f"total: read {totals['read']}, kept {totals['kept']}, rejected {totals['rejected']}"
                f" -> {_relative(out_dir)}")
-
-
-def _stage_line(stage: dict) -> str:
-    counts = stage.get("counts") or {}
-    note = " (unchanged, skipped)" if stage.get("skipped") else f" ({stage.get('seconds', 0):.2f}s)"
-    if "read" in counts and "kept" in counts:
-        body = f"in {counts['read']}, kept {counts['kept']}, rejected {counts['rejected']}"
-    else:
-        body = ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, (int, float)))
-    return f"{stage['label']:<12} {body}{note}"
 
 
 def _relative(path: Path) -> str:

@@ -7,7 +7,8 @@ import json
 import click
 
 from datacraft.cli.base import input_options, read_options
-from datacraft.io.writers import atomic_write, check_not_input
+from datacraft.io.writers import atomic_write
+from datacraft.runner import check_paths
 from datacraft.stats import compute_stats, format_summary, write_html_report
 
 
@@ -32,9 +33,7 @@ def command(inputs: tuple[str, ...], html_path: str | None, json_path: str | Non
 
         datacraft stats train.jsonl --html report.html --json stats.json
     """
-    for path in (html_path, json_path):
-        if path:
-            check_not_input(path, inputs)
+    check_paths(inputs, {"--json": json_path, "--html": html_path})
     stats = compute_stats(list(inputs), tokenizer=tokenizer, near_duplicates=not no_near,
                           read_options=read_options(fmt, encoding, mapping, split))
     if json_path == "-":

@@ -6,14 +6,15 @@ import click
 import orjson
 
 from datacraft.cli.base import input_options, read_options
-from datacraft.io.writers import atomic_write, check_not_input
+from datacraft.io.writers import atomic_write
+from datacraft.runner import check_paths
 from datacraft.validate import validate_files
 
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-@click.option("--schema", default="alpaca", show_default=True, metavar="NAME|PATH",
-              help="alpaca, sharegpt, openai, or a path to a JSON Schema (Draft 2020-12) file.")
+@click.option("--schema", default="auto", show_default=True, metavar="NAME|PATH",
+              help="auto (each record's own form), alpaca, sharegpt, openai, or a JSON Schema (Draft 2020-12) file.")
 @click.option("--strict", is_flag=True,
               help="Also fail on unknown top-level fields (other than the schema's, id and meta) and on "
                    "whitespace-only strings.")
@@ -30,7 +31,8 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
     record is valid, 1 when any is not (or a file holds no records), 2 on bad options or an
     unreadable file. Invalid JSON and non-object lines are reported at their line.
 
-    Schemas: `alpaca` (default); `sharegpt`, LLaMA-Factory's default layout (`conversations` of
+    Schemas: `auto` (default: each record by its own form, Alpaca, ShareGPT or OpenAI, and
+    preference records by LLaMA-Factory's ranking rules); `alpaca`; `sharegpt`, LLaMA-Factory's default layout (`conversations` of
     {from, value}, from = human, gpt, observation, function_call or system; role/content turns are
     the `openai` layout); `openai` (`messages` of {role, content}, role = system, user, assistant or
     tool); or a path to any JSON Schema file, checked by jsonschema alone.
@@ -38,7 +40,8 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
     Beyond the schema, validate applies the rules that make LLaMA-Factory silently drop a sample:
     history entries must be [user, assistant] pairs of strings; after an optional leading system
     turn, turns alternate user/observation and assistant/function_call and end on the assistant.
-    Preference (chosen/rejected) records are reported as such: validate checks SFT data.
+    With a named schema, preference (chosen/rejected) records are reported as such; `auto` checks
+    them as ranking data: the prompt ends on the user's side and both answers are non-empty.
 
     Extra fields are fine by default, because LLaMA-Factory ignores extra columns; --strict makes
     them errors (id and meta, the provenance fields, are always allowed), and whitespace-only
@@ -51,8 +54,7 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
         datacraft validate chats.json --schema sharegpt --report report.json
         datacraft clean raw.jsonl -o - | datacraft validate - --strict
     """
-    if report_path:
-        check_not_input(report_path, files)
+    check_paths(files, {"--report": report_path})
     report = validate_files(list(files), schema=schema, strict=strict, max_errors=max_errors,
                             read_options=read_options(fmt, encoding, mapping, split))
     for issue in report.errors:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacraft.config import read_config_file, validate_section
-from datacraft.records import TEXT_FIELDS
+from datacraft.records import COMPARE_FIELDS
 
 
 class DedupeConfig(BaseModel):
@@ -37,8 +37,9 @@ class DedupeConfig(BaseModel):
     ngram_word: int = Field(3, ge=1, le=16)
     # which record of a duplicate group survives: the first seen, or the longest (ties: the first)
     keep: Literal["first", "longest"] = "first"
-    # record fields whose text is compared
-    fields: tuple[str, ...] = TEXT_FIELDS
+    # which texts of a record are compared, by Alpaca-view field or tool role (any form: a chat's last
+    # user turn is `instruction`, its answer `output`, earlier turns `history`); the whole conversation
+    fields: tuple[str, ...] = COMPARE_FIELDS
     # records per vectorised batch; ~1000 keeps a batch's arrays in cache (measured: 4096 is 6% slower)
     batch_size: int = Field(1024, ge=1)
 
@@ -49,6 +50,9 @@ class DedupeConfig(BaseModel):
             raise ValueError(f"bands * rows ({bands} * {rows}) exceeds num_perm ({self.num_perm})")
         if not self.fields:
             raise ValueError("fields must name at least one record field")
+        unknown = [f for f in self.fields if f not in COMPARE_FIELDS]
+        if unknown:
+            raise ValueError(f"fields: unknown field {unknown[0]!r}; choose from {', '.join(COMPARE_FIELDS)}")
         return self
 
     def lsh_shape(self, threshold: float | None = None) -> tuple[int, int]:

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from datacraft.dedupe.normalize import exact_keys, field_text
-from datacraft.records import TEXT_FIELDS, Record
+from datacraft.dedupe.normalize import exact_keys
+from datacraft.records import COMPARE_FIELDS, Record, compare_text
 from datacraft.stages import Ledger, Stage
 
 EXACT_STAGE = "exact_dedupe"
@@ -21,7 +21,7 @@ def record_ref(record: Record, position: Any) -> Any:
     return rid if rid is not None else position
 
 
-def exact_dedupe(ledger: Ledger, fields: Sequence[str] = TEXT_FIELDS) -> Stage:
+def exact_dedupe(ledger: Ledger, fields: Sequence[str] = COMPARE_FIELDS) -> Stage:
     """Stage that drops records whose normalised text equals an earlier record's (`dup_of` = that record).
 
     Records with no words or characters in the compared fields are passed on: nothing to compare.
@@ -41,7 +41,7 @@ def exact_dedupe(ledger: Ledger, fields: Sequence[str] = TEXT_FIELDS) -> Stage:
 
     def decide(batch: list[Record], seen: dict[int, Any]) -> Iterator[Record]:
         started = time.perf_counter()
-        keys = exact_keys([field_text(r, fields) for r in batch])
+        keys = exact_keys([compare_text(r, fields) for r in batch])
         stats.seconds += time.perf_counter() - started
         for record, key in zip(batch, keys, strict=True):
             stats.read += 1

@@ -21,9 +21,8 @@ import orjson
 from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import record_ref
 from datacraft.dedupe.lsh import SignatureBank, agreement, longest, resolve
-from datacraft.dedupe.normalize import field_text
 from datacraft.io.writers import dumps_line
-from datacraft.records import Record
+from datacraft.records import Record, compare_text
 from datacraft.stages import Ledger, Stage
 
 NEAR_STAGE = "near_dedupe"
@@ -102,7 +101,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
         try:
             for n, ref in enumerate(against or (), start=1):
                 ids.append(record_ref(ref, f"reference:{n}"))
-                batch.append(field_text(ref, config.fields))
+                batch.append(compare_text(ref, config.fields))
                 lengths.append(0)
                 if len(batch) >= config.batch_size:
                     bank.add(batch)
@@ -112,7 +111,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
             for record in records:
                 started = time.perf_counter()
                 stats.read += 1
-                text = field_text(record, config.fields)
+                text = compare_text(record, config.fields)
                 batch.append(text)
                 lengths.append(len(text))
                 rid = record.get("id")

@@ -44,6 +44,12 @@ def dataset_entry(file_name: str, fmt: str, columns: set[str] | frozenset[str] =
         entry["tags"] = dict(OPENAI_TAGS)
     else:
         raise ConfigError(f"unknown export format {fmt!r}; choose alpaca, sharegpt or openai")
+    if "chosen" in columns:  # preference data: LLaMA-Factory's pairwise (DPO/ORPO/RM) reader
+        entry["ranking"] = True
+        entry["columns"].pop("response", None)
+        entry["columns"].update(chosen="chosen", rejected="rejected")
+    if "kto_tag" in columns:
+        entry["columns"]["kto_tag"] = "kto_tag"
     return entry
 
 

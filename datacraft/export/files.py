@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from datacraft.errors import ConfigError
+from datacraft.errors import ConfigError, DatacraftError
 from datacraft.export.dataset_info import (
     FILE_NAME,
     OPTIONAL_COLUMNS,
@@ -17,23 +17,38 @@ from datacraft.export.dataset_info import (
 )
 from datacraft.export.formats import OUTPUT_FORMATS, chat_text, convert
 from datacraft.export.split import Clusterer, assign_split, group_records, validation_target
-from datacraft.io.writers import check_not_input, write_records
+from datacraft.io.writers import write_records
 from datacraft.records import Record
-from datacraft.stages import Ledger, Reject, RejectSink, map_stage, read_stage
+from datacraft.runner import check_paths, read_inputs
+from datacraft.stages import Ledger, Reject, RejectSink, map_stage
 from datacraft.textutil import language
 from datacraft.validate import validate_record
 
 FILE_FORMATS = ("jsonl", "json")
 # Column order in the written files, per format; optional columns appear only when mapped.
-FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools"),
-               "sharegpt": ("conversations", "system", "tools"), "openai": ("messages",)}
+_ANSWERS = ("chosen", "rejected", "kto_tag")
+FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools", *_ANSWERS),
+               "sharegpt": ("conversations", "system", "tools", *_ANSWERS), "openai": ("messages", *_ANSWERS)}
 EMPTY = {"system": "", "history": [], "tools": ""}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class NothingToExport(DatacraftError):
+    """No record survived: nothing is written and dataset_info.json is left alone (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, counts: dict):
+        self.counts = counts
+        reasons = ", ".join(f"{r} {n}" for r, n in counts["reasons"].items()) or "the input holds no records"
+        super().__init__(f"export: no record to export out of {counts['read']} read ({reasons}); "
+                         "nothing written, dataset_info.json unchanged")
+
+
 def output_issues(fields: Record, fmt: str) -> list[tuple[str, str]]:
     """Why a converted record would not train as `fmt` (datacraft.validate): [(kind, detail)]."""
-    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, fmt)]
+    schema = "auto" if "chosen" in fields else fmt  # preference records: LLaMA-Factory's ranking rules
+    return [(i.kind, f"{i.field}: {i.message}" if i.field else i.message) for i in validate_record(fields, schema)]
 
 
 def _prepare(fmt: str):
@@ -61,10 +76,19 @@ def _fill_columns(items: list[Record], fmt: str) -> set[str]:
     """Map an optional column when any record has it, and then give it to every record."""
     optional = OPTIONAL_COLUMNS[fmt]
     present = {c for c in optional if any(item["fields"].get(c) for item in items)}
+    for column in _ANSWERS[::2]:  # chosen (with rejected), kto_tag: every record has them or none does
+        having = sum(column in item["fields"] for item in items)
+        if 0 < having < len(items):
+            raise ConfigError(f"{having} of {len(items)} records have `{column}`: LLaMA-Factory reads a file as "
+                              "preference (or KTO) data or not at all; export them separately")
+        if having:
+            present.add(column)
     for item in items:
         fields = item["fields"]
         item["fields"] = {k: (fields.get(k) or EMPTY[k]) if k in optional else fields[k]
                           for k in FIELD_ORDER[fmt] if k in present or (k not in optional and k in fields)}
+    if "chosen" in present:
+        present.add("rejected")
     return present
 
 
@@ -96,15 +120,16 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     paths = {split: str(out / f"{name}_{split}.{file_format}") for split in ("train", "validation")}
     side = {"provenance": str(out / f"{name}_provenance.jsonl"), "rejects": str(out / f"{name}_rejects.jsonl"),
             "dataset_info": str(out / FILE_NAME)}
-    for path in [*paths.values(), *side.values()]:
-        check_not_input(path, inputs)
+    check_paths(inputs, {"output": paths["train"], "validation output": paths["validation"]},
+                folders={"--out-dir": out_dir})
     read_dataset_info(side["dataset_info"])  # a broken registry stops us before anything is written
 
     ledger = Ledger(RejectSink(side["rejects"]))
     with ledger.rejects:
-        ledger.stage("read")  # read_stage is lazy: register it first so the ledger lists it first
-        stream = read_stage(inputs, ledger, strict=strict, **(read_options or {}))
+        stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
         items = list(map_stage("export", _prepare(fmt), ledger)(stream))
+        if not items:
+            raise NothingToExport(ledger.to_dict(0))
         present = _fill_columns(items, fmt)
         groups, in_validation = _split(items, val_size, seed, group_near_duplicates, stratify, cluster)
 

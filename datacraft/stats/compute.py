@@ -13,7 +13,8 @@ from datacraft.dedupe import exact_key, normalize
 from datacraft.export.formats import chat_text, chat_to_alpaca, record_format, to_chat
 from datacraft.export.split import Clusterer
 from datacraft.records import Record
-from datacraft.stages import Ledger, Reject, read_stage
+from datacraft.runner import read_inputs
+from datacraft.stages import Ledger, Reject
 from datacraft.textutil import language
 
 FIELDS = ("instruction", "input", "output", "system", "history", "total")
@@ -111,7 +112,7 @@ def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None
     formats, languages, present, openings, hashes = Counter(), Counter(), Counter(), Counter(), Counter()
     texts: list[str] = []
     bad = 0
-    for record in read_stage(inputs, ledger, assign_ids=False, **(read_options or {})):
+    for record in read_inputs(inputs, ledger, read_options, assign_ids=False, desc="stats"):
         try:
             fields = _texts(record)
         except Reject:

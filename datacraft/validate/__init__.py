@@ -5,6 +5,7 @@ from datacraft.validate.files import validate_files
 from datacraft.validate.issues import Issue, ValidationIssue
 from datacraft.validate.report import ValidationReport
 from datacraft.validate.schemas import BUNDLED, load_schema
+from datacraft.validate.stage import validation_filter
 
 __all__ = [
     "BUNDLED",
@@ -16,4 +17,5 @@ __all__ = [
     "load_schema",
     "validate_files",
     "validate_record",
+    "validation_filter",
 ]

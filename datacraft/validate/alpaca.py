@@ -82,7 +82,9 @@ def explain(rec: dict[str, Any]) -> list[Issue]:
     history = rec.get("history")
     if history is not None:
         if not isinstance(history, list):
-            errors.append(wrong_type("history", history, "an array of [user, assistant] pairs"))
+            # bad_history, not bad_type: one code for a broken history, in every stage
+            errors.append(wrong_type("history", history, "an array of [user, assistant] pairs")._replace(
+                kind=BAD_HISTORY_PAIR))
         else:
             for i, pair in enumerate(history):
                 if not (isinstance(pair, list) and len(pair) == 2

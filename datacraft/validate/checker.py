@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from datacraft.validate import alpaca, openai, sharegpt
+from datacraft.validate.auto import AutoChecker
 from datacraft.validate.issues import (
     EMPTY_FIELD,
     MISSING_FIELD,
@@ -74,8 +75,10 @@ class Checker:
 
 
 @lru_cache(maxsize=16)
-def get_checker(schema: str = "alpaca", strict: bool = False) -> Checker:
-    """A cached Checker (building one reads and checks the schema file)."""
+def get_checker(schema: str = "alpaca", strict: bool = False) -> Checker | AutoChecker:
+    """A cached Checker (building one reads and checks the schema file); "auto": each record's own form."""
+    if schema == "auto":
+        return AutoChecker(strict)
     return Checker(schema, strict)
 
 
@@ -83,7 +86,7 @@ def validate_record(record: Any, schema: str = "alpaca", strict: bool = False) -
     """The issues of one record (field, message, kind); an empty list means valid.
 
     >>> [i.kind for i in validate_record({"instruction": "Hi", "output": 3})]
-    ['wrong_type']
+    ['bad_type']
     """
     return get_checker(schema, strict)(record)
 

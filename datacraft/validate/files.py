@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.io.readers import Row, iter_records
+from datacraft.runner import progress
 from datacraft.validate.checker import get_checker
 from datacraft.validate.issues import NO_RECORDS, Issue, json_type
 from datacraft.validate.report import FileCounts, ValidationReport
@@ -29,7 +30,7 @@ def validate_files(paths: list[str], *, schema: str = "alpaca", strict: bool = F
                 message = f"expected a JSON object, got {json_type(row.value)}"
             report.add(counts.path, row.line, [Issue("", message, row.reason or "unreadable")])
 
-        for row in iter_records(path, on_bad=on_bad, **options):
+        for row in progress(iter_records(path, on_bad=on_bad, **options), "validate"):
             counts.records += 1
             issues = checker(row.value)
             if issues:

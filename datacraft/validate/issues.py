@@ -6,10 +6,10 @@ from typing import Any, NamedTuple
 
 # Error kinds (snake_case, stable: they are the keys of the report's counts).
 MISSING_FIELD = "missing_field"
-WRONG_TYPE = "wrong_type"
+WRONG_TYPE = "bad_type"  # one code per defect, shared with clean and export (datacraft.records)
 EMPTY_FIELD = "empty_field"
-BAD_HISTORY_PAIR = "bad_history_pair"
-UNKNOWN_ROLE = "unknown_role"
+BAD_HISTORY_PAIR = "bad_history"
+UNKNOWN_ROLE = "bad_turn"
 TURN_ORDER = "turn_order"
 ENDS_ON_USER = "ends_on_user"
 MISSING_TURNS = "missing_turns"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from jsonl_io import read_jsonl as _read
 
 from datacraft.cli import cli
 
@@ -24,8 +25,6 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def _read(path: str) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
 def test_clean_writes_output_rejects_stats_and_summary(runner: CliRunner) -> None:
@@ -66,8 +65,8 @@ def test_unknown_config_key_exits_2_with_the_key(runner: CliRunner) -> None:
     (["raw.jsonl", "-o", "out.jsonl", "--against", "eval.jsonl", "--no-dedupe"],
      "Error: --against compares with reference data during dedupe; it cannot be used with dedupe off\n"),
     (["raw.jsonl", "-o", "out.jsonl", "--stats", "raw.jsonl"],
-     "Error: output raw.jsonl is also an input; write to a new file (inputs are never overwritten)\n"),
-    (["raw.jsonl", "-o", "adir"], "Error: output adir is a directory; give a file name, e.g. adir/clean.jsonl\n"),
+     "Error: --stats raw.jsonl is also an input; write to a new file (inputs are never overwritten)\n"),
+    (["raw.jsonl", "-o", "adir"], "Error: output adir is a directory; give a file name, e.g. adir/out.jsonl\n"),
     (["raw.jsonl", "-o", "out.jsonl", "--against", "./raw.jsonl"],
      "Error: raw.jsonl is both an input and a reference (--against); every record would be dropped\n"),
     (["bad.jsonl", "-o", "out.jsonl", "--strict", "--no-dedupe"],

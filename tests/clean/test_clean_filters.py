@@ -48,8 +48,8 @@ def test_good_records_are_kept(record: dict) -> None:
     (_rec(instruction=["a", "list"]), "bad_type"),
     (_rec(input=5), "bad_type"),
     (_rec(system={"role": "x"}), "bad_type"),
-    (_rec(history=[["only one"]]), "bad_type"),
-    (_rec(history="not a list"), "bad_type"),
+    (_rec(history=[["only one"]]), "bad_history"),  # one reason per defect, in every stage
+    (_rec(history="not a list"), "bad_history"),
     (_rec("   \n "), "empty_output"),
     (_rec(instruction=""), "empty_instruction"),
 ])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 from click.testing import CliRunner
+from jsonl_io import read_jsonl as lines
 
 from datacraft.cli import cli
 from datacraft.dedupe import DedupeConfig, load_dedupe_config
@@ -21,8 +22,6 @@ MIXED = str(FIXTURES / "dedupe_mixed.jsonl")
 REFS = str(FIXTURES / "dedupe_refs.jsonl")
 
 
-def lines(path) -> list[dict]:
-    return [orjson.loads(x) for x in Path(path).read_bytes().splitlines()]
 
 
 def test_dedupe_writes_output_rejects_and_summary(tmp_path):

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from jsonl_io import read_jsonl as lines
 
 from datacraft.errors import ConfigError
 from datacraft.export import export_dataset
@@ -29,8 +30,6 @@ def export(out, **kwargs):
     return export_dataset([FIXTURE], str(out), **kwargs)
 
 
-def lines(path):
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
 def test_counts_rejects_and_groups(tmp_path):

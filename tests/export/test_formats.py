@@ -91,10 +91,10 @@ def test_tool_calls_convert_to_sharegpt_only():
 
 @pytest.mark.parametrize("record, reason", [
     ({"instruction": "a", "output": "b", "history": [["only one"]]}, "bad_history"),
-    ({"instruction": "a", "output": "b", "history": "not a list"}, "wrong_type"),
-    ({"instruction": 3, "output": "b"}, "wrong_type"),
-    ({"conversations": [{"from": "robot", "value": "beep"}]}, "bad_role"),
-    ({"messages": "hello"}, "wrong_type"),
+    ({"instruction": "a", "output": "b", "history": "not a list"}, "bad_history"),
+    ({"instruction": 3, "output": "b"}, "bad_type"),
+    ({"conversations": [{"from": "robot", "value": "beep"}]}, "bad_turn"),
+    ({"messages": "hello"}, "bad_type"),
 ])
 def test_malformed_records_are_rejected_with_a_reason(record, reason):
     with pytest.raises(Reject) as exc:

@@ -49,7 +49,7 @@ def test_stats_cli_errors(tmp_path):
     assert result.exit_code == 2 and result.stderr == f"Error: {missing}: file not found\n"
     result = runner.invoke(cli, ["stats", FIXTURE, "--html", FIXTURE])
     assert result.exit_code == 2
-    assert result.stderr == f"Error: output {FIXTURE} is also an input; write to a new file (inputs are never overwritten)\n"
+    assert result.stderr == f"Error: --html {FIXTURE} is also an input; write to a new file (inputs are never overwritten)\n"
     bad = tmp_path / "bad.json"
     bad.write_text("not json at all", encoding="utf-8")
     result = runner.invoke(cli, ["stats", str(bad)])

@@ -62,7 +62,7 @@ def test_max_errors_caps_the_list_and_counts_the_rest(here: Path) -> None:
 
 
 def test_several_files_each_error_names_its_file(here: Path) -> None:
-    result = run("alpaca_ok.jsonl", "sharegpt_ok.json")
+    result = run("alpaca_ok.jsonl", "sharegpt_ok.json", "--schema", "alpaca")
     assert result.exit_code == 1
     assert lines(result) == [
         "sharegpt_ok.json:2: instruction: missing required field (the record has `conversations`: "
@@ -73,6 +73,15 @@ def test_several_files_each_error_names_its_file(here: Path) -> None:
         "sharegpt_ok.json:8: output: missing required field",
         "7 records, 2 invalid",
     ]
+
+
+def test_the_default_schema_checks_each_record_by_its_own_form(here: Path) -> None:
+    assert lines(run("alpaca_ok.jsonl", "sharegpt_ok.json", "openai_ok.jsonl")) == ["9 records, 0 invalid"]
+    result = run("sharegpt_bad.jsonl")
+    assert result.exit_code == 1
+    # Line 5 is valid preference data (checked as ranking data), line 8 a valid Alpaca record.
+    assert sorted({line.split(":")[1] for line in lines(result)[:-1]}) == ["1", "2", "3", "4", "6", "7"]
+    assert lines(result)[-1] == "8 records, 6 invalid"
 
 
 def test_sharegpt_rules(here: Path) -> None:
@@ -228,7 +237,7 @@ def test_report_file(here: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     assert report["records"] == 12 and report["invalid"] == 6 and report["errors_total"] == 10
-    assert report["counts"] == {"wrong_type": 2, "empty_field": 3, "bad_history_pair": 2, "invalid_json": 1,
+    assert report["counts"] == {"bad_type": 2, "empty_field": 3, "bad_history": 2, "invalid_json": 1,
                                 "not_an_object": 1, "missing_field": 1}
     assert report["fields"]["history[]"] == 2 and report["fields"]["(record)"] == 2
     assert report["files"] == [{"path": "alpaca_bad.jsonl", "records": 7, "invalid": 6},

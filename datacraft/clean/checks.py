@@ -1,0 +1,247 @@
+"""The quality checks, applied turn by turn by role: each returns None (keep) or (reason, detail).
+
+A record of any form is read once into its role-tagged texts (`datacraft.records.texts`). Prompt
+checks look at user turns, answer checks (empty, length, repetition, refusal) at assistant turns
+and the chosen answer; a tool call's JSON arguments, an observation's payload and `tools` are
+never judged as prose, and a preference record's `rejected` answer is bad on purpose, so only its
+presence is checked. Fields are named by their Alpaca view (instruction, output, history, chosen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rapidfuzz import fuzz
+
+from datacraft.clean.config import FilterConfig
+from datacraft.clean.filters import (
+    _REFUSAL,
+    _char_run,
+    _squash,
+    duplicate_line_ratio,
+    ngram_repetition,
+    prose,
+    symbol_ratio,
+)
+from datacraft.records import (
+    ASSISTANT,
+    MISSING_FIELD,
+    USER,
+    Drop,
+    Record,
+    Text,
+    conversation,
+    texts,
+)
+from datacraft.textutil import language, text_length
+
+Verdict = tuple[str, str] | None
+Check = Callable[[Record, list[Text]], Verdict]
+PROMPT_FIELDS = ("instruction", "history")  # user turns the prompt rules judge (`input` is data)
+ANSWER_FIELDS = ("output", "history", "chosen")  # assistant turns the answer rules judge
+
+
+def _first(items: list[Text], field: str) -> str | None:
+    return next((text for _, f, text in items if f == field), None)
+
+
+def _prompts(items: list[Text]) -> list[tuple[str, str]]:
+    return [(f, t) for role, f, t in items if role == USER and f in PROMPT_FIELDS]
+
+
+def _answers(items: list[Text]) -> list[tuple[str, str]]:
+    return [(f, t) for role, f, t in items if role == ASSISTANT and f in ANSWER_FIELDS]
+
+
+def check_fields(cfg: FilterConfig) -> Check:
+    """The record's structure reads (one reason per defect), and the required view fields are non-empty."""
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        try:
+            conversation(record)
+        except Drop as drop:
+            return drop.reason, drop.detail
+        preference = "chosen" in record or "rejected" in record
+        for name in cfg.required:
+            for field in (PREFERENCE if preference and name == "output" else (name,)):
+                value = _first(items, field)
+                if value is None:
+                    return MISSING_FIELD, field
+                if not value.strip():
+                    return f"empty_{field}", f"{field} is blank"
+        for role, field, text in items:  # an earlier turn left blank breaks the conversation too
+            if field == "history" and not text.strip():
+                name = "instruction" if role == USER else "output"
+                return f"empty_{name}", f"history: a blank {role} turn"
+        return None
+
+    return check
+
+
+PREFERENCE = ("chosen", "rejected")
+
+
+def check_lengths(cfg: FilterConfig) -> Check:
+    """Prompt and answer lengths in units (CJK characters + words); total size in characters.
+
+    Every answer is held to both bounds, every prompt to the maximum, the opening prompt to the minimum.
+    """
+    bounds = [(USER, PROMPT_FIELDS, "instruction", cfg.min_instruction_length, cfg.max_instruction_length),
+              (ASSISTANT, ANSWER_FIELDS, "output", cfg.min_output_length, cfg.max_output_length)]
+    bounds = [b for b in bounds if (b[3], b[4]) != (None, None)]
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        for want_role, fields, name, low, high in bounds:
+            opening = True
+            for role, field, text in items:
+                if role != want_role or field not in fields:
+                    continue
+                units = text_length(text)
+                # Later user turns of a chat may be a bare "?" or "5": the minimum is for the opening prompt.
+                if low is not None and units < low and (opening or want_role == ASSISTANT):
+                    return f"{name}_too_short", f"{field}: {units} units < {low}"
+                if high is not None and units > high:
+                    return f"{name}_too_long", f"{field}: {units} units > {high}"
+                opening = False
+        if cfg.max_total_chars is not None:
+            total = sum(len(text) for _, _, text in items)
+            if total > cfg.max_total_chars:
+                return "too_long", f"{total} characters > {cfg.max_total_chars}"
+        return None
+
+    return check
+
+
+def check_repeats_instruction(cfg: FilterConfig) -> Check:
+    """The answer only echoes the prompt (same text up to case and punctuation, or nearly)."""
+    threshold = cfg.max_instruction_similarity
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        instruction = _squash(_first(items, "instruction") or "")
+        output = _squash(_first(items, "output") or _first(items, "chosen") or "")
+        if not instruction or not output:
+            return None
+        if instruction == output:
+            return "output_repeats_instruction", "output equals the instruction"
+        shorter, total = min(len(instruction), len(output)), len(instruction) + len(output)
+        if 2 * shorter < threshold * total:
+            return None  # the lengths alone keep the similarity below the threshold
+        score = fuzz.ratio(instruction, output) / 100
+        if score >= threshold:
+            return "output_repeats_instruction", f"similarity {score:.2f} >= {threshold}"
+        return None
+
+    return check
+
+
+def check_repetition(cfg: FilterConfig) -> Check:
+    """A degenerate answer: one character repeated, looping phrases, or the same lines again and again."""
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        for field, answer in _answers(items):
+            text = prose(answer)
+            where = "" if field == "output" else f"{field}: "
+            if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
+                return "repetitive_output", f"{where}{match.group(1)!r} repeated {len(match.group(0))} times"
+            if cfg.max_ngram_repetition is not None:
+                score = ngram_repetition(text)
+                if score > cfg.max_ngram_repetition:
+                    return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
+            if cfg.max_duplicate_lines is not None:
+                score = duplicate_line_ratio(text)
+                if score > cfg.max_duplicate_lines:
+                    return "repetitive_output", f"{where}duplicate lines {score:.2f} > {cfg.max_duplicate_lines}"
+        return None
+
+    return check
+
+
+def check_symbols(cfg: FilterConfig) -> Check:
+    """Too many junk symbols in a prompt or an answer's prose (tool-call JSON is not prose)."""
+    limit = cfg.max_symbol_ratio
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        for field, text in _prompts(items) + _answers(items):
+            score = symbol_ratio(prose(text))
+            if score > limit:
+                return "too_many_symbols", f"{field}: symbol ratio {score:.2f} > {limit}"
+        return None
+
+    return check
+
+
+def check_refusal(record: Record, items: list[Text]) -> Verdict:
+    """An answer refuses, or speaks as "an AI language model" / "作为一个AI语言模型".
+
+    Not judged: records with `tools` (declining what no tool can do is the lesson tool-call data
+    teaches) and preference answers (an honest "as an AI, I cannot" is often the chosen one).
+    """
+    if record.get("tools"):
+        return None
+    for field, answer in _answers(items):
+        if field == "chosen":
+            continue
+        text = answer.strip().replace("\u2019", "'")
+        for pattern in _REFUSAL:
+            if match := pattern.search(text):
+                return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
+    return None
+
+
+def check_blacklist(cfg: FilterConfig) -> Check:
+    """Any blacklisted keyword in any text of the record (case-insensitive)."""
+    keywords = [(k, k.casefold()) for k in cfg.blacklist if k]
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        text = "\n".join(t for _, _, t in items).casefold()
+        for keyword, folded in keywords:
+            if folded in text:
+                return "blacklisted_keyword", keyword
+        return None
+
+    return check
+
+
+def check_language(cfg: FilterConfig) -> Check:
+    """The language of the prompt and answer (instruction + input + output) is one of `languages`."""
+    allowed = set(cfg.languages or ())
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        text = "\n".join(t for _, f, t in items if f in ("instruction", "input", "output", "chosen") and t)
+        tag = language(text)
+        return None if tag in allowed else ("wrong_language", f"{tag} not in {sorted(allowed)}")
+
+    return check
+
+
+def build_checks(cfg: FilterConfig) -> list[Check]:
+    """The enabled checks, cheapest and most basic first."""
+    checks = [check_fields(cfg), check_lengths(cfg)]
+    if cfg.max_instruction_similarity is not None:
+        checks.append(check_repeats_instruction(cfg))
+    if (cfg.max_char_run, cfg.max_ngram_repetition, cfg.max_duplicate_lines) != (None, None, None):
+        checks.append(check_repetition(cfg))
+    if cfg.max_symbol_ratio is not None:
+        checks.append(check_symbols(cfg))
+    if cfg.refusal:
+        checks.append(check_refusal)
+    if cfg.blacklist:
+        checks.append(check_blacklist(cfg))
+    if cfg.languages:
+        checks.append(check_language(cfg))
+    return checks
+
+
+def record_filter(cfg: FilterConfig | None = None) -> Callable[[Record], tuple[bool, str, str]]:
+    """One predicate running every enabled check: (True, "", "") or (False, reason, detail)."""
+    checks = build_checks(cfg or FilterConfig())
+
+    def keep(record: Record) -> tuple[bool, str, str]:
+        items = list(texts(record))
+        for check in checks:
+            verdict = check(record, items)
+            if verdict is not None:
+                return False, verdict[0], verdict[1]
+        return True, "", ""
+
+    return keep
