@@ -164,7 +164,7 @@ def run_pipeline(config_path: str, *, force: bool = False,
             current = out_dir / entry["outputs"]["records"]["path"]
             input_hashes = [entry["outputs"]["records"]["sha256"]]
         _write_manifest(manifest_path, manifest)
-        if kind in _RECORD_STAGES and number < len(stages) and not (entry.get("counts") or {}).get("kept", 1):
+        if REGISTRY[kind].makes_records and number < len(stages) and not (entry.get("counts") or {}).get("kept", 1):
             rejects_file = entry["outputs"].get("rejects", {}).get("path", "")
             raise NothingLeft(f"{config_path}: stage {label} kept no records (see {out_dir / rejects_file}); "
                               "nothing is left for the stages after it")
