@@ -51,6 +51,8 @@ train: $(VENV)/.installed-train
 	$(BIN)/python -m datacraft.train.tiny out/train/tiny-model --data out/train/clean.jsonl
 	OMP_NUM_THREADS=1 $(BIN)/datacraft train --data out/train/clean.jsonl --model out/train/tiny-model \
 		-o out/train/run --epochs 5 --lr 1e-2 --batch-size 4 --max-length 256
+	rm -rf out/train/merged
+	$(BIN)/datacraft merge out/train/run -o out/train/merged
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,6 +9,7 @@
 
     .venv/bin/python bench/bench_dedupe.py                 # both parts
     .venv/bin/python bench/bench_dedupe.py --large 0       # comparison only
+    .venv/bin/python bench/bench_dedupe.py --versus DIR    # CPU time vs a baseline checkout, interleaved
 """
 
 from __future__ import annotations
@@ -193,6 +194,40 @@ def large(args: argparse.Namespace) -> dict:
             "mb": path.stat().st_size / 1e6}
 
 
+def versus(args: argparse.Namespace) -> list[dict]:
+    """`datacraft dedupe` on the same file through this code and through a baseline checkout, interleaved.
+
+    Each round runs both (order alternating), in fresh subprocesses; CPU = the child's user + system.
+    """
+    path, groups = corpus(args.data_dir, args.versus_n, args.seed)
+    out = Path(tempfile.mkdtemp(prefix="dedupe-versus-"))
+    codes = {"baseline": args.versus, "this code": Path(__file__).resolve().parent.parent}
+    runs = []
+    for round_ in range(args.rounds):
+        for name in (list(codes) if round_ % 2 == 0 else list(codes)[::-1]):
+            env = dict(os.environ, PYTHONPATH=str(codes[name]))
+            cmd = [sys.executable, "-c", _CHILD, "dedupe", str(path), "-o", str(out / "out.jsonl"),
+                   "--rejects", str(out / "rejects.jsonl"), "--stats", str(out / "stats.json")]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            done = subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, cwd=codes[name])
+            wall = time.perf_counter() - started
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            stats = json.loads((out / "stats.json").read_text())
+            runs.append({"code": name, "round": round_, "wall_s": wall, "kept": stats["kept"],
+                         "cpu_s": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
+                         "peak_rss_mib": int(done.stderr.split("PEAK_RSS_KB")[-1].split()[0]) / 1024,
+                         "load": os.getloadavg()[0]})
+            print(f"  round {round_} {name:<9}: CPU {runs[-1]['cpu_s']:.2f} s, wall {wall:.2f} s, "
+                  f"peak RSS {runs[-1]['peak_rss_mib']:.0f} MiB, kept {stats['kept']:,}, load {runs[-1]['load']:.1f}",
+                  flush=True)
+    for f in out.iterdir():
+        f.unlink()
+    out.rmdir()
+    return runs
+
+
 def breakdown(path: Path) -> dict[str, float]:
     """CPU seconds of the end-to-end pipeline built up one step at a time (differences = each step's cost)."""
     from datacraft.dedupe import exact_dedupe
@@ -233,6 +268,9 @@ def main() -> None:
     parser.add_argument("--datasketch-n", type=int, default=0, help="time datasketch on the first N only (0: all)")
     parser.add_argument("--large", type=int, default=1_000_000, help="records for the end-to-end run (0: skip)")
     parser.add_argument("--breakdown", type=int, default=0, help="CPU time per pipeline step on N records (0: skip)")
+    parser.add_argument("--versus", type=Path, help="a baseline checkout: time `datacraft dedupe` through it and this code")
+    parser.add_argument("--versus-n", type=int, default=100_000, help="records for --versus")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds for --versus")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "datacraft-bench")
     args = parser.parse_args()
@@ -241,6 +279,14 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"config: num_perm {config.num_perm}, bands x rows {config.lsh_shape()}, threshold {config.threshold}, "
           f"ngram cjk/word {config.ngram_cjk}/{config.ngram_word}")
+    if args.versus:
+        print(f"\n== datacraft dedupe (CLI), {args.versus_n:,} records: baseline {args.versus} vs this code ==")
+        runs = versus(args)
+        median = {name: float(np.median([r["cpu_s"] for r in runs if r["code"] == name]))
+                  for name in ("baseline", "this code")}
+        print(f"median CPU: baseline {median['baseline']:.2f} s, this code {median['this code']:.2f} s, "
+              f"ratio {median['this code'] / median['baseline']:.3f}")
+        return
     if args.large:  # first: the comparison leaves a big heap behind in this process
         large_result = large(args)
     if args.compare:

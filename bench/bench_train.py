@@ -227,7 +227,11 @@ def saturation(args: argparse.Namespace) -> dict[str, Any]:
                          warmup_ratio=0.05, metric="exact_match", max_new_tokens=6, max_length=256,
                          device=args.device)
     sizes = [50, 100, 200, 400] if tiny else [250, 500, 1000, 2000, 4000, 8000]
-    sat = SaturationConfig(sizes=sizes, seeds=2 if tiny else 3, steps=args.sat_steps or (150 if tiny else 1500), label="meta.attribute")
+    # A fixed budget only for the tiny smoke check or when asked (--sat-steps); otherwise every size
+    # trains to convergence, as the curve needs (issue 12).
+    fixed = tiny or args.sat_steps is not None
+    sat = SaturationConfig(sizes=sizes, seeds=2 if tiny else 3, budget="steps" if fixed else "converge",
+                           steps=args.sat_steps or 150, label="meta.attribute")
     report = saturation_model([paths[0]], [paths[1]], str(root / "run"), config, sat,
                               on_run=lambda r: print(f"  size {r['size']} seed {r['seed']}: {r['score']:.3f}",
                                                      file=sys.stderr))

@@ -21,7 +21,10 @@ BENCHES = {
     "generate": [],
     "augment": [],
     "train": [],  # on a machine without CUDA it runs its --tiny CPU check, not the GPU target
+    "saturation": [],  # issue 12: the digit-skills task to convergence vs a fixed step budget (CPU)
+    "diagnose": [],  # issue 12: labelled curves, this checkout vs main's diagnose
 }
+BENCHES.update({"decontam": [], "mix": []})  # issue 15
 
 
 def main() -> int:

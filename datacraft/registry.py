@@ -109,6 +109,18 @@ def _write_stats(settings: StatsSettings, source: Path, out_dir: Path, name: str
     return {"records": stats.get("records")}
 
 
+def _decontaminate_settings() -> type[BaseModel]:  # issue 15
+    from datacraft.decontam.pipeline_stage import DecontamSettings
+
+    return DecontamSettings
+
+
+def _build_decontaminate(settings: Any, ledger: Ledger, base: Path) -> list[Stage]:  # issue 15
+    from datacraft.decontam.pipeline_stage import build
+
+    return build(settings, ledger, base)
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One registered stage: its settings model and either record stages or an output writer."""
@@ -128,6 +140,7 @@ REGISTRY: dict[str, StageSpec] = {spec.name: spec for spec in (
     StageSpec("clean", _clean_settings, build=_build_clean),
     StageSpec("dedupe", _dedupe_settings, build=_build_dedupe),
     StageSpec("validate", lambda: ValidateSettings, build=_build_validate),
+    StageSpec("decontaminate", _decontaminate_settings, build=_build_decontaminate),  # issue 15
     StageSpec("export", lambda: ExportSettings, write=_write_export),
     StageSpec("stats", lambda: StatsSettings, write=_write_stats),
 )}

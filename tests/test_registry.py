@@ -21,6 +21,7 @@ TYPOS = {
 }
 KEYS = {"read": "format", "clean": "filters.min_lenght", "dedupe": "treshold", "validate": "shema",
         "export": "val_sise", "stats": "htm"}
+TYPOS["decontaminate"], KEYS["decontaminate"] = "{decontaminate: {treshold: 0.5}}", "treshold"  # issue 15
 
 
 def test_every_stage_has_a_settings_model_that_forbids_unknown_keys() -> None:

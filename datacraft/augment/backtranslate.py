@@ -92,7 +92,8 @@ class BackTranslator:
             if base_language(job.source) == "zh":
                 text = to_script(text, chinese_script_of(job.source))
             rewrite.fields[job.field] = text
-            rewrite.info.setdefault("pivot", {})[job.field] = job.pivot
+            if job.pivot != job.source:
+                rewrite.info.setdefault("pivot", {})[job.field] = job.pivot
         return out
 
     def _plan(self, record: Record, r: int, c: int, jobs: list[_Job]) -> Failed | None:
@@ -107,9 +108,13 @@ class BackTranslator:
             masked = mask(text)
             if not text_language(masked.text.replace("⟦", " ").replace("⟧", " ")):
                 continue  # nothing but protected spans
-            jobs.append(_Job(r, c, name, masked, source, choose_pivot(source, self.config.pivot)))
+            jobs.append(_Job(r, c, name, masked, source, self.pivot_for(source)))
             planned += 1
         return None if planned else Failed("nothing_to_rewrite", "no field with translatable text")
+
+    def pivot_for(self, source: str) -> str:
+        """The language a text of `source` goes through."""
+        return choose_pivot(source, self.config.pivot)
 
     def _batches(self, jobs: list[_Job]) -> list[list[_Job]]:
         """Jobs grouped by direction and copy, cut at batch_size texts or batch_chars characters."""

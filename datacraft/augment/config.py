@@ -1,7 +1,8 @@
 """Settings for `augment`: which methods run, how hard each one rewrites, and what the guard accepts.
 
 A config file (YAML or JSON) has up to three sections: `augment` (AugmentConfig), `llm` (the
-endpoint for the LLM translator) and `clean` (the filters every augmented record must pass).
+endpoint for the LLM translator, paraphraser and judge) and `clean` (the filters every augmented
+record must pass).
 A threshold of `None` switches its check off.
 """
 
@@ -15,17 +16,24 @@ from datacraft.config import load_sections as _load_sections
 from datacraft.config import validate_section
 
 SECTIONS = ("augment", "llm", "clean")
-METHODS = ("synonym", "backtranslate", "mix")
+METHODS = ("synonym", "backtranslate", "paraphrase", "swap", "delete", "insert", "noise", "mix")
+EDA_METHODS = ("swap", "delete", "insert", "noise")
+LLM_METHODS = ("backtranslate", "paraphrase")
+Method = Literal["synonym", "backtranslate", "paraphrase", "swap", "delete", "insert", "noise", "mix"]
 Field_ = Literal["instruction", "input", "output"]
 
 
 class SynonymConfig(BaseModel):
-    """Synonym replacement (Cilin for Chinese, WordNet for English)."""
+    """Synonym replacement: reviewed pairs (default), or the whole thesaurus (Cilin for Chinese, WordNet for English)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a rewritten field to replace (at least one)")
-    languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (en needs WordNet data)")
+    source: Literal["curated", "thesaurus"] = Field("curated", description="curated: the reviewed allow-list of pairs; thesaurus: any Cilin/WordNet synonym (more variety, many wrong words)")
+    ratio: float = Field(0.15, gt=0, le=1, description="share of the words in a record to replace (at least one)")
+    max_words: int | None = Field(4, ge=1, description="curated: most distinct words replaced in one copy (each is a small risk)")
+    terms: list[str] = Field([], description="curated: files of terms never replaced or split (one per line, or jieba user-dict lines)")
+    pairs: str | None = Field(None, description="curated: a TSV of your own pairs (word, replacements, rules), added to the shipped ones")
+    languages: list[Literal["zh", "en"]] = Field(["zh", "en"], description="languages of the fields to rewrite (thesaurus: en needs WordNet data)")
     wordnet_dir: str | None = Field(None, description="a WordNet 3.0 dict folder (e.g. /usr/share/wordnet); None: NLTK's data")
 
 
@@ -48,6 +56,38 @@ class BacktranslateConfig(BaseModel):
     max_length: int = Field(512, ge=8, description="marian: longest input and output, in tokens")
 
 
+class ParaphraseConfig(BaseModel):
+    """LLM paraphrase: instruction and answer reworded in the same language, protected spans masked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(8, ge=1, le=256, description="texts per LLM request")
+    batch_chars: int = Field(6000, ge=100, description="most characters of text per request")
+    temperature: float = Field(0.8, ge=0, le=2, description="enough freedom that the wording changes")
+    max_tokens: int = Field(4096, ge=16, description="reply limit per request")
+    prompt: str | None = Field(None, description="your own Jinja2 template instead of prompts/paraphrase.j2")
+
+
+class EdaConfig(BaseModel):
+    """Easy Data Augmentation (swap, delete, insert, noise): opt-in, on the prompt fields only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ratio: float = Field(0.1, gt=0, le=0.5, description="share of the words (noise: characters) an operation touches (at least one)")
+    fields: list[Literal["instruction", "input", "output"]] = Field(["instruction", "input"], description="fields the operations rewrite (an answer with typos teaches typos)")
+
+
+class JudgeConfig(BaseModel):
+    """The LLM check of every candidate copy: same meaning? natural? (needs an endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="ask the judge about each copy that passed the guard")
+    temperature: float = Field(0.0, ge=0, le=2, description="a verdict, not a creative task")
+    max_tokens: int = Field(300, ge=16, description="reply limit per verdict")
+    prompt: str | None = Field(None, description="your own Jinja2 template instead of prompts/augment_judge.j2")
+
+
 class MixConfig(BaseModel):
     """Mixing: new records combined from parts of existing ones (opt-in)."""
 
@@ -67,7 +107,7 @@ class GuardConfig(BaseModel):
     min_length_ratio: float | None = Field(0.5, gt=0, description="augmented/source length (units) below this: length_drift")
     max_length_ratio: float | None = Field(2.0, gt=0, description="augmented/source length (units) above this: length_drift")
     min_similarity: float | None = Field(0.2, ge=0, le=1, description="unit-level similarity below this: drifted (meaning lost)")
-    max_similarity: float | None = Field(0.95, ge=0, le=1, description="similarity at or above this: too_similar (a copy adds nothing)")
+    max_similarity: float | None = Field(0.95, ge=0, le=1, description="similarity at or above this in every rewritten field: too_similar (a copy adds nothing)")
 
 
 class AugmentConfig(BaseModel):
@@ -75,7 +115,7 @@ class AugmentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    methods: list[Literal["synonym", "backtranslate", "mix"]] = Field(["synonym"], description="methods to run, in order")
+    methods: list[Method] = Field(["synonym"], description="methods to run, in order")
     fields: list[Field_] = Field(["instruction", "input", "output"], description="fields synonym and backtranslate rewrite")
     protect_factual: bool = Field(True, description="leave input and output alone for factual and code tasks (rewording can make the answer wrong)")
     copies: int = Field(1, ge=1, le=20, description="augmented copies per record for synonym and backtranslate")
@@ -84,6 +124,9 @@ class AugmentConfig(BaseModel):
     block_size: int = Field(256, ge=1, description="records processed together (translation batches, mixing partners)")
     synonym: SynonymConfig = Field(SynonymConfig(), description="synonym replacement")
     backtranslate: BacktranslateConfig = Field(BacktranslateConfig(), description="back-translation")
+    paraphrase: ParaphraseConfig = Field(ParaphraseConfig(), description="LLM paraphrase")
+    eda: EdaConfig = Field(EdaConfig(), description="swap, delete, insert and noise")
+    judge: JudgeConfig = Field(JudgeConfig(), description="the LLM check of each copy")
     mix: MixConfig = Field(MixConfig(), description="mixing")
     guard: GuardConfig = Field(GuardConfig(), description="drift check against the source")
 

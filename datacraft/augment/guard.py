@@ -3,8 +3,9 @@
 The drift check compares the fields a method rewrote with the same fields of the source, in
 units (CJK characters and words, as the length filters count): the length ratio must stay within
 bounds, and the similarity (rapidfuzz Indel similarity over the unit sequences) must be below
-`max_similarity` (an unchanged or nearly unchanged copy adds nothing to training) and above
-`min_similarity` (below it the meaning was probably lost). The language must not change.
+`max_similarity` in at least one rewritten field (a copy where no field changed noticeably adds
+nothing to training) and, over all of them, above `min_similarity` (below it the meaning was
+probably lost). The language must not change.
 """
 
 from __future__ import annotations
@@ -75,10 +76,15 @@ class Guard:
                 return False, "length_drift", f"{ratio:.2f}x the source's length < {cfg.min_length_ratio}"
             if cfg.max_length_ratio is not None and ratio > cfg.max_length_ratio:
                 return False, "length_drift", f"{ratio:.2f}x the source's length > {cfg.max_length_ratio}"
-        if cfg.min_similarity is not None or cfg.max_similarity is not None:
+        if cfg.max_similarity is not None:
+            # The field that changed most decides: a reworded instruction is a new prompt even when
+            # its long answer kept all but a few words.
+            changed = [name for name in fields if str(source.get(name) or "") != str(candidate.get(name) or "")]
+            score, name = min((similarity(str(source.get(n) or ""), str(candidate.get(n) or "")), n) for n in changed)
+            if score >= cfg.max_similarity:
+                return False, "too_similar", f"similarity {score:.2f} >= {cfg.max_similarity} (the most changed field, {name})"
+        if cfg.min_similarity is not None:
             score = Indel.normalized_similarity(old_units, new_units)
-            if cfg.max_similarity is not None and score >= cfg.max_similarity:
-                return False, "too_similar", f"similarity {score:.2f} >= {cfg.max_similarity}"
-            if cfg.min_similarity is not None and score < cfg.min_similarity:
+            if score < cfg.min_similarity:
                 return False, "drifted", f"similarity {score:.2f} < {cfg.min_similarity}"
         return True, "", ""

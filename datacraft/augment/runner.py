@@ -1,7 +1,7 @@
-"""`augment_file`: read records, add augmented copies (synonym, backtranslate, mix), guard them, write.
+"""`augment_file`: read records, add augmented copies (synonym, backtranslate, paraphrase, EDA, mix), guard, write.
 
-Records flow in blocks of `block_size`: back-translation batches and mixing partners come from one
-block, everything else is per record. Each original is written (unless `replace`), followed by
+Records flow in blocks of `block_size`: back-translation and paraphrase batches, judge requests
+and mixing partners come from one block, everything else is per record. Each original is written (unless `replace`), followed by
 its accepted copies; mixed records follow their block. Every random choice comes from a generator
 seeded with (seed, method, record id, copy), so the same input and seed give the same output
 whatever the block size, and an LLM rerun asks the same requests (answered by the cache).
@@ -23,19 +23,20 @@ from typing import Any
 from datacraft.augment.backtranslate import BackTranslator
 from datacraft.augment.base import Rewrite
 from datacraft.augment.chat import FormWriter, to_view
-from datacraft.augment.config import AugmentConfig
+from datacraft.augment.clients import make_resources
+from datacraft.augment.config import EDA_METHODS, AugmentConfig
 from datacraft.augment.guard import Guard
 from datacraft.augment.mix import MODES, Mixed
 from datacraft.augment.synonyms import SynonymReplacer
-from datacraft.augment.translate import LLMTranslator, Translator
+from datacraft.augment.translate import Translator
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
 from datacraft.io.writers import JsonlWriter, check_not_input
-from datacraft.llm import LLMClient, LLMConfig, ResponseCache
+from datacraft.llm import Budget, LLMClient, LLMConfig
 from datacraft.records import Record, record_text
 from datacraft.stages import Ledger, RejectSink, read_stage
 
-_SHORT = {"synonym": "syn", "backtranslate": "bt"}
+_SHORT = {"synonym": "syn", "backtranslate": "bt", "paraphrase": "para"}
 _COMPARED = ("system", "instruction", "input", "output")  # what makes two records the same training example
 
 
@@ -63,7 +64,8 @@ class Augmenter:
     """Augments blocks of records; holds the methods' resources and the LLM event loop."""
 
     def __init__(self, config: AugmentConfig, ledger: Ledger, *, clean: CleanConfig | None = None,
-                 translator: Translator | None = None, synonyms: SynonymReplacer | None = None):
+                 translator: Translator | None = None, synonyms: SynonymReplacer | None = None,
+                 client: LLMClient | None = None):
         self.config = config
         self.ledger = ledger
         self.guard = Guard(config.guard, clean)
@@ -71,15 +73,35 @@ class Augmenter:
             ledger.stage(method)  # in method order, right after "read"
         self.synonyms = synonyms or SynonymReplacer(config.synonym, fields=config.fields,
                                                     protect_factual=config.protect_factual)
-        wanted = translator is not None and "backtranslate" in config.methods
-        self.backtranslator = BackTranslator(translator, config.backtranslate, fields=config.fields,
-                                             protect_factual=config.protect_factual,
-                                             copies=config.copies) if wanted else None
+        self.local: dict[str, Callable[[Record, random.Random], Rewrite]] = {"synonym": self.synonyms}
+        for method in EDA_METHODS:
+            if method in config.methods:
+                from datacraft.augment.eda import Eda
+
+                self.local[method] = Eda(method, config.eda, protect_factual=config.protect_factual,
+                                         synonyms=self.synonyms.curated)
+        # The methods that ask an LLM (or a local model) for a whole block at once.
+        self.batched: dict[str, BackTranslator] = {}
+        if translator is not None and "backtranslate" in config.methods:
+            self.batched["backtranslate"] = BackTranslator(translator, config.backtranslate, fields=config.fields,
+                                                           protect_factual=config.protect_factual, copies=config.copies)
+        if client is not None and "paraphrase" in config.methods:
+            from datacraft.augment.paraphrase import LLMParaphraser, Paraphraser
+
+            self.batched["paraphrase"] = Paraphraser(LLMParaphraser(client, config.paraphrase, seed=config.seed),
+                                                     config.paraphrase, fields=config.fields,
+                                                     protect_factual=config.protect_factual, copies=config.copies)
+        self.backtranslator = self.batched.get("backtranslate")
+        self.judge = None
+        if client is not None and config.judge.enabled:
+            from datacraft.augment.judge import CopyJudge
+
+            self.judge = CopyJudge(client, config.judge)
         # One event loop, in its own thread, for the whole run: the LLM client's connections belong
         # to it, and the next block's translations can start while this block is written.
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        if self.backtranslator is not None:
+        if self.batched or self.judge is not None:
             self.loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=self.loop.run_forever, name="augment-translate", daemon=True)
             self._thread.start()
@@ -106,52 +128,78 @@ class Augmenter:
             self._thread.join()
             self.loop.close()
 
-    def prefetch(self, records: list[Record]) -> Future[Any] | None:
-        """Start back-translating a block now; `block()` collects the result."""
-        if self.backtranslator is None or self.loop is None:
+    def prefetch(self, records: list[Record]) -> dict[str, Future[Any]] | None:
+        """Start the batched methods (back-translation, paraphrase) on a block now; `block()` collects them."""
+        if not self.batched or self.loop is None:
             return None
-        future = asyncio.run_coroutine_threadsafe(self.backtranslator.rewrite(records), self.loop)
-        self._pending.append(future)
-        return future
+        futures = {method: asyncio.run_coroutine_threadsafe(worker.rewrite(records), self.loop)
+                   for method, worker in self.batched.items()}
+        self._pending.extend(futures.values())
+        return futures
 
-    def block(self, records: list[Record], translation: Future[Any] | None = None) -> Iterator[Record]:
+    def _collect(self, records: list[Record], futures: dict[str, Future[Any]] | None) -> dict[str, list[list[Rewrite]]]:
+        futures = futures or self.prefetch(records) or {}
+        results = {}
+        for method, future in futures.items():
+            started = time.perf_counter()
+            results[method] = future.result()
+            self._pending.remove(future)
+            self.ledger.stage(method).seconds += time.perf_counter() - started
+        return results
+
+    def block(self, records: list[Record], pending: dict[str, Future[Any]] | None = None) -> Iterator[Record]:
         """The output records for one block, in order; rejects go to the ledger."""
         config = self.config
-        translated: list[list[Rewrite]] | None = None
-        if "backtranslate" in config.methods:
-            assert self.backtranslator is not None
-            translation = translation or self.prefetch(records)
-            assert translation is not None
-            started = time.perf_counter()
-            translated = translation.result()
-            self._pending.remove(translation)
-            self.ledger.stage("backtranslate").seconds += time.perf_counter() - started
+        batched = self._collect(records, pending)
+        copies: list[list[tuple[str, Record]]] = [[] for _ in records]
         for index, source in enumerate(records):
-            if not config.replace:
-                self.originals += 1
-                yield source
             seen = {record_text(source, _COMPARED)}
             for method in config.methods:
                 if method == "mix":
                     continue
                 for copy in range(config.copies):
                     started = time.perf_counter()
-                    if method == "synonym":
-                        rewrite = self.synonyms(source, rng_for(config.seed, method, source.get("id"), copy))
+                    if method in self.local:
+                        rewrite = self.local[method](source, rng_for(config.seed, method, source.get("id"), copy))
                     else:
-                        assert translated is not None and self.backtranslator is not None
-                        rewrite = translated[index][copy]
-                        rewrite.info.setdefault("translator", self.backtranslator.translator.name)
+                        rewrite = batched[method][index][copy]
+                        rewrite.info.setdefault("translator", self.batched[method].translator.name)
                     accepted = self._accept(method, source, rewrite, copy, seen)
                     self.ledger.stage(method).seconds += time.perf_counter() - started
                     if accepted is not None:
-                        yield accepted
+                        copies[index].append((method, accepted))
+        if self.judge is not None:
+            self._judge(records, copies)
+        for index, source in enumerate(records):
+            if not config.replace:
+                self.originals += 1
+                yield source
+            for method, accepted in copies[index]:
+                self.ledger.stage(method).kept += 1
+                yield accepted
         if "mix" in config.methods:
             started = time.perf_counter()
             mixed = list(self._mix(records))
             self.ledger.stage("mix").seconds += time.perf_counter() - started
             yield from mixed
         self.blocks += 1
+
+    def _judge(self, records: list[Record], copies: list[list[tuple[str, Record]]]) -> None:
+        """Ask the judge about every copy of the block; drop (to the rejects) the ones it says no to."""
+        assert self.judge is not None
+        asked = [(index, method, copy) for index, found in enumerate(copies) for method, copy in found]
+        started = time.perf_counter()
+        verdicts = self.run(self.judge.check([(records[index], copy) for index, _, copy in asked]))
+        spent = (time.perf_counter() - started) / max(1, len(asked))
+        for (index, method, copy), verdict in zip(asked, verdicts, strict=True):
+            self.ledger.stage(method).seconds += spent
+            if verdict.ok:
+                copy["meta"]["augment"]["judge"] = verdict.reason or "ok"
+                continue
+            reason = "judge_rejected" if verdict.ok is False else (
+                "budget_exhausted" if verdict.reason.startswith("budget exhausted") else "judge_unreadable")
+            copies[index].remove((method, copy))
+            self.ledger.reject(method, reason, record=copy, detail=verdict.reason, source=str(records[index].get("id")))
 
     def _accept(self, method: str, source: Record, rewrite: Rewrite, copy: int, seen: set[str]) -> Record | None:
         stats = self.ledger.stage(method)
@@ -172,7 +220,6 @@ class Augmenter:
             self.ledger.reject(method, reason, record=candidate, detail=detail, source=str(source.get("id")))
             return None
         seen.add(text)
-        self.ledger.stage(method).kept += 1
         return candidate
 
     def _mix(self, records: list[Record]) -> Iterator[Record]:
@@ -186,6 +233,7 @@ class Augmenter:
                 seen = {record_text(by_id[s], _COMPARED) for s in mixed.sources if s in by_id}
                 accepted = self._check("mix", record, first, [], seen)
                 if accepted is not None:
+                    self.ledger.stage("mix").kept += 1
                     yield accepted
 
     def _mixed_record(self, mixed: Mixed, number: int) -> Record:
@@ -211,7 +259,7 @@ def _blocks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = None, config: AugmentConfig | None = None,
                  clean: CleanConfig | None = None, llm: LLMConfig | None = None, translator: Translator | None = None,
                  read_options: dict | None = None, strict: bool = False,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[int], None] | None = None, budget: Budget | None = None) -> dict[str, Any]:
     """Augment `inputs` into `output` (JSONL, atomic); drops go to `rejects`. Returns the counts.
 
     Back-translation needs `translator`, or `llm` (an endpoint) or `config.backtranslate.translator
@@ -221,16 +269,13 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     config = config or AugmentConfig()
     inputs = [str(p) for p in inputs]
     _check_paths(inputs, output, rejects, config)
-    store: ResponseCache | None = None
-    client: LLMClient | None = None
-    if "backtranslate" in config.methods and translator is None:
-        translator, client, store = _make_translator(config, llm, output)
+    translator, client, store = make_resources(config, llm, output, translator, budget)
     augmenter: Augmenter | None = None
     try:
         with RejectSink(rejects) as sink, FormWriter(JsonlWriter(output)) as writer:
             ledger = Ledger(sink)
             records = map(to_view, read_stage(inputs, ledger, strict=strict, **dict(read_options or {})))
-            augmenter = Augmenter(config, ledger, clean=clean, translator=translator)
+            augmenter = Augmenter(config, ledger, clean=clean, translator=translator, client=client)
             done = 0
             waiting: deque[tuple[list[Record], Future[Any] | None]] = deque()
             for block in _blocks(records, config.block_size):
@@ -260,22 +305,6 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     return result
 
 
-def _make_translator(config: AugmentConfig, llm: LLMConfig | None, output: str) -> tuple[Translator, LLMClient | None, ResponseCache | None]:
-    settings = config.backtranslate
-    if settings.translator == "marian":
-        from datacraft.augment.marian import MarianTranslator, parse_model_dirs
-
-        return MarianTranslator(parse_model_dirs(settings.model_dirs), settings), None, None
-    if llm is None:
-        raise ConfigError("back-translation with the LLM translator needs an endpoint: pass --model NAME "
-                          "(and --base-url URL), or --translator marian --model-dir zh-en=PATH")
-    store = None
-    if llm.use_cache and (llm.cache or output != "-"):
-        store = ResponseCache(llm.cache or Path(f"{output}.run") / "cache.sqlite")
-    client = LLMClient(llm, cache=store)
-    return LLMTranslator(client, settings, seed=config.seed), client, store
-
-
 def _check_paths(inputs: list[str], output: str, rejects: str | None, config: AugmentConfig) -> None:
     """Reject conflicting options before any work starts."""
     if not inputs:
@@ -283,7 +312,7 @@ def _check_paths(inputs: list[str], output: str, rejects: str | None, config: Au
     if inputs.count("-") > 1:
         raise ConfigError("stdin (-) can be read only once")
     if not config.methods:
-        raise ConfigError("no augmentation method chosen: pass --method synonym, backtranslate or mix")
+        raise ConfigError("no augmentation method chosen: pass --method synonym (or backtranslate, paraphrase, swap, delete, insert, noise, mix)")
     for path, what in ((output, "output"), (rejects, "--rejects")):
         if path not in (None, "-") and Path(path).is_dir():
             raise ConfigError(f"{what} {path} is a directory; give a file name, e.g. {Path(path) / 'augmented.jsonl'}")
@@ -292,3 +321,4 @@ def _check_paths(inputs: list[str], output: str, rejects: str | None, config: Au
         check_not_input(rejects, inputs)
         if rejects == output or (rejects != "-" and output != "-" and Path(rejects).resolve() == Path(output).resolve()):
             raise ConfigError(f"--rejects {rejects} is the same file as the output; give it another name")
+

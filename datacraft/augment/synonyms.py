@@ -1,8 +1,9 @@
-"""Synonym replacement for a record: each rewritable field by its own language (Chinese or English)."""
+"""Synonym replacement for a record: reviewed pairs by default (curated.py), or the whole thesaurus per field."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 from datacraft.augment.base import Failed, Rewrite
@@ -16,12 +17,22 @@ class SynonymReplacer:
     """`replacer(record, rng)` -> Rewrite; the Chinese and English resources load on first need."""
 
     def __init__(self, config: SynonymConfig | None = None, *, fields: list[str] | tuple[str, ...] = ("instruction", "input", "output"),
-                 protect_factual: bool = True, chinese: Any = None, english: Any = None):
+                 protect_factual: bool = True, chinese: Any = None, english: Any = None, curated: Any = None):
         self.config = config or SynonymConfig()
         self.fields = list(fields)
         self.protect_factual = protect_factual
         self._chinese = chinese
         self._english = english
+        self._curated = curated
+
+    @property
+    def curated(self) -> Any:
+        if self._curated is None:
+            from datacraft.augment.curated import CuratedSynonyms, default_curated
+
+            custom = self.config.terms or self.config.pairs
+            self._curated = CuratedSynonyms(terms=self.config.terms, pairs=self.config.pairs) if custom else default_curated()
+        return self._curated
 
     @property
     def chinese(self) -> Any:
@@ -40,9 +51,34 @@ class SynonymReplacer:
         return self._english
 
     def __call__(self, record: Record, rng: random.Random) -> Rewrite:
+        candidates = fields_to_rewrite(record, self.fields, self.protect_factual)
+        if self.config.source == "curated":
+            rewrite = self._curated_rewrite(record, candidates, rng)
+        else:
+            rewrite = self._thesaurus_rewrite(record, candidates, rng)
+        if not rewrite.fields:
+            detail = f"no replaceable word in {', '.join(candidates)}" if candidates else "no field may be rewritten"
+            rewrite.failure = Failed("nothing_to_replace", detail)
+        return rewrite
+
+    def _curated_rewrite(self, record: Record, candidates: list[str], rng: random.Random) -> Rewrite:
+        from datacraft.augment.curated import is_word_list, protected_text
+
+        langs = {name: language(record[name]) for name in candidates}
+        # An input or answer that is a word list (synonyms, keywords) is the point of the task: left as it is.
+        texts = {name: record[name] for name in candidates if langs[name] in self.config.languages
+                 and (name == "instruction" or not is_word_list(record[name]))}
+        changed, pairs = self.curated.rewrite(texts, langs, rng, self.config.ratio,
+                                              protected_text(record, ("instruction", "input", "output")),
+                                              self.config.max_words)
+        rewrite = Rewrite(fields=changed)
+        rewrite.info["replaced"] = dict(Counter(name for name, _, _ in pairs))
+        rewrite.info["pairs"] = [list(pair) for pair in dict.fromkeys((old, new) for _, old, new in pairs)]
+        return rewrite
+
+    def _thesaurus_rewrite(self, record: Record, candidates: list[str], rng: random.Random) -> Rewrite:
         rewrite = Rewrite()
         replaced: dict[str, int] = {}
-        candidates = fields_to_rewrite(record, self.fields, self.protect_factual)
         for name in candidates:
             lang = language(record[name])
             if lang not in self.config.languages:
@@ -56,8 +92,5 @@ class SynonymReplacer:
             if count:
                 rewrite.fields[name] = text
                 replaced[name] = count
-        if not rewrite.fields:
-            detail = f"no replaceable word in {', '.join(candidates)}" if candidates else "no field may be rewritten"
-            rewrite.failure = Failed("nothing_to_replace", detail)
         rewrite.info["replaced"] = replaced
         return rewrite

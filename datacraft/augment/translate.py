@@ -19,7 +19,7 @@ from datacraft.augment.base import Failed
 from datacraft.augment.config import BacktranslateConfig
 from datacraft.generate.parse import drop_trailing_commas
 from datacraft.generate.prompts import render
-from datacraft.llm import LLMClient, RequestFailed
+from datacraft.llm import BudgetExhausted, LLMClient, RequestFailed
 
 LANGUAGE_NAMES = {
     "zh": "Chinese", "zh-Hans": "Simplified Chinese", "zh-Hant": "Traditional Chinese", "en": "English",
@@ -127,6 +127,8 @@ class LLMTranslator:
             reply = await self.client.complete(self.messages(texts, source, target), **options)
         except RequestFailed as exc:
             return [Failed("translation_failed", exc.detail)] * len(texts)
+        except BudgetExhausted as exc:
+            return [Failed("budget_exhausted", f"--{exc.args[0].replace('_', '-')} reached: not sent")] * len(texts)
         parsed, problem = parse_translations(reply.text, len(texts))
         if parsed is not None and reply.finish_reason != "length":
             return list(parsed)

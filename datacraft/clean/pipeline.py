@@ -44,7 +44,8 @@ def quality_check(config: CleanConfig | None = None) -> Callable[[Record], tuple
 
 
 def clean_file(inputs: Sequence[str], output: str, *, rejects: str | None = None, config: CleanConfig | None = None,
-               against: Sequence[str] = (), read_options: dict | None = None, strict: bool = False) -> dict:
+               against: Sequence[str] = (), read_options: dict | None = None, strict: bool = False,
+               transform: Callable[[Record], Record] | None = None) -> dict:
     """Clean `inputs` into `output` (JSONL, atomic); drops go to `rejects`.
 
     Returns the Ledger counts plus `normalized`: how many records each normalisation step changed.
@@ -57,8 +58,13 @@ def clean_file(inputs: Sequence[str], output: str, *, rejects: str | None = None
     read_options = dict(read_options or {})
     normalizer = Normalizer(config.normalize)
     reference = _reference(against, config, read_options) if against else None
-    result = run_stages(inputs, output, lambda ledger: clean_stages(config, ledger, reference, normalizer=normalizer),
-                        rejects=rejects, read_options=read_options, strict=strict, references=against, desc="clean")
+
+    def build(ledger: Ledger) -> list[Stage]:
+        stages = clean_stages(config, ledger, reference, normalizer=normalizer)
+        return [lambda records: map(transform, records), *stages] if transform else stages  # e.g. a system prompt
+
+    result = run_stages(inputs, output, build, rejects=rejects, read_options=read_options, strict=strict,
+                        references=against, desc="clean")
     result.pop("seconds", None)
     result["normalized"] = dict(normalizer.changes.most_common())
     return result

@@ -11,6 +11,9 @@ from datacraft.cli.base import DatacraftGroup
 # the command runs, so `datacraft clean` does not pay for torch or openai.
 COMMANDS = ("ingest", "generate", "review", "augment", "clean", "dedupe", "validate", "export", "stats",
             "run", "train", "diagnose", "saturation", "tune")
+COMMANDS += ("decontaminate",)  # issue 15
+COMMANDS += ("mix",)  # issue 15
+COMMANDS += ("merge",)  # issue 12
 
 
 @click.group(cls=DatacraftGroup, commands_from=COMMANDS,

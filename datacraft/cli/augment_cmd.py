@@ -1,14 +1,18 @@
-"""`datacraft augment`: more records from the ones you have, by back-translation, synonyms and mixing."""
+"""`datacraft augment`: more records from the ones you have, by synonyms, back-translation, paraphrase, EDA and mixing."""
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from typing import Any
 
 import click
 
 from datacraft.augment import augment_config, augment_file, load_sections
-from datacraft.augment.config import METHODS
+from datacraft.augment.clients import needs_llm
+from datacraft.augment.config import EDA_METHODS, METHODS
+from datacraft.augment.preview import preview
 from datacraft.clean import CleanConfig
 from datacraft.cli.base import input_options, read_options
 from datacraft.cli.llm_options import llm_config, llm_options
@@ -18,7 +22,7 @@ from datacraft.runner import check_paths
 
 # Options that only mean something for one method: given without it, they are a mistake.
 _METHOD_OPTIONS = {
-    "synonym": ("ratio", "languages", "wordnet_dir"),
+    "synonym": ("ratio", "languages", "wordnet_dir", "source", "terms", "pairs", "max_words"),
     "backtranslate": ("pivot", "translator", "model_dirs", "device", "batch_size"),
     "mix": ("mix_modes", "mix_ratio"),
 }
@@ -26,9 +30,13 @@ _METHOD_OPTIONS = {
 
 @click.command("augment")
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Originals plus augmented records, JSONL (`-` for stdout).")
+@click.option("-o", "--output", default=None, metavar="OUT", help="Originals plus augmented records, JSONL (`-` for stdout).")
 @click.option("--method", "methods", multiple=True, type=click.Choice(METHODS),
-              help="synonym, backtranslate or mix; repeatable, run in the order given (default: synonym).")
+              help="synonym (default), backtranslate, paraphrase, swap, delete, insert, noise or mix; repeatable, run in the order given.")
+@click.option("--dry-run", "dry_run", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Show N before/after pairs with the changed words marked, and write nothing.")
+@click.option("--judge", is_flag=True, default=None,
+              help="Ask the LLM (--model) whether each copy keeps the meaning and reads naturally; a no goes to --rejects.")
 @click.option("--rejects", default=None, metavar="PATH", help="Write every rejected copy with the method, reason and detail.")
 @click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output).")
 @click.option("--rewrite-factual", is_flag=True, default=None,
@@ -37,6 +45,13 @@ _METHOD_OPTIONS = {
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed and input give the same output (default 0).")
 @click.option("--replace", is_flag=True, default=None, help="Write only the augmented records, not the originals.")
 @click.option("--ratio", type=float, default=None, help="synonym: share of the words to replace (default 0.15).")
+@click.option("--source", type=click.Choice(["curated", "thesaurus"]), default=None,
+              help="synonym: reviewed pairs (curated, default) or any Cilin/WordNet synonym (thesaurus: many wrong words).")
+@click.option("--terms", multiple=True, metavar="FILE",
+              help="synonym: a file of terms never replaced or split (one per line, or jieba user-dict lines); repeatable.")
+@click.option("--pairs", default=None, metavar="FILE", help="synonym: your own pairs (TSV: word, replacements, rules), added to the shipped ones.")
+@click.option("--max-words", type=int, default=None, help="synonym: most distinct words replaced per copy (default 4).")
+@click.option("--eda-ratio", type=float, default=None, help="swap/delete/insert/noise: share of the words they touch (default 0.1).")
 @click.option("--lang", "languages", multiple=True, type=click.Choice(["zh", "en"]),
               help="synonym: languages to rewrite (default zh and en; en needs WordNet data).")
 @click.option("--wordnet-dir", default=None, metavar="DIR", help="synonym: a WordNet dict folder, e.g. /usr/share/wordnet.")
@@ -50,34 +65,46 @@ _METHOD_OPTIONS = {
 @click.option("--mix-mode", "mix_modes", multiple=True, type=click.Choice(["concat", "system"]),
               help="mix: concat (two tasks in one) and/or system (swap system prompts); default concat.")
 @click.option("--mix-ratio", type=float, default=None, help="mix: mixed records per input record, per mode (default 0.1).")
+@click.option("--max-requests", type=int, default=None, help="LLM methods and --judge: stop sending after this many requests.")
+@click.option("--max-cost", type=float, default=None, help="LLM methods and --judge: stop before the estimated cost passes this (USD).")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with augment, llm and clean sections.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
 @input_options
 @llm_options
-def command(inputs: tuple[str, ...], output: str, methods: tuple[str, ...], rejects: str | None, fields: str | None,
+def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...], dry_run: int | None, judge: bool | None,
+            rejects: str | None, fields: str | None,
             rewrite_factual: bool | None, copies: int | None, seed: int | None, replace: bool | None,
-            ratio: float | None, languages: tuple[str, ...], wordnet_dir: str | None, pivot: str | None,
+            ratio: float | None, source: str | None, terms: tuple[str, ...], pairs: str | None, max_words: int | None,
+            eda_ratio: float | None, languages: tuple[str, ...], wordnet_dir: str | None, pivot: str | None,
             translator: str | None, model_dirs: tuple[str, ...], device: str | None, batch_size: int | None,
-            mix_modes: tuple[str, ...], mix_ratio: float | None, config_path: str | None, strict: bool,
+            mix_modes: tuple[str, ...], mix_ratio: float | None, max_requests: int | None, max_cost: float | None,
+            config_path: str | None, strict: bool,
             fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None, **llm_flags: Any) -> None:
     """Augment IN... into OUT: each record is written, followed by its augmented copies.
 
-    Methods: `synonym` replaces about --ratio of the words with true synonyms (Chinese: jieba +
-    HIT Cilin `=` groups; English: WordNet), never inside names, numbers, code or quotes;
-    `backtranslate` translates each field to a pivot language and back (an OpenAI-compatible LLM,
-    or local MarianMT models with --translator marian); `mix` (opt-in) joins two independent tasks
-    into one, or swaps system prompts. Code, URLs, numbers, {placeholders} and $formulas$ stay
-    exactly as they are. Every copy must pass the clean filters and a drift check against its
-    source (length ratio, similarity neither ~1 nor too low), else it goes to --rejects with the
-    reason. Copies carry meta.augmented_from (the source id) and meta.method, so `datacraft
-    export` keeps them on their source's side of the split. LLM replies are cached in
-    OUT.run/cache.sqlite (with `-o -`, give --cache PATH): rerunning an interrupted run pays only
-    for what was not answered yet.
+    Methods: `synonym` (default) replaces words only with partners from a reviewed list of pairs
+    that fit the context (Chinese and English; --source thesaurus takes any Cilin/WordNet
+    synonym instead), never inside terms, names, numbers, code, quotes or word-list answers, and
+    one word the same way everywhere in the record; `backtranslate` translates each field to a
+    pivot language and back (an OpenAI-compatible LLM, or local MarianMT models with
+    --translator marian); `paraphrase` has the LLM reword each field; `swap`, `delete`, `insert`
+    and `noise` are EDA's word and character operations on the prompt (opt-in, for robustness
+    data: their copies are not fluent); `mix` joins two tasks into one, or swaps system prompts.
+    Code, URLs, numbers, {placeholders} and $formulas$ stay exactly as they are. Every copy must
+    pass the clean filters and a drift check against its source (length ratio, similarity neither
+    ~1 nor too low), and with --judge an LLM's yes, else it goes to --rejects with the reason.
+    Copies carry meta.augmented_from and meta.method, so `datacraft export` keeps them on their
+    source's side of the split. LLM replies are cached in OUT.run/cache.sqlite (with `-o -`, give
+    --cache PATH): rerunning an interrupted run pays only for what was not answered yet.
+    --dry-run N shows what a method does before you double a dataset with it.
 
     Example:
 
     \b
-        datacraft augment data.jsonl -o aug.jsonl --method synonym --ratio 0.15 --seed 1
+        datacraft augment data.jsonl --dry-run 5
+        datacraft augment data.jsonl -o aug.jsonl --method synonym --terms my_terms.txt --seed 1
+        datacraft augment data.jsonl -o aug.jsonl --method paraphrase --judge \\
+            --base-url http://localhost:8000/v1 --model qwen2.5-7b-instruct --rejects rej.jsonl
         datacraft augment data.jsonl -o aug.jsonl --method backtranslate --pivot en \\
             --base-url http://localhost:8000/v1 --model qwen2.5-7b-instruct --rejects rej.jsonl
         datacraft augment data.jsonl -o aug.jsonl --method backtranslate --translator marian \\
@@ -86,13 +113,20 @@ def command(inputs: tuple[str, ...], output: str, methods: tuple[str, ...], reje
     """
     sections = load_sections(config_path)
     where = config_path or "config"
-    given = {"ratio": ratio, "languages": languages or None, "wordnet_dir": wordnet_dir, "pivot": pivot,
+    if output is None and dry_run is None:
+        raise click.UsageError("Missing option '-o' / '--output' (or pass --dry-run N to only look).")
+    if dry_run is not None and (output is not None or rejects is not None):
+        raise ConfigError("--dry-run writes nothing: leave out -o and --rejects")
+    given = {"ratio": ratio, "source": source, "terms": terms or None, "pairs": pairs, "max_words": max_words,
+             "eda_ratio": eda_ratio, "languages": languages or None, "wordnet_dir": wordnet_dir, "pivot": pivot,
              "translator": translator, "model_dirs": model_dirs or None, "device": device, "batch_size": batch_size,
              "mix_modes": mix_modes or None, "mix_ratio": mix_ratio}
     flags = {
         "methods": list(dict.fromkeys(methods)) or None, "fields": _fields(fields), "copies": copies, "seed": seed,
         "replace": True if replace else None, "protect_factual": False if rewrite_factual else None,
         "synonym.ratio": ratio, "synonym.languages": list(languages) or None, "synonym.wordnet_dir": wordnet_dir,
+        "synonym.source": source, "synonym.terms": list(terms) or None, "synonym.pairs": pairs,
+        "synonym.max_words": max_words, "eda.ratio": eda_ratio, "judge.enabled": judge,
         "backtranslate.pivot": pivot, "backtranslate.translator": translator, "backtranslate.device": device,
         "backtranslate.model_dirs": _model_dirs(model_dirs), "backtranslate.batch_size": batch_size,
         "mix.modes": list(mix_modes) or None, "mix.ratio": mix_ratio,
@@ -103,20 +137,35 @@ def command(inputs: tuple[str, ...], output: str, methods: tuple[str, ...], reje
     settings = config.backtranslate
     if model_dirs and settings.translator != "marian":
         raise ConfigError("--model-dir is for --translator marian")
-    llm = None
-    if "backtranslate" in config.methods and settings.translator == "llm":
-        llm = llm_config(sections, where, llm_flags)
+    llm = llm_config(sections, where, llm_flags) if needs_llm(config) else None
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
+    if dry_run is not None:
+        pairs_, result = preview(list(inputs), dry_run, config=config, clean=clean, llm=llm,
+                                 read_options=read_options(fmt, encoding, mapping, split), strict=strict)
+        _show(pairs_, result, dry_run)
+        return
+    assert output is not None
     bar = _progress_bar() if sys.stderr.isatty() else None
     try:
         result = augment_file(list(inputs), output, rejects=rejects, config=config, clean=clean, llm=llm,
                               read_options=read_options(fmt, encoding, mapping, split), strict=strict,
-                              progress=bar.update if bar else None)
+                              progress=bar.update if bar else None, budget=_budget(max_requests, max_cost, llm))
     finally:
         if bar:
             bar.close()
     for line in summary_lines(result, output, rejects):
         click.echo(line, err=output == "-")
+
+
+def _budget(max_requests: int | None, max_cost: float | None, llm: Any) -> Any:
+    if max_requests is None and max_cost is None:
+        return None
+    if llm is None:
+        raise ConfigError("--max-requests and --max-cost cap LLM requests: use them with --method backtranslate, "
+                          "paraphrase or --judge")
+    from datacraft.llm import Budget
+
+    return Budget(max_requests, max_cost)
 
 
 def _fields(value: str | None) -> list[str] | None:
@@ -145,6 +194,54 @@ def _check_method_options(methods: list[str], given: dict[str, Any]) -> None:
                 option = "--" + {"languages": "lang", "model_dirs": "model-dir", "mix_modes": "mix-mode"}.get(
                     name, name.replace("_", "-"))
                 raise ConfigError(f"{option} is an option of --method {method}, which is not chosen")
+    if given.get("eda_ratio") is not None and not set(EDA_METHODS) & set(methods):
+        raise ConfigError("--eda-ratio is an option of --method swap, delete, insert or noise, none of which is chosen")
+
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9_'’-]+|\s+|.", re.S)
+
+
+def highlight(before: str, after: str, color: bool) -> tuple[str, str]:
+    """Both texts with what differs marked: red/green in a terminal, else [-removed-] and {+added+}.
+
+    >>> highlight("Write a short poem", "Compose a short poem", False)
+    ('[-Write-] a short poem', '{+Compose+} a short poem')
+    """
+    old, new = _TOKEN.findall(before), _TOKEN.findall(after)
+    left, right = [], []
+    for op, a, b, c, d in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            left.append("".join(old[a:b]))
+            right.append("".join(new[c:d]))
+            continue
+        if b > a:
+            text = "".join(old[a:b])
+            left.append(click.style(text, fg="red", bold=True) if color else f"[-{text}-]")
+        if d > c:
+            text = "".join(new[c:d])
+            right.append(click.style(text, fg="green", bold=True) if color else f"{{+{text}+}}")
+    return "".join(left), "".join(right)
+
+
+def _show(pairs: list[tuple[dict, dict]], result: dict[str, Any], wanted: int) -> None:
+    color = sys.stdout.isatty()
+    for number, (source, copy) in enumerate(pairs, 1):
+        method = (copy.get("meta") or {}).get("method", "?")
+        click.echo(f"── {number}/{len(pairs)}  {source.get('id')} -> {copy.get('id')}  ({method})")
+        for name in ("system", "instruction", "input", "output"):
+            if copy.get(name) == source.get(name):
+                continue
+            old, new = highlight(str(source.get(name) or ""), str(copy.get(name) or ""), color)
+            click.echo(f"  {name}:\n    before: {_indent(old)}\n    after:  {_indent(new)}")
+    counts = ", ".join(f"{m} produced {c['produced']}, rejected {c['rejected']}"
+                       + (f" ({', '.join(f'{r} {n}' for r, n in c['reasons'].items())})" if c["reasons"] else "")
+                       for m, c in result["methods"].items())
+    shown = f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''}" + ("" if len(pairs) >= wanted else f" (of {wanted} asked: the input ran out)")
+    click.echo(f"dry run: {shown} from {result['read']} records read; {counts}; nothing written")
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n            ")
 
 
 class _progress_bar:  # noqa: N801 - reads like a function at the call site
@@ -176,8 +273,9 @@ def summary_lines(result: dict[str, Any], output: str, rejects: str | None) -> l
         lines.extend(f"      {reason:<26} {n:>6}" for reason, n in counts["reasons"].items())
     usage = result.get("usage")
     if usage:
+        cost = "unknown (no price for this model)" if usage.get("cost") is None else f"${usage['cost']:.4f}"
         lines.append(f"  llm: {usage['requests']} requests (+{usage['cached']} from cache, {usage['retries']} retries), "
-                     f"{usage['prompt_tokens'] + usage['completion_tokens']:,} tokens")
+                     f"{usage['prompt_tokens'] + usage['completion_tokens']:,} tokens, cost {cost}")
     target = "stdout" if output == "-" else output
     lines.append(f"wrote {result['kept']} records to {target}" + (f", rejects to {rejects}" if rejects else ""))
     return lines

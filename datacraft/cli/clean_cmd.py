@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from datacraft.clean import clean_file, default_config_yaml, load_clean_config
+from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.cli.base import (
     config_option,
     input_options,
@@ -15,6 +16,7 @@ from datacraft.cli.base import (
     stats_option,
     strict_option,
 )
+from datacraft.cli.system_options import system_options
 from datacraft.runner import check_paths, write_json
 
 
@@ -36,10 +38,12 @@ def _print_config(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @strict_option
 @click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
               help="Print the default configuration (documented YAML) and exit.")
+@system_options
 @input_options
 def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_path: str | None,
             stats_path: str | None, against: tuple[str, ...], no_dedupe: bool, strict: bool,
-            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
+            system: str | None = None, system_mode: str = "set", system_if_missing: bool = False) -> None:
     """Clean IN... (`-` for stdin) into OUT: normalise text, drop bad records, remove duplicates.
 
     Stages: read -> normalize (Unicode, mojibake, HTML junk, full-width, whitespace, answer labels
@@ -62,7 +66,8 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, config_pa
     if no_dedupe:
         config = config.model_copy(update={"dedupe": None})
     result = clean_file(list(inputs), output, rejects=rejects, config=config, against=list(against),
-                        read_options=read_options(fmt, encoding, mapping, split), strict=strict)
+                        read_options=read_options(fmt, encoding, mapping, split), strict=strict,
+                        transform=system_prompt_step(system, mode=system_mode, if_missing=system_if_missing))
     if stats_path:
         write_json(stats_path, result)
     print_summary(result, output, rejects)

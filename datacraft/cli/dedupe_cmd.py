@@ -23,7 +23,7 @@ from datacraft.runner import check_paths
 @output_option("Kept records")
 @rejects_option
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
-              help="Estimated Jaccard similarity that makes a near-duplicate (default 0.8).")
+              help="Estimated Jaccard similarity that makes a near-duplicate (default 0.7).")
 @click.option("--keep", type=click.Choice(["first", "longest"]), default=None,
               help="Which record of a duplicate group survives (default: first).")
 @click.option("--against", multiple=True, metavar="REF",
@@ -40,12 +40,14 @@ def command(inputs: tuple[str, ...], output: str, rejects: str | None, threshold
 
     Records of any form (Alpaca, ShareGPT with tool calls, OpenAI messages, preference) are
     compared as whole conversations: system prompt, every turn, tool calls and tools (`fields` in
-    --config chooses, e.g. [instruction, input, output]). Exact: same text after NFKC, casefold and dropping punctuation and whitespace. Near: MinHash
-    + LSH estimate of the Jaccard similarity of word 3-grams (character 3-grams for Chinese,
-    Japanese, Korean) at or above --threshold. One record per group survives; every dropped
-    record goes to --rejects with `dup_of` naming the survivor (or the --against reference it
-    copies: reason copies_reference; references are never output). Running it again on OUT
-    removes nothing.
+    --config chooses, e.g. [instruction, input, output]). Exact: same text after NFKC, casefold,
+    Traditional->Simplified Chinese and dropping punctuation and whitespace (math and code symbols
+    such as + - ^ < > = stay). Near: MinHash + LSH estimate of the Jaccard similarity of word
+    3-grams (character 2-grams for Chinese, Japanese, Korean) at or above --threshold, with the
+    answers alone at least half alike (config: answer_threshold). Records are taken in input order
+    (--keep longest: longest first); each is dropped only when it is a near-duplicate of a record
+    that survives, which `dup_of` in --rejects names (or the --against reference it copies: reason
+    copies_reference; references are never output). Running it again on OUT removes nothing.
 
     Example:
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from datacraft.clean.system_prompt import system_prompt_step
 from datacraft.cli.base import echo_err, read_options
+from datacraft.cli.system_options import system_options
 from datacraft.export import export_dataset
 from datacraft.io.readers import FORMATS
 
@@ -32,9 +34,11 @@ from datacraft.io.readers import FORMATS
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="Map a column to an Alpaca field, e.g. --map instruction=question (repeatable).")
 @click.option("--split", default=None, help="Split to read from a `datasets` folder (default: train).")
+@system_options
 def command(inputs: tuple[str, ...], fmt: str, out_dir: str, val_size: float, seed: int, name: str,
             file_format: str, no_group_duplicates: bool, no_stratify: bool, strict: bool,
-            input_format: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+            input_format: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
+            system: str | None, system_mode: str, system_if_missing: bool) -> None:
     """Export records as Alpaca, ShareGPT or OpenAI chat files that LLaMA-Factory loads as is.
 
     Writes NAME_train and NAME_validation files, adds their entries to OUT_DIR/dataset_info.json
@@ -53,6 +57,7 @@ def command(inputs: tuple[str, ...], fmt: str, out_dir: str, val_size: float, se
         list(inputs), out_dir, fmt=fmt, val_size=val_size, seed=seed, name=name, file_format=file_format,
         group_near_duplicates=not no_group_duplicates, stratify=not no_stratify, strict=strict,
         read_options=read_options(input_format, encoding, mapping, split),
+        transform=system_prompt_step(system, mode=system_mode, if_missing=system_if_missing),  # type: ignore[arg-type]
     )
     files = result["files"]
     click.echo(f"exported {result['kept']} of {result['read']} records as {fmt}: "

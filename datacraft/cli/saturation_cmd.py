@@ -23,10 +23,21 @@ def _sizes(text: str) -> list[int]:
 
 
 @click.command("saturation")
-@training_options(exclude=("max_steps",))
+@training_options(exclude=("max_steps", "early_stopping_patience", "early_stopping_metric", "load_best", "save_every",
+                           "tensorboard"))
 @click.option("--sizes", default="50,100,200,400,800,1600", show_default=True, help="Training-set sizes, comma-separated.")
 @click.option("--seeds", type=int, default=3, show_default=True, help="Runs per size, each on its own subset.")
-@click.option("--steps", type=int, default=None, help="Fixed optimizer steps per run (the default budget: 200).")
+@click.option("--steps", type=int, default=None,
+              help="Fixed optimizer steps for every size instead of training to convergence (large sizes undertrain).")
+@click.option("--patience", type=int, default=5, show_default=True,
+              help="Evals without improvement before a run counts as converged and stops.")
+@click.option("--max-epochs", type=float, default=40.0, show_default=True,
+              help="Cap on passes per run; a run stopped by it is reported as not converged.")
+@click.option("--evals-per-epoch", type=int, default=1, show_default=True, help="Eval points per pass over the subset.")
+@click.option("--stop-on", type=click.Choice(["eval_loss", "score"]), default="eval_loss", show_default=True,
+              help="What must stop improving: eval loss, or the --metric score (slower: it generates).")
+@click.option("--bootstrap", type=int, default=400, show_default=True,
+              help="Resamples over seeds for the intervals.")
 @click.option("--label", default="meta.task_type", show_default=True,
               help="Key to stratify by and report per value ('' to switch off).")
 @click.option("--threshold", type=float, default=0.01, show_default=True,
@@ -35,11 +46,14 @@ def _sizes(text: str) -> list[int]:
 def command(**options: Any) -> None:
     """Train on nested, stratified subsets of growing size; fit a saturating curve; find where gains stop.
 
-    Each (size, seed) run gets the same budget (--steps, or --epochs for fixed passes) and is scored
-    on one fixed eval set (--eval, or a held-out share of --data). Prints the score per size with
-    its spread, the fitted plateau, the size where a doubling gains less than --threshold, the size
-    reaching --fraction of the plateau, and per-label curves; writes runs.jsonl, report.json and
-    saturation.png. Rerunning skips finished runs.
+    Each (size, seed) run trains until the eval loss stops improving (--patience evals, at most
+    --max-epochs) and keeps its best weights, then is scored on one fixed eval set (--eval, or a
+    held-out share of --data); --steps or --epochs give every size one fixed budget instead. The
+    curve is fitted from the untrained model's score (its floor) to a plateau; the report gives the
+    knee (a doubling gains less than --threshold) and the size covering --fraction of the gain, with
+    bootstrap intervals over seeds, warns about runs that had not converged, and names the labels
+    still rising at the largest size. Writes runs.jsonl, report.json and saturation.png; rerunning
+    skips finished runs.
 
     Example:
 
@@ -52,10 +66,13 @@ def command(**options: Any) -> None:
     steps, epochs = options.pop("steps"), options.get("epochs")
     if steps is not None and epochs is not None:
         raise ConfigError("--steps and --epochs are two budgets: give one")
-    sat = SaturationConfig(sizes=_sizes(options.pop("sizes")), seeds=options.pop("seeds"),
-                           budget="epochs" if epochs is not None else "steps", steps=steps or 200,
-                           epochs=epochs or 3.0, label=options.pop("label") or None,
-                           threshold=options.pop("threshold"), fraction=options.pop("fraction"))
+    budget = "steps" if steps is not None else "epochs" if epochs is not None else "converge"
+    sat = SaturationConfig(sizes=_sizes(options.pop("sizes")), seeds=options.pop("seeds"), budget=budget,
+                           steps=steps or 200, epochs=epochs or 3.0, label=options.pop("label") or None,
+                           threshold=options.pop("threshold"), fraction=options.pop("fraction"),
+                           patience=options.pop("patience"), max_epochs=options.pop("max_epochs"),
+                           evals_per_epoch=options.pop("evals_per_epoch"), stop_on=options.pop("stop_on"),
+                           bootstrap=options.pop("bootstrap"))
     output_dir, data, eval_data = options.pop("output_dir"), options.pop("data"), options.pop("eval_data")
     reading = split_read_options(options)
     config = build_config(options)
@@ -63,7 +80,9 @@ def command(**options: Any) -> None:
     from datacraft.train.run import saturation_model
 
     def on_run(run: dict[str, Any]) -> None:
-        echo_err(f"size {run['size']:>6} seed {run['seed']}: {run['score']:.4f} ({run['seconds']:.1f} s)")
+        state = {True: ", converged", False: ", NOT converged (hit --max-epochs)"}.get(run.get("converged"), "")
+        echo_err(f"size {run['size']:>6} seed {run['seed']}: {run['score']:.4f} ({run['seconds']:.1f} s, "
+                 f"{run.get('epochs', 0):g} epochs{state})")
 
     report = saturation_model(list(data), list(eval_data), output_dir, config, sat, read_options=reading,
                               progress=sys.stderr.isatty(), on_run=on_run)

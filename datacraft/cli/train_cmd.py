@@ -13,7 +13,8 @@ from datacraft.errors import ConfigError
 from datacraft.train.config import TrainConfig, load_train_config
 from datacraft.train.diagnose import Diagnosis
 
-LORA_OPTIONS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "lora_targets": "targets"}
+LORA_OPTIONS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "lora_targets": "targets",
+                "lora_dora": "dora"}
 
 _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "epochs": click.option("--epochs", type=float, default=None, help="Passes over the data (default 3)."),
@@ -55,6 +56,20 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "mask_history": click.option("--mask-history", is_flag=True, default=None,
                                  help="Learn only the last answer of multi-turn records."),
     "seed": click.option("--seed", type=int, default=None, help="Data order, split and adapter init (default 42)."),
+    "early_stopping_patience": click.option("--early-stopping", "early_stopping_patience", type=int, default=None,
+                                            metavar="EVALS", help="Stop after this many evals without improvement."),
+    "early_stopping_metric": click.option("--early-stopping-metric", type=click.Choice(["eval_loss", "score"]),
+                                          default=None, help="What must improve (default eval_loss)."),
+    "load_best": click.option("--load-best", is_flag=True, default=None,
+                              help="End with the weights of the best eval, not the last step."),
+    "save_every": click.option("--save-every", type=int, default=None, metavar="STEPS",
+                               help="Write a checkpoint (OUTPUT_DIR/checkpoints) every this many steps."),
+    "neftune_alpha": click.option("--neftune-alpha", type=float, default=None,
+                                  help="NEFTune: noise on the input embeddings while training (the paper uses 5)."),
+    "lora_dora": click.option("--dora", "lora_dora", is_flag=True, default=None,
+                              help="DoRA (weight-decomposed LoRA) instead of plain LoRA."),
+    "tensorboard": click.option("--tensorboard", is_flag=True, default=None,
+                                help="Also log to OUTPUT_DIR/tensorboard (pip install tensorboard)."),
 }
 
 
@@ -117,6 +132,7 @@ def prepare() -> None:
 @click.command("train")
 @training_options()
 @click.option("--label", default=None, metavar="KEY", help="Report the metric per value of this key, e.g. meta.task_type.")
+@click.option("--resume", is_flag=True, help="Continue from the latest checkpoint in OUTPUT_DIR (see --save-every).")
 def command(**options: Any) -> None:
     """Fine-tune a model (LoRA by default) on Alpaca records; write the adapter, loss curve and diagnosis.
 
@@ -132,14 +148,15 @@ def command(**options: Any) -> None:
         datacraft train --data train.jsonl --eval val.jsonl --model ./my-model -o runs/x --metric exact_match
     """
     output_dir, data, eval_data = options.pop("output_dir"), options.pop("data"), options.pop("eval_data")
-    label = options.pop("label")
+    label, resume = options.pop("label"), options.pop("resume")
     reading = split_read_options(options)
     config = build_config(options)
     prepare()
     from datacraft.train.run import train_model
 
     summary = train_model(list(data), output_dir, config, eval_data=list(eval_data), read_options=reading,
-                          label_key=label, progress=sys.stderr.isatty(), notify=lambda m: echo_err(f"warning: {m}"))
+                          label_key=label, progress=sys.stderr.isatty(), notify=lambda m: echo_err(f"warning: {m}"),
+                          resume=resume)
     click.echo(format_summary(summary))
 
 
@@ -149,8 +166,14 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = [f"trained on {summary['train_records']} records ({summary['eval_records']} for eval) with "
              f"{summary['device']}/{summary['dtype']}, {batches} batches: {summary['steps']} steps, "
              f"{summary['seconds']:.1f} s, {summary['tokens_per_second']:,.0f} tokens/s"]
+    if summary.get("resumed_from") is not None:
+        lines.append(f"resumed from the checkpoint at step {summary['resumed_from']}")
     if summary["stopped"]:
-        lines.append(f"stopped early: {summary['stopped']}")
+        best = f"; weights from the best eval, step {summary['best_step']}" if summary.get("best_step") is not None else ""
+        lines.append(f"stopped early: {summary['stopped']}{best}")
+    asked = summary["config"].get("packing") == "on" or summary["device"].startswith("cuda")
+    if not summary["packed"] and summary.get("packing_reason") and asked and summary["config"].get("packing") != "off":
+        lines.append(f"padded batches: {summary['packing_reason']}")
     final = summary["final"]
     if final.get("eval_loss") is not None:
         text = f"eval loss {final['eval_loss']:.4f}"

@@ -6,9 +6,11 @@ import click
 import orjson
 
 from datacraft.cli.base import input_options, read_options
+from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write
 from datacraft.runner import check_paths
 from datacraft.validate import validate_files
+from datacraft.validate.language import LANGS, language_warnings
 
 
 @click.command("validate")
@@ -22,9 +24,12 @@ from datacraft.validate import validate_files
               help="Write counts per error kind and per field, per file, as JSON.")
 @click.option("--max-errors", type=click.IntRange(min=0), default=50, show_default=True,
               help="Print at most this many errors (all are counted).")
+@click.option("--lang", type=click.Choice(LANGS), default=None,
+              help="Warn about each record whose answer is not in this language (warnings do not fail the run).")
 @input_options
 def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str | None, max_errors: int,
-            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
+            fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
+            lang: str | None = None) -> None:
     """Check every record of FILE... (`-` for stdin) against a schema.
 
     Prints `path:line: field: message` per problem, then `N records, M invalid`. Exits 0 when every
@@ -55,6 +60,8 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
         datacraft clean raw.jsonl -o - | datacraft validate - --strict
     """
     check_paths(files, {"--report": report_path})
+    if lang and "-" in files:
+        raise ConfigError("--lang reads the files a second time, so it cannot check stdin; save the records to a file")
     report = validate_files(list(files), schema=schema, strict=strict, max_errors=max_errors,
                             read_options=read_options(fmt, encoding, mapping, split))
     for issue in report.errors:
@@ -63,6 +70,12 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
     if more:
         click.echo(f"... and {more} more error{'s' if more != 1 else ''} ({report.total_errors} in total)")
     click.echo(report.summary())
+    if lang:
+        warned = 0
+        for warning in language_warnings(files, lang, read_options(fmt, encoding, mapping, split)):
+            click.echo(warning)
+            warned += 1
+        click.echo(f"{warned} record{'s' if warned != 1 else ''} with an answer not in {lang}")
     if report_path:
         with atomic_write(report_path, "wb") as handle:
             handle.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))

@@ -1,22 +1,17 @@
 """Banded LSH over stored signatures, candidate checks and clustering, all as numpy array work.
 
-Candidates: per band, records sorted by (band key, index); every record in a run of equal keys
-is paired with the run's first record (a star, not all pairs). A candidate pair is a duplicate
-when its signatures agree on at least `threshold` of the bins. Clusters are the connected
-components of the duplicate pairs (union-find by pointer jumping); each keeps one representative.
-
-`resolve` repeats the star check among the records still kept until nothing changes, so the kept
-set has no duplicate pair left that a second run would find: deduping the output removes nothing.
+Candidates: per band, records sorted by (band key, index); records sharing a key share a bucket.
+A candidate pair is a near-duplicate when its signatures agree on at least `threshold` of the
+bins. Which records survive is decided in `survivors.py` (greedy in priority order, no chaining).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 from datacraft.dedupe.minhash import band_keys, signatures
 from datacraft.dedupe.shingles import shingle_hashes
+from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, bucket_pairs, greedy
 
 _IDX_MASK = np.uint64(0xFFFFFFFF)
 
@@ -24,10 +19,15 @@ _IDX_MASK = np.uint64(0xFFFFFFFF)
 class SignatureBank:
     """Signatures and band keys of records added in batches (row = order of addition)."""
 
-    def __init__(self, num_perm: int, bands: int, rows: int, ngram_cjk: int, ngram_word: int):
+    def __init__(self, num_perm: int, bands: int, rows: int, ngram_cjk: int, ngram_word: int,
+                 answer_threshold: float | None = None):
         self.k, self.bands, self.rows = num_perm, bands, rows
         self.ngram_cjk, self.ngram_word = ngram_cjk, ngram_word
-        self.sigs: list[np.ndarray] = []   # uint16 per chunk: 16 bits per bin are plenty to compare
+        # pairs must also have answers this similar (estimated apart from the prompt); None: no check
+        self.answer_threshold = answer_threshold
+        # uint16 per chunk: the top 16 bits of each bin's 32-bit minimum (order-preserving, so the
+        # smaller of two stored values is the pair's minimum); its bit 0 = from the answer or not
+        self.sigs: list[np.ndarray] = []
         self.keys: list[np.ndarray] = []   # uint32 (rows x bands) per chunk
         self.has: list[np.ndarray] = []    # bool per chunk: False = no shingles (empty text)
         self.starts = [0]
@@ -37,11 +37,11 @@ class SignatureBank:
 
     def add(self, texts: list[str]) -> None:
         """Add a batch of texts (raw: normalised here)."""
-        hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word)
+        hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word, tag_answer=True)
         sig = signatures(hashes, rows, len(texts), self.k)
         self.keys.append(band_keys(sig, self.bands, self.rows))
         self.has.append(np.bincount(rows, minlength=len(texts)) > 0)
-        self.sigs.append(sig.astype(np.uint16))
+        self.sigs.append((sig >> np.uint32(16)).astype(np.uint16))
         self.starts.append(self.starts[-1] + len(texts))
 
     def gather(self, index: np.ndarray) -> np.ndarray:
@@ -75,24 +75,28 @@ class SignatureBank:
         return out
 
 
-def star_edges(runs: list[tuple[np.ndarray, np.ndarray]], alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (first alive record of each run, other alive member), over all bands, deduplicated."""
-    heads, members = [], []
-    for idx, keys in runs:
-        m = alive[idx]
-        i, k = idx[m], keys[m]
-        if len(i) < 2:
-            continue
-        new = np.ones(len(k), bool)
-        new[1:] = k[1:] != k[:-1]
-        head = np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
-        heads.append(i[head[~new]])
-        members.append(i[~new])
-    if not heads:
-        empty = np.zeros(0, np.int64)
-        return empty, empty
-    pairs = np.unique(np.concatenate(heads) << 32 | np.concatenate(members))
-    return pairs >> 32, pairs & 0xFFFFFFFF
+def answer_agreement(sig_a: np.ndarray, sig_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row pair: bins whose pair minimum came from an answer shingle, and how many of those agree.
+
+    MinHash restricted to the bins where the union's minimum is an answer shingle estimates the
+    Jaccard similarity of the answers alone: agreeing / answer bins (no answer bins: both empty).
+    """
+    n_answer = np.empty(len(sig_a), np.int64)
+    agree = np.empty(len(sig_a), np.int64)
+    for lo in range(0, len(sig_a), 65536):
+        a, b = sig_a[lo:lo + 65536], sig_b[lo:lo + 65536]
+        answer = (np.minimum(a, b) & 1).astype(bool)
+        n_answer[lo:lo + 65536] = np.count_nonzero(answer, axis=1)
+        agree[lo:lo + 65536] = np.count_nonzero(answer & (a == b), axis=1)
+    return agree, n_answer
+
+
+def answers_close(sig_a: np.ndarray, sig_b: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Whether each row pair's answers are at least `threshold` similar (True where there is no check)."""
+    if threshold is None:
+        return np.ones(len(sig_a), bool)
+    agree, n_answer = answer_agreement(sig_a, sig_b)
+    return agree >= np.ceil(threshold * n_answer - 1e-9)
 
 
 def agreement(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
@@ -101,6 +105,81 @@ def agreement(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     for lo in range(0, len(sig_a), 65536):  # bounded temporaries
         out[lo:lo + 65536] = np.count_nonzero(sig_a[lo:lo + 65536] == sig_b[lo:lo + 65536], axis=1)
     return out
+
+
+def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0, order: np.ndarray | None = None,
+            cap: int = BUCKET_CAP, max_rounds: int = MAX_ROUNDS) -> np.ndarray:
+    """Survivor per record (itself when kept), by the rule in `survivors`. Records [0, n_refs) are references.
+
+    `order` lists the records in priority order (default: input order); references go first whatever it says.
+    """
+    n = len(bank)
+    if order is None:
+        rank = None
+        by_rank = np.arange(n, dtype=np.int64)
+    else:
+        by_rank = np.concatenate([np.arange(n_refs, dtype=np.int64), order[order >= n_refs]])
+        rank = np.empty(n, np.int64)
+        rank[by_rank] = np.arange(n)
+    runs = bank.runs()
+    need = int(np.ceil(threshold * bank.k - 1e-9))
+    a, b, large = bucket_pairs(runs, rank, cap)
+    members = np.unique(np.concatenate([a, b, *large])) if len(a) or large else np.zeros(0, np.int64)
+    sig = bank.gather(by_rank[members])  # rows in rank order of `members`
+
+    def rows(ranks: np.ndarray) -> np.ndarray:
+        return sig[np.searchsorted(members, ranks)]
+
+    agree = agreement(rows(a), rows(b))
+    ok = agree >= need
+    ok[ok] = answers_close(rows(a[ok]), rows(b[ok]), bank.answer_threshold)
+    a, b, agree = a[ok], b[ok], agree[ok]
+
+    def close(v: int, ranks: np.ndarray) -> np.ndarray:
+        theirs = rows(ranks)
+        mine = sig[np.searchsorted(members, v)]
+        got = np.count_nonzero(theirs == mine, axis=1)
+        ok = got >= need
+        if ok.any():  # the answer check only where the whole record passes (rarely many)
+            ok[ok] = answers_close(theirs[ok], np.broadcast_to(mine, (int(ok.sum()), len(mine))),
+                                   bank.answer_threshold)
+        return np.where(ok, got, -1)
+
+    survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)
+    rep = np.empty(n, np.int64)
+    rep[by_rank] = by_rank[survivor]
+    return rep
+
+
+def longest(lengths: np.ndarray) -> np.ndarray:
+    """Priority order for `keep: longest`: the longest record first (ties: the earlier)."""
+    return np.lexsort((np.arange(len(lengths)), -lengths))
+
+
+def components(bank: SignatureBank, threshold: float, cap: int = BUCKET_CAP) -> np.ndarray:
+    """Connected components of the verified near-duplicate pairs: label = smallest index in each.
+
+    For export's leak-free split, where A ~ B ~ C must land in one split even when A !~ C (dedupe
+    itself uses `resolve`, which does not chain). In a bucket bigger than `cap`, each record is
+    paired with the bucket's first `cap` records and the `cap` before it.
+    """
+    n = len(bank)
+    a, b, large = bucket_pairs(bank.runs(), None, cap)
+    extra_a, extra_b = [a], [b]
+    for bucket in large:
+        for d in range(1, cap + 1):  # the record d before, and the d-th record of the bucket
+            extra_a += [bucket[:-d], np.full(len(bucket) - d, bucket[d - 1])]
+            extra_b += [bucket[d:], bucket[d:]]
+    a, b = np.concatenate(extra_a), np.concatenate(extra_b)
+    if not len(a):
+        return np.arange(n, dtype=np.int64)
+    members = np.unique(np.concatenate([a, b]))
+    sig = bank.gather(members)
+    agree = agreement(sig[np.searchsorted(members, a)], sig[np.searchsorted(members, b)])
+    ok = agree >= int(np.ceil(threshold * bank.k - 1e-9))
+    parent = np.arange(n, dtype=np.int64)
+    union(parent, a[ok], b[ok])
+    return find_roots(parent, np.arange(n, dtype=np.int64))
 
 
 def find_roots(parent: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -120,59 +199,3 @@ def union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         differ = ra != rb
         a, b, ra, rb = a[differ], b[differ], ra[differ], rb[differ]
         parent[np.maximum(ra, rb)] = np.minimum(ra, rb)  # clashing writes are retried next round
-
-
-def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0,
-            pick: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Representative per record (itself when kept). Records [0, n_refs) are references.
-
-    `pick(roots, members)` chooses each cluster's representative among its members when the
-    cluster holds no reference; the default is the root, i.e. the first record.
-    """
-    n = len(bank)
-    parent = np.arange(n, dtype=np.int64)
-    alive = np.ones(n, bool)
-    runs = bank.runs()
-    need = int(np.ceil(threshold * bank.k - 1e-9))
-    cand = np.unique(np.concatenate([idx for idx, _ in runs])) if runs else np.zeros(0, np.int64)
-    sig = bank.gather(cand)
-    rep = np.arange(n, dtype=np.int64)
-    while True:
-        a, b = star_edges(runs, alive)
-        ra, rb = find_roots(parent, a), find_roots(parent, b)
-        a, b = a[ra != rb], b[ra != rb]
-        ok = agreement(sig[np.searchsorted(cand, a)], sig[np.searchsorted(cand, b)]) >= need
-        if not ok.any():
-            return rep
-        union(parent, a[ok], b[ok])
-        rep = _representatives(parent, cand, n_refs, pick)
-        alive = rep == np.arange(n)
-        alive[:n_refs] = True  # references stay in the index even when another reference holds the cluster
-
-
-def _representatives(parent: np.ndarray, cand: np.ndarray, n_refs: int,
-                     pick: Callable[[np.ndarray, np.ndarray], np.ndarray] | None) -> np.ndarray:
-    n = len(parent)
-    rep = np.arange(n, dtype=np.int64)
-    roots = find_roots(parent, cand)
-    clustered = roots != cand
-    members = np.unique(np.concatenate([cand[clustered], roots[clustered]]))
-    member_roots = find_roots(parent, members)
-    chosen = member_roots.copy()  # the root: first record, or the first reference in the cluster
-    if pick is not None:
-        free = member_roots >= n_refs  # clusters without a reference (the root is the smallest index)
-        if free.any():
-            chosen[free] = pick(member_roots[free], members[free])
-    rep[members] = chosen
-    return rep
-
-
-def longest(lengths: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A `pick` that keeps each cluster's longest member (ties: the first)."""
-    def pick(roots: np.ndarray, members: np.ndarray) -> np.ndarray:
-        order = np.lexsort((members, -lengths[members], roots))
-        r, m = roots[order], members[order]
-        first = np.ones(len(r), bool)
-        first[1:] = r[1:] != r[:-1]
-        return m[first][np.searchsorted(r[first], roots)]
-    return pick

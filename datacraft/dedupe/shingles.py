@@ -87,8 +87,11 @@ def shingles(norm: str, ngram_cjk: int, ngram_word: int) -> list[str]:
     return [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
 
 
-def tokenize(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token hashes (uint32) of a batch of raw texts, plus per text its token count and CJK-token count."""
+def tokenize(texts: Sequence[str], last_field: bool = False) -> tuple[np.ndarray, ...]:
+    """Token hashes (uint32) of a batch of raw texts, plus per text its token count and CJK-token count.
+
+    With `last_field`, also per token whether it lies in the text's last field (after its last FIELD_SEP).
+    """
     c, starts = normalize_batch(texts)
     is_tok = c > 32  # normalised: only word characters, spaces and FIELD_SEP (0) are left
     if c.dtype == np.uint8:  # all ASCII
@@ -111,7 +114,15 @@ def tokenize(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     token *= ipw[first]
     counts = np.diff(np.searchsorted(first, starts))
     cjk_counts = np.diff(np.searchsorted(cjk_pos, starts)) if cjk_pos is not None else np.zeros(len(texts), np.int64)
-    return token, counts, cjk_counts
+    if not last_field:
+        return token, counts, cjk_counts
+    seps = np.flatnonzero(c == 0)
+    # per text, its last separator (or its start when it has none: all of it is "the last field")
+    last = np.searchsorted(seps, starts[1:]) - 1
+    last_sep = np.where(last >= 0, seps[np.maximum(last, 0)] if len(seps) else -1, -1)
+    last_sep = np.maximum(last_sep, starts[:-1] - 1)
+    text_of = np.repeat(np.arange(len(texts)), counts)
+    return token, counts, cjk_counts, first > last_sep[text_of]
 
 
 def ngram_sizes(counts: np.ndarray, cjk_counts: np.ndarray, ngram_cjk: int, ngram_word: int) -> np.ndarray:
@@ -119,21 +130,32 @@ def ngram_sizes(counts: np.ndarray, cjk_counts: np.ndarray, ngram_cjk: int, ngra
     return np.where(2 * cjk_counts >= np.maximum(counts, 1), ngram_cjk, ngram_word).astype(np.int64)
 
 
-def shingle_hashes(texts: Sequence[str], ngram_cjk: int, ngram_word: int) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit shingle hashes of a batch of raw texts (normalised here), and the batch row of each."""
+ANSWER_BIT = U64(1 << 16)  # with tag_answer: set in shingles of the last field (the answer), clear elsewhere
+_ANSWER_SALT = constants(1, 3)[0]
+
+
+def shingle_hashes(texts: Sequence[str], ngram_cjk: int, ngram_word: int,
+                   tag_answer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit shingle hashes of a batch of raw texts (normalised here), and the batch row of each.
+
+    `tag_answer` overwrites bit 16 of each hash with whether the shingle starts in the text's last
+    field (fields joined by FIELD_SEP; the answer of a record): a MinHash bin then tells which part
+    its minimum came from, so prompt and answer similarity can be estimated apart (see lsh.py).
+    """
     ascii_rows = [i for i, s in enumerate(texts) if s.isascii()]  # O(1) per str
     if not ascii_rows or len(ascii_rows) == len(texts):
-        return _shingle_part(texts, ngram_cjk, ngram_word)
+        return _shingle_part(texts, ngram_cjk, ngram_word, tag_answer)
     # ASCII texts go through one byte per character: a quarter of the memory traffic
     other_rows = [i for i, s in enumerate(texts) if not s.isascii()]
-    h1, r1 = _shingle_part([texts[i] for i in ascii_rows], ngram_cjk, ngram_word)
-    h2, r2 = _shingle_part([texts[i] for i in other_rows], ngram_cjk, ngram_word)
+    h1, r1 = _shingle_part([texts[i] for i in ascii_rows], ngram_cjk, ngram_word, tag_answer)
+    h2, r2 = _shingle_part([texts[i] for i in other_rows], ngram_cjk, ngram_word, tag_answer)
     rows = np.concatenate([np.asarray(ascii_rows)[r1], np.asarray(other_rows)[r2]])
     return np.concatenate([h1, h2]), rows
 
 
-def _shingle_part(texts: Sequence[str], ngram_cjk: int, ngram_word: int) -> tuple[np.ndarray, np.ndarray]:
-    token, counts, cjk_counts = tokenize(texts)
+def _shingle_part(texts: Sequence[str], ngram_cjk: int, ngram_word: int,
+                  tag_answer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    token, counts, cjk_counts, *answer = tokenize(texts, tag_answer)
     n = ngram_sizes(counts, cjk_counts, ngram_cjk, ngram_word)
     size = len(token)
     bounds = np.zeros(len(texts) + 1, np.int64)
@@ -145,25 +167,52 @@ def _shingle_part(texts: Sequence[str], ngram_cjk: int, ngram_word: int) -> tupl
     # shingle (t, w) = sum token[t+k] * B^k = (prefix[t+w] - prefix[t]) * B^-t: contiguous slices
     # for every start t at once; it lies inside one text when tokens t and t+w-1 share the text.
     text_of = np.repeat(np.arange(len(texts), dtype=np.int32), counts)
-    hashes, rows = [], []
+    hashes, rows, tags = [], [], []
+    widths = np.unique(n[counts >= n]).tolist()
     mixed = len(np.unique(n[counts > 0])) > 1
-    for w in np.unique(n[counts >= n]).tolist():
+    if mixed:  # the width with the most tokens takes the contiguous pass, the others gather theirs
+        n_tok = n[text_of]
+        major = max(widths, key=lambda w: int(counts[n == w].sum()))
+    for w in widths:
+        if mixed and w != major:
+            t = np.flatnonzero(n_tok == w)
+            t = t[t + w - 1 < size]
+            t = t[text_of[t + w - 1] == text_of[t]]
+            hashes.append((prefix[t + w] - prefix[t]) * ipw[t])
+            rows.append(text_of[t])
+            if answer:
+                tags.append(answer[0][t])
+            continue
         m = size - w + 1
         h = prefix[w:] - prefix[:m]
         h *= ipw[:m]
         inside = text_of[:m] == text_of[w - 1:]
         if mixed:
-            inside &= n[text_of[:m]] == w
+            inside &= n_tok[:m] == w
         hashes.append(h[inside])
         rows.append(text_of[:m][inside])
+        if answer:
+            tags.append(answer[0][:m][inside])
     short = np.flatnonzero((counts > 0) & (counts < n))  # fewer tokens than n: one shingle of them all
     if len(short):
         a, b = bounds[short], bounds[short + 1]
         hashes.append((prefix[b] - prefix[a]) * ipw[a])
         rows.append(short.astype(np.int32))
+        if answer:
+            tags.append(answer[0][a])
     if not hashes:
         return np.zeros(0, U64), np.zeros(0, np.int32)
-    return mix64(np.concatenate(hashes)), np.concatenate(rows)
+    if not answer:
+        return mix64(np.concatenate(hashes)), np.concatenate(rows)
+    # an answer shingle hashes apart from the same words in the prompt (toolformer-like answers repeat
+    # their input): a twin differing in bit 16 only would always lose the bin's minimum to the prompt's
+    tag = np.concatenate(tags).astype(U64)
+    out = np.concatenate(hashes)
+    out ^= tag * _ANSWER_SALT
+    out = mix64(out)
+    out &= ~ANSWER_BIT
+    out |= tag << U64(16)
+    return out, np.concatenate(rows)
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

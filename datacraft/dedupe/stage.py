@@ -20,9 +20,10 @@ import orjson
 
 from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import record_ref
-from datacraft.dedupe.lsh import SignatureBank, agreement, longest, resolve
+from datacraft.dedupe.lsh import SignatureBank, agreement, components, longest, resolve
+from datacraft.dedupe.normalize import answer_last_text
 from datacraft.io.writers import dumps_line
-from datacraft.records import Record, compare_text
+from datacraft.records import Record
 from datacraft.stages import Ledger, Stage
 
 NEAR_STAGE = "near_dedupe"
@@ -76,7 +77,8 @@ class Spool:
 def new_bank(config: DedupeConfig) -> SignatureBank:
     """An empty signature bank with the config's MinHash/LSH/shingle settings."""
     bands, rows = config.lsh_shape()
-    return SignatureBank(config.num_perm, bands, rows, config.ngram_cjk, config.ngram_word)
+    return SignatureBank(config.num_perm, bands, rows, config.ngram_cjk, config.ngram_word,
+                         config.answer_threshold)
 
 
 def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
@@ -101,7 +103,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
         try:
             for n, ref in enumerate(against or (), start=1):
                 ids.append(record_ref(ref, f"reference:{n}"))
-                batch.append(compare_text(ref, config.fields))
+                batch.append(answer_last_text(ref, config.fields))
                 lengths.append(0)
                 if len(batch) >= config.batch_size:
                     bank.add(batch)
@@ -111,7 +113,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
             for record in records:
                 started = time.perf_counter()
                 stats.read += 1
-                text = compare_text(record, config.fields)
+                text = answer_last_text(record, config.fields)
                 batch.append(text)
                 lengths.append(len(text))
                 rid = record.get("id")
@@ -167,4 +169,4 @@ def near_duplicate_clusters(texts: Sequence[str], config: DedupeConfig | None = 
     bank = new_bank(config)
     for lo in range(0, len(texts), config.batch_size):
         bank.add(list(texts[lo:lo + config.batch_size]))
-    return resolve(bank, config.threshold).tolist()
+    return components(bank, config.threshold).tolist()

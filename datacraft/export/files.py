@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from datacraft.errors import ConfigError, DatacraftError
@@ -108,7 +109,8 @@ def _split(items: list[Record], val_size: float, seed: int, group_duplicates: bo
 def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_size: float = 0.1,
                    seed: int = 42, name: str = "datacraft", file_format: str = "jsonl",
                    group_near_duplicates: bool = True, read_options: dict | None = None,
-                   stratify: bool = True, cluster: Clusterer | None = None, strict: bool = False) -> dict:
+                   stratify: bool = True, cluster: Clusterer | None = None, strict: bool = False,
+                   transform: Callable[[Record], Record] | None = None) -> dict:
     """Write train/validation files in `fmt`, a provenance sidecar, rejects and `dataset_info.json`.
 
     Records that do not convert or check are rejected (stage "export"). Related records
@@ -127,6 +129,7 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     ledger = Ledger(RejectSink(side["rejects"]))
     with ledger.rejects:
         stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
+        stream = map(transform, stream) if transform else stream  # e.g. a dataset-wide system prompt
         items = list(map_stage("export", _prepare(fmt), ledger)(stream))
         if not items:
             raise NothingToExport(ledger.to_dict(0))

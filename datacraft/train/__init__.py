@@ -9,6 +9,7 @@ from datacraft.train.data import Example, encode_record, encode_records, load_re
 from datacraft.train.diagnose import Diagnosis, diagnose, diagnose_history, read_metrics
 from datacraft.train.fit import Fit, best_fit, diminishing_returns, fit_curve, size_at_fraction
 from datacraft.train.guidance import Guidance, epoch_guidance, suggested_epochs
+from datacraft.train.merge import merge_adapter
 from datacraft.train.metrics import exact_match, load_metric, token_f1
 from datacraft.train.run import saturation_model, train_model
 from datacraft.train.saturation import SaturationConfig, nested_order, run_saturation
@@ -35,6 +36,7 @@ __all__ = [
     "load_metric",
     "load_records",
     "load_train_config",
+    "merge_adapter",
     "nested_order",
     "read_metrics",
     "run_saturation",

@@ -18,6 +18,7 @@ class LoraSettings(BaseModel):
     alpha: int = Field(32, ge=1)  # scale = alpha / r; 2r is the usual choice
     dropout: float = Field(0.05, ge=0, lt=1)  # on the adapter input; small data overfits less with some
     targets: str | list[str] = "all-linear"  # every linear layer but the output head (QLoRA's finding)
+    dora: bool = False  # weight-decomposed LoRA (DoRA): magnitude and direction trained apart; slower
 
 
 class TrainConfig(BaseModel):
@@ -51,6 +52,14 @@ class TrainConfig(BaseModel):
     mask_history: bool = False  # True: loss on the last answer only, not on earlier turns
     template: Literal["auto", "fallback"] = "auto"  # auto: the tokenizer's chat template if it has one
     seed: int = 42  # data order, split, adapter init
+    early_stopping_patience: int | None = Field(None, ge=1)  # evals without improvement before stopping; None: off
+    early_stopping_metric: Literal["eval_loss", "score"] = "eval_loss"  # what "improvement" means
+    early_stopping_min_delta: float = Field(0.0, ge=0)  # smaller changes do not count as improvement
+    load_best: bool = False  # end with the weights of the best eval, not the last step
+    save_every: int | None = Field(None, ge=1)  # steps between checkpoints (RUN/checkpoints); None: none
+    save_total_limit: int | None = Field(2, ge=1)  # checkpoints kept; None: all
+    neftune_alpha: float | None = Field(None, gt=0)  # NEFTune embedding noise (5 in the paper); None: off
+    tensorboard: bool = False  # also log to RUN/tensorboard (needs `pip install tensorboard`)
 
 
 def load_train_config(path: str | None, **overrides: Any) -> TrainConfig:

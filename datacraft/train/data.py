@@ -38,6 +38,7 @@ class Example:
     reference: str  # the final answer, for the task metric
     label: str | None = None  # group (e.g. meta.task_type) for per-attribute scores
     truncated: bool = False
+    source: int = -1  # index of the record it came from (records dropped for length leave gaps)
 
 
 @dataclass(slots=True)
@@ -123,6 +124,13 @@ def to_messages(record: Record) -> list[dict[str, str]]:
     return messages
 
 
+def _render(tokenizer: Any, messages: list[dict[str, str]], generation: bool = False) -> str:
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation)
+    except Exception as exc:  # jinja raises its own types; the message is what matters
+        raise ConfigError(f"the model's chat template failed: {exc}; try --template fallback") from None
+
+
 def _chat_segments(messages: list[dict[str, str]], tokenizer: Any) -> list[tuple[str, bool]]:
     """(text, is_answer) pieces from the chat template, found by rendering growing prefixes."""
     segments: list[tuple[str, bool]] = []
@@ -130,18 +138,46 @@ def _chat_segments(messages: list[dict[str, str]], tokenizer: Any) -> list[tuple
     for k, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        try:
-            prompt = tokenizer.apply_chat_template(messages[:k], tokenize=False, add_generation_prompt=True)
-            full = tokenizer.apply_chat_template(messages[:k + 1], tokenize=False)
-        except Exception as exc:  # jinja raises its own types; the message is what matters
-            raise ConfigError(f"the model's chat template failed: {exc}; try --template fallback") from None
+        prompt = _render(tokenizer, messages[:k], generation=True)
+        full = _render(tokenizer, messages[:k + 1])
         if not prompt.startswith(done) or not full.startswith(prompt):
-            raise ConfigError("the model's chat template does not render turns as prefixes of each other; "
-                              "try --template fallback")
+            return _whole_segments(messages, tokenizer)
         answer = full[len(prompt):].rstrip()  # trailing newlines belong to the next prompt, if any
         segments += [(prompt[len(done):], False), (answer, True)]
         done = prompt + answer
     return segments
+
+
+def _whole_segments(messages: list[dict[str, str]], tokenizer: Any) -> list[tuple[str, bool]]:
+    """Segments for templates that render a turn differently once later turns follow it.
+
+    Qwen3's template, for one, gives the last assistant turn a `<think>...</think>` block and
+    earlier ones none, so growing prefixes do not nest. Here the whole conversation is rendered
+    once; the last answer is what follows the generation prompt, and each earlier answer is found
+    by its text (plus the end-of-turn marker the last answer ends with).
+    """
+    full = _render(tokenizer, messages)
+    prompt = _render(tokenizer, messages[:-1], generation=True)
+    if not full.startswith(prompt):
+        raise ConfigError("the model's chat template does not render the last answer after its generation prompt; "
+                          "try --template fallback")
+    last = full[len(prompt):].rstrip()
+    content = messages[-1]["content"]
+    closing = last[last.rfind(content) + len(content):] if content and content in last else ""
+    segments: list[tuple[str, bool]] = []
+    cursor = 0
+    for message in messages[:-1]:
+        if message["role"] != "assistant":
+            continue
+        at = prompt.find(message["content"], cursor)
+        if at < 0 or not message["content"]:
+            raise ConfigError("the model's chat template changes earlier answers' text; try --template fallback")
+        end = at + len(message["content"])
+        if closing and prompt.startswith(closing, end):
+            end += len(closing)
+        segments += [(prompt[cursor:at], False), (prompt[at:end], True)]
+        cursor = end
+    return [*segments, (prompt[cursor:], False), (last, True)]
 
 
 def _fallback_segments(messages: list[dict[str, str]]) -> list[tuple[str, bool]]:
@@ -203,7 +239,7 @@ def encode_records(records: Iterable[Record], tokenizer: Any, *, max_length: int
     stats = EncodeStats(template="chat" if template == "auto" and getattr(tokenizer, "chat_template", None)
                         else "fallback")
     examples = []
-    for record in records:
+    for index, record in enumerate(records):
         stats.records += 1
         example, length = encode_record(record, tokenizer, max_length=max_length, template=template,
                                         mask_history=mask_history, label_key=label_key)
@@ -216,5 +252,6 @@ def encode_records(records: Iterable[Record], tokenizer: Any, *, max_length: int
             if len(stats.examples) < 5 and record.get("id") is not None:
                 stats.examples.append(str(record["id"]))
         stats.tokens += len(example.input_ids)
+        example.source = index
         examples.append(example)
     return examples, stats

@@ -52,6 +52,25 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def strip_thinking(text: str) -> str:
+    """The answer without a reasoning block: what follows the last `</think>`, or the text without `<think>`.
+
+    Qwen3 and other reasoning templates put `<think>...</think>` before the answer, and their
+    tokenizers mark those tags as not special, so decoding keeps them.
+
+    >>> strip_thinking("<think>\\n\\n</think>\\n\\nfour")
+    'four'
+    >>> strip_thinking("four")
+    'four'
+    """
+    if THINK_CLOSE in text:
+        text = text.rsplit(THINK_CLOSE, 1)[1]
+    return text.replace(THINK_OPEN, "").strip()
+
+
 def exact_match(prediction: str, reference: str) -> float:
     """1.0 when the normalised texts are equal.
 
@@ -139,7 +158,8 @@ def generate(model: Any, tokenizer: Any, examples: Sequence[Example], *, device:
 
 def score(predictions: Sequence[str], examples: Sequence[Example], metric: MetricFn) -> dict[str, Any]:
     """Mean metric overall and per label (when examples carry one)."""
-    values = [float(metric(p, e.reference)) for p, e in zip(predictions, examples, strict=True)]
+    values = [float(metric(strip_thinking(p), strip_thinking(e.reference)))
+              for p, e in zip(predictions, examples, strict=True)]
     groups: dict[str, list[float]] = defaultdict(list)
     for value, example in zip(values, examples, strict=True):
         if example.label is not None:

@@ -132,7 +132,7 @@ def attach_lora(model: Any, settings: LoraSettings):
     from peft import LoraConfig, get_peft_model
 
     lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.targets, task_type="CAUSAL_LM")
+                      target_modules=settings.targets, task_type="CAUSAL_LM", use_dora=settings.dora)
     try:
         return get_peft_model(model, lora)
     except ValueError as exc:
@@ -171,13 +171,25 @@ def load_for_training(config: TrainConfig) -> Loaded:
     model.config.use_cache = False
     if config.lora is not None:
         model = attach_lora(model, config.lora)
-    return Loaded(model, tokenizer, device, dtype, config.model)
+    return Loaded(model, tokenizer, device, dtype, base_reference(config.model))
 
 
-def save_trained(model: Any, tokenizer: Any, out_dir: str | os.PathLike[str]) -> str:
-    """Save the adapter (or the full model) and the tokenizer to `out_dir`."""
+def base_reference(source: str) -> str:
+    """How an adapter names its base: a local directory as an absolute path, a hub id as given.
+
+    A relative path would only resolve from the directory training ran in.
+    """
+    path = Path(source).expanduser()
+    return str(path.resolve()) if path.is_dir() else source
+
+
+def save_trained(model: Any, tokenizer: Any, out_dir: str | os.PathLike[str], base: str | None = None) -> str:
+    """Save the adapter (or the full model) and the tokenizer to `out_dir`; an adapter records `base`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if base is not None and hasattr(model, "peft_config"):
+        for adapter in model.peft_config.values():
+            adapter.base_model_name_or_path = base
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return str(out)

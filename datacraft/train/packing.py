@@ -87,3 +87,41 @@ def batch_tokens(batch: dict[str, Any]) -> int:
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
     return int(batch["input_ids"].numel())
+
+
+PACKING_TOLERANCE = 1e-5  # relative, fp32: what "no token sees another record" costs in rounding
+PACKING_HALF_TOLERANCE = 1e-3  # bf16/fp16 forward passes round far more
+
+
+def packing_isolated(model: Any, loss_fn: Any, examples: Sequence[Example], pad_id: int, *,
+                     flash_kwargs: bool = False, half: bool = False) -> tuple[bool, str]:
+    """Whether packed and padded batches of these examples give the same loss (records isolated), and why."""
+    import torch
+
+    from datacraft.train.loss import agree
+
+    if len(examples) < 2:
+        return True, "one record per batch: nothing to isolate"
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            padded, n = loss_fn(model, {k: v.to(_device(model)) for k, v in pad_batch(examples, pad_id).items()})
+            batch = pack_batch(examples, flash_kwargs=flash_kwargs)
+            packed, m = loss_fn(model, {k: v.to(_device(model)) if hasattr(v, "to") else v for k, v in batch.items()})
+    except (TypeError, ValueError, RuntimeError) as exc:  # a forward that rejects position_ids
+        return False, f"the packed forward pass failed ({type(exc).__name__}: {str(exc)[:120]})"
+    finally:
+        model.train(was_training)
+    # The padded batch trains on each record's first answer token too when it is not the record's
+    # first token; the packed one never does (it would be predicted from the previous record).
+    a, b = float(padded) / max(1, n), float(packed) / max(1, m)
+    tolerance = PACKING_HALF_TOLERANCE if half else PACKING_TOLERANCE
+    if n == m and agree(b, a, tolerance):
+        return True, f"packed and padded loss agree ({b:.6f} vs {a:.6f}, tolerance {tolerance:g})"
+    return False, (f"packed loss {b:.6f} differs from padded {a:.6f} (tolerance {tolerance:g}): this architecture's "
+                   "attention does not keep packed records apart, so batches are padded")
+
+
+def _device(model: Any) -> Any:
+    return next(model.parameters()).device

@@ -2,8 +2,10 @@
 
 Every (size, seed) run trains the same base model on a nested, stratified subset (each seed has its
 own order; a size's subset is the first `size` records of it, so larger subsets contain smaller ones
-and every label keeps its share), with a fixed step budget or fixed epochs, and is scored on one
-fixed held-out set. Finished runs go to runs.jsonl as they end, so a rerun skips them.
+and every label keeps its share) and is scored on one fixed held-out set. By default each run trains
+to convergence (early stopping on the eval set, up to a max-epoch cap) and keeps its best weights,
+so a larger subset is not penalised by a budget sized for a smaller one. Finished runs go to
+runs.jsonl as they end, so a rerun skips them; the untrained model's score is the curve's floor.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import hashlib
 import json
 import os
 import random
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,8 +27,9 @@ from datacraft.io.writers import atomic_write
 from datacraft.records import Record
 from datacraft.train.config import TrainConfig
 from datacraft.train.data import label_of
-from datacraft.train.fit import best_fit, diminishing_returns, size_at_fraction
-from datacraft.train.metrics import BUILTIN
+from datacraft.train.saturation_report import format_report, summarize
+
+__all__ = ["SaturationConfig", "format_report", "nested_order", "run_saturation", "summarize"]
 
 
 class SaturationConfig(BaseModel):
@@ -37,12 +39,21 @@ class SaturationConfig(BaseModel):
 
     sizes: list[int] = Field(default_factory=lambda: [50, 100, 200, 400, 800, 1600])  # training records per run
     seeds: int = Field(3, ge=1)  # runs per size, each on its own subset order
-    budget: Literal["steps", "epochs"] = "steps"  # same optimizer steps for every size, or same passes
+    # converge: every size trains until eval stops improving (the curve then measures data, not
+    # the budget); steps / epochs: the same fixed budget for every size (large subsets undertrain).
+    budget: Literal["converge", "steps", "epochs"] = "converge"
+    patience: int = Field(5, ge=1)  # converge: evals without improvement before a run stops
+    max_epochs: float = Field(40.0, gt=0)  # converge: cap; a run that hits it is reported as not converged
+    evals_per_epoch: int = Field(1, ge=1)  # converge: eval points per pass over the subset
+    stop_on: Literal["eval_loss", "score"] = "eval_loss"  # converge: what must stop improving
     steps: int = Field(200, ge=1)  # optimizer steps per run (budget=steps)
     epochs: float = Field(3.0, gt=0)  # passes per run (budget=epochs)
     label: str | None = "meta.task_type"  # dotted key to stratify by and report per value; None: off
     threshold: float = Field(0.01, gt=0)  # fitted gain per doubling below which returns are diminishing
-    fraction: float = Field(0.95, gt=0, lt=1)  # report the size whose fitted score reaches this share of the plateau
+    fraction: float = Field(0.95, gt=0, lt=1)  # report the size covering this share of the floor-to-plateau gain
+    bootstrap: int = Field(400, ge=10)  # resamples over seeds for the intervals
+    level: float = Field(0.9, gt=0, lt=1)  # interval coverage
+    too_wide: float = Field(3.0, gt=1)  # an interval whose ends differ by more than this factor says nothing
 
 
 def nested_order(records: Sequence[Record], label_key: str | None, seed: int) -> list[int]:
@@ -65,8 +76,9 @@ def nested_order(records: Sequence[Record], label_key: str | None, seed: int) ->
 
 def fingerprint(train: TrainConfig, sat: SaturationConfig, data: Sequence[Record], eval_data: Sequence[Record]) -> str:
     """Identifies runs that can be reused: same model, training settings, budget and data."""
-    blob = json.dumps([train.model_dump(), sat.budget, sat.steps, sat.epochs, sat.label,
-                       len(data), len(eval_data)], sort_keys=True, default=str)
+    blob = json.dumps([train.model_dump(), sat.budget, sat.steps, sat.epochs, sat.label, sat.patience,
+                       sat.max_epochs, sat.evals_per_epoch, sat.stop_on, len(data), len(eval_data)],
+                      sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode())
     for record in (*data, *eval_data):
         digest.update(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
@@ -96,12 +108,17 @@ def append_run(path: Path, run: dict[str, Any]) -> None:
 
 
 RunFn = Callable[[list[Record], int], dict[str, Any]]
+BASELINE = (0, -1)  # journal key of the untrained model's score
 
 
 def run_saturation(pool: Sequence[Record], eval_records: Sequence[Record], output_dir: str, train: TrainConfig,
-                   sat: SaturationConfig, run_one: RunFn, *, on_run: Callable[[dict[str, Any]], None] | None = None
-                   ) -> dict[str, Any]:
-    """Train every (size, seed) not yet done, then fit and report; `run_one(records, seed)` trains and scores."""
+                   sat: SaturationConfig, run_one: RunFn, *, on_run: Callable[[dict[str, Any]], None] | None = None,
+                   baseline: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Train every (size, seed) not yet done, then fit and report.
+
+    `run_one(records, seed)` trains and scores one run; `baseline()` scores the untrained model
+    (the curve's floor; 0 when not given).
+    """
     sizes = sorted(set(sat.sizes))
     if sizes[-1] > len(pool):
         raise ConfigError(f"--sizes {sizes[-1]} is more than the {len(pool)} training records")
@@ -111,6 +128,10 @@ def run_saturation(pool: Sequence[Record], eval_records: Sequence[Record], outpu
     key = fingerprint(train, sat, pool, eval_records)
     done = read_runs(journal, key)
     reused = 0
+    if baseline is not None and BASELINE not in done:
+        run = {"size": 0, "seed": -1, "fingerprint": key, **baseline()}
+        append_run(journal, run)
+        done[BASELINE] = run
     for seed in range(sat.seeds):
         order = nested_order(pool, sat.label, seed)
         for size in sizes:
@@ -123,7 +144,8 @@ def run_saturation(pool: Sequence[Record], eval_records: Sequence[Record], outpu
             done[(size, seed)] = run
             if on_run is not None:
                 on_run(run)
-    report = summarize([done[(s, k)] for k in range(sat.seeds) for s in sizes], sat, train.metric or "score")
+    runs = [done[(s, k)] for k in range(sat.seeds) for s in sizes]
+    report = summarize(runs, sat, train.metric or "score", baseline=done.get(BASELINE))
     report["reused_runs"] = reused
     with atomic_write(out / "report.json", "w", encoding="utf-8") as handle:
         json.dump(report, handle, ensure_ascii=False, indent=2)
@@ -131,62 +153,3 @@ def run_saturation(pool: Sequence[Record], eval_records: Sequence[Record], outpu
 
     report["plot"] = plot_saturation(report, str(out / "saturation.png"))
     return report
-
-
-def _curve(points: dict[int, list[float]], sat: SaturationConfig, upper: float | None) -> dict[str, Any]:
-    sizes = sorted(points)
-    means = [statistics.fmean(points[s]) for s in sizes]
-    out: dict[str, Any] = {"sizes": {str(s): round(m, 4) for s, m in zip(sizes, means, strict=True)}}
-    if len(sizes) >= 3:
-        fit, fits = best_fit(sizes, means, upper=upper)
-        out.update(fit=fit.to_dict(), fits={k: f.to_dict() for k, f in fits.items()}, rising=fit.b > 0)
-        if fit.b > 0:  # a falling or flat fit has no plateau to approach
-            out.update(diminishing_returns=diminishing_returns(fit, sizes, sat.threshold),
-                       size_at_fraction=size_at_fraction(fit, sizes, sat.fraction))
-    return out
-
-
-def summarize(runs: Sequence[dict[str, Any]], sat: SaturationConfig, metric: str) -> dict[str, Any]:
-    """Score per size with spread over seeds, fitted curves, key sizes, and per-label curves."""
-    by_size: dict[int, list[float]] = defaultdict(list)
-    by_label: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for run in runs:
-        by_size[run["size"]].append(run["score"])
-        for label, value in (run.get("by_label") or {}).items():
-            by_label[label][run["size"]].append(value)
-    rows = [{"size": s, "mean": round(statistics.fmean(v), 4), "std": round(statistics.pstdev(v), 4),
-             "min": round(min(v), 4), "max": round(max(v), 4), "seeds": len(v)} for s, v in sorted(by_size.items())]
-    upper = 1.0 if metric in BUILTIN else None  # exact match and F1 cannot plateau above 1
-    overall = _curve(by_size, sat, upper)
-    largest = rows[-1]["size"] if rows else 0
-    report: dict[str, Any] = {"metric": metric, "sizes": rows, "threshold": sat.threshold, "fraction": sat.fraction,
-                              "fit": overall.get("fit"), "fits": overall.get("fits"), "rising": overall.get("rising"),
-                              "diminishing_returns": overall.get("diminishing_returns"),
-                              "size_at_fraction": overall.get("size_at_fraction"), "largest_size": largest,
-                              "by_label": {label: _curve(points, sat, upper) for label, points in sorted(by_label.items())}}
-    for key in ("diminishing_returns", "size_at_fraction"):
-        report[f"{key}_extrapolated"] = bool(report[key] and report[key] > largest)
-    return report
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """The report as terminal text."""
-    lines = [f"{'size':>8}  {report['metric']:>12}  {'± std':>7}  {'min':>6}  {'max':>6}  seeds"]
-    for r in report["sizes"]:
-        lines.append(f"{r['size']:>8}  {r['mean']:>12.4f}  {r['std']:>7.4f}  {r['min']:>6.3f}  {r['max']:>6.3f}  {r['seeds']}")
-    fit = report.get("fit")
-    if fit and not report.get("rising"):
-        lines.append(f"the fitted score does not rise with size ({fit['kind']} fit): with a fixed step budget "
-                     "large subsets may be undertrained; raise --steps, or use --epochs")
-    elif fit:
-        lines.append(f"fit: {fit['kind']}, plateau {fit['plateau']:.4f}")
-        for key, text in (("diminishing_returns", f"gain per doubling < {report['threshold']:g} from"),
-                          ("size_at_fraction", f"{report['fraction']:.0%} of the plateau at")):
-            value = report.get(key)
-            note = " (extrapolated beyond the largest size)" if report.get(f"{key}_extrapolated") else ""
-            lines.append(f"{text} ~{value:,.0f} records{note}" if value else f"{text}: not reached within 64x the largest size")
-    for label, curve in report.get("by_label", {}).items():
-        points = ", ".join(f"{s}: {v:.3f}" for s, v in curve["sizes"].items())
-        at = curve.get("size_at_fraction")
-        lines.append(f"  {label}: {points}" + (f"  ({report['fraction']:.0%} of its plateau at ~{at:,.0f})" if at else ""))
-    return "\n".join(lines)

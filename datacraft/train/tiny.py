@@ -34,13 +34,21 @@ def record_texts(records: Iterable[Record]) -> Iterator[str]:
             yield from (str(t) for t in turn)
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 400, chat_template: bool = True):
-    """A byte-level BPE tokenizer (no unknown tokens, any language) trained on `texts`."""
+def build_tokenizer(texts: Iterable[str], vocab_size: int = 400, chat_template: bool = True,
+                    single_digits: bool = False):
+    """A byte-level BPE tokenizer (no unknown tokens, any language) trained on `texts`.
+
+    single_digits keeps every digit its own token (as Llama's and Qwen's tokenizers do), which
+    digit-manipulation tasks need.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if single_digits:
+        core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                      pre_tokenizers.ByteLevel(add_prefix_space=False)])
     core.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
@@ -74,10 +82,11 @@ def build_model(tokenizer: Any, *, hidden: int = 64, layers: int = 2, heads: int
 
 
 def build_tiny_model(out_dir: str | Path, records: Iterable[Record] | None = None, *, texts: Iterable[str] = (),
-                     vocab_size: int = 400, chat_template: bool = True, **model_args: Any) -> str:
+                     vocab_size: int = 400, chat_template: bool = True, single_digits: bool = False,
+                     **model_args: Any) -> str:
     """Train a tokenizer on the records (and texts), build a tiny model, save both to `out_dir`."""
     corpus = [*record_texts(records or []), *texts]
-    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, chat_template=chat_template)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, chat_template=chat_template, single_digits=single_digits)
     model = build_model(tokenizer, **model_args)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,3 +117,41 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# Tiny configs of architectures whose heads and attention differ in ways the trainer must respect:
+# Cohere scales its logits, Granite divides them, Falcon-H1 multiplies its head's output, Gemma scales embeddings, OPT/Bloom/MPT ignore
+# position_ids in the attention mask (packing leaks there unless the trainer notices).
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "Llama": {"num_key_value_heads": 2},
+    "Qwen2": {"num_key_value_heads": 2},
+    "Qwen3": {"num_key_value_heads": 2, "head_dim": 8},
+    "Gemma": {"num_key_value_heads": 2, "head_dim": 8},
+    "Mistral": {"num_key_value_heads": 2},
+    "Phi3": {"num_key_value_heads": 2},
+    "Cohere": {"num_key_value_heads": 2, "logit_scale": 0.25},
+    "Granite": {"num_key_value_heads": 2, "logits_scaling": 8.0},
+    "Olmo2": {"num_key_value_heads": 2},
+    "GPTNeoX": {},
+    "OPT": {"ffn_dim": 64, "word_embed_proj_dim": 32},
+    "Bloom": {"n_layer": 2, "n_head": 4},
+    "Mpt": {"d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 128},
+    "FalconH1": {"num_key_value_heads": 2, "mamba_d_ssm": 32, "mamba_n_heads": 4, "mamba_d_head": 8,
+                 "mamba_d_state": 8, "mamba_n_groups": 1, "mamba_chunk_size": 16, "lm_head_multiplier": 0.3},
+}
+
+
+def build_architecture(name: str, vocab_size: int = 97, seed: int = 0):
+    """A randomly initialised `<name>ForCausalLM` with hidden size 32 and 2 layers; None when transformers lacks it."""
+    import torch
+    import transformers
+
+    config_cls = getattr(transformers, f"{name}Config", None)
+    model_cls = getattr(transformers, f"{name}ForCausalLM", None)
+    if config_cls is None or model_cls is None:
+        return None
+    common = {"vocab_size": vocab_size, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "intermediate_size": 64, "max_position_embeddings": 128, "pad_token_id": 0,
+              "bos_token_id": 1, "eos_token_id": 2}
+    torch.manual_seed(seed)
+    return model_cls(config_cls(**{**common, **ARCHITECTURES[name]}))

@@ -44,7 +44,7 @@ def test_synonym_and_mix_counts_add_up(tmp_path, wordnet_dir):
 
 def test_factual_and_code_answers_and_placeholders_are_kept(tmp_path):
     out = tmp_path / "out.jsonl"
-    assert invoke(ZH, "-o", str(out), "--ratio", "0.5").exit_code == 0
+    assert invoke(ZH, "-o", str(out), "--ratio", "0.5", "--source", "thesaurus").exit_code == 0
     rows = {r["id"]: r for r in read(out)}
     assert "zh3#syn1" not in rows and "zh4#syn1" not in rows  # only their answers had replaceable words
     assert rows["zh12#syn1"]["instruction"] != rows["zh12"]["instruction"]  # arithmetic: the question is reworded,
@@ -59,7 +59,7 @@ def test_same_seed_same_bytes_other_seed_other_output(tmp_path, wordnet_dir):
     outputs = []
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         path = tmp_path / f"{name}.jsonl"
-        assert invoke(ZH, EN, "-o", str(path), "--seed", seed, "--copies", "2",
+        assert invoke(ZH, EN, "-o", str(path), "--seed", seed, "--copies", "2", "--source", "thesaurus",
                       "--wordnet-dir", str(wordnet_dir)).exit_code == 0
         outputs.append(path.read_bytes())
     assert outputs[0] == outputs[1] and outputs[0] != outputs[2]
@@ -125,9 +125,41 @@ def test_missing_wordnet_is_a_clear_error_naming_the_install(tmp_path, monkeypat
 
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
     monkeypatch.delenv("NLTK_DATA", raising=False)
-    result = invoke(EN, "-o", str(tmp_path / "o.jsonl"))
+    result = invoke(EN, "-o", str(tmp_path / "o.jsonl"), "--source", "thesaurus")
     assert result.exit_code == 2
     assert result.output.startswith("Error: English synonym replacement needs WordNet data, which is not installed: "
                                     "python -m nltk.downloader wordnet omw-1.4 averaged_perceptron_tagger_eng")
     assert not (tmp_path / "o.jsonl").exists()
-    assert invoke(EN, ZH, "-o", str(tmp_path / "zh.jsonl"), "--lang", "zh").exit_code == 0
+    assert invoke(EN, ZH, "-o", str(tmp_path / "zh.jsonl"), "--lang", "zh", "--source", "thesaurus").exit_code == 0
+    assert invoke(EN, "-o", str(tmp_path / "en.jsonl")).exit_code == 0  # the default (curated pairs) needs no WordNet
+
+
+def test_dry_run_shows_marked_pairs_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(ZH, EN, "--dry-run", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("── ") == 3 and "── 1/3  zh5 -> zh5#syn1  (synonym)" in result.output
+    assert "    before: [-给出-]三个提[-高-]学习效率的建议。\n    after:  {+提供+}三个提{+升+}学习效率的建议。\n" in result.output
+    assert result.output.rstrip().endswith("nothing written")
+    assert list(tmp_path.iterdir()) == []
+    few = invoke(ZH, "--dry-run", "50", "--method", "swap")
+    assert few.exit_code == 0 and "(of 50 asked: the input ran out)" in few.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "Missing option '-o' / '--output' (or pass --dry-run N to only look)."),
+    (["--dry-run", "2", "-o", "x.jsonl"], "Error: --dry-run writes nothing: leave out -o and --rejects\n"),
+    (["-o", "x.jsonl", "--eda-ratio", "0.2"], "Error: --eda-ratio is an option of --method swap, delete, insert or noise, none of which is chosen\n"),
+    (["-o", "x.jsonl", "--method", "mix", "--terms", "t.txt"], "Error: --terms is an option of --method synonym, which is not chosen\n"),
+])
+def test_dry_run_and_new_option_errors(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(ZH, *args)
+    assert result.exit_code == 2 and message in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_term_file_is_an_error_naming_it(tmp_path):
+    result = invoke(ZH, "-o", str(tmp_path / "o.jsonl"), "--terms", str(tmp_path / "none.txt"))
+    assert result.exit_code == 2
+    assert result.output == f"Error: {tmp_path / 'none.txt'}: cannot read (FileNotFoundError); give a UTF-8 text file\n"

@@ -29,7 +29,8 @@ def test_view_round_trip_keeps_form_id_and_extra_columns() -> None:
 def test_augment_writes_chat_copies_in_their_own_form(tmp_path: Path) -> None:
     out = tmp_path / "aug.jsonl"
     result = CliRunner().invoke(cli, ["augment", str(FIXTURES / "sharegpt.jsonl"), str(FIXTURES / "sharegpt_tools.jsonl"),
-                                      "-o", str(out), "--method", "synonym", "--lang", "zh"])
+                                      "-o", str(out), "--method", "synonym", "--lang", "zh",
+                                      "--source", "thesaurus"])  # the fixture's chats hold no word of the curated list
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     sources = {f"{name}:{n}": json.loads(line) for name in ("sharegpt", "sharegpt_tools")

@@ -17,7 +17,7 @@ def copy(**fields):
 
 @pytest.mark.parametrize(("candidate", "fields", "reason"), [
     (copy(), ["instruction"], "unchanged"),
-    (copy(instruction="Describe a good morning routine for a busy pupil."), ["instruction", "output"], "too_similar"),
+    (copy(output=SOURCE["output"].replace("tasks.", "tasks today.")), ["output"], "too_similar"),
     (copy(instruction="Bananas are yellow and grow in warm countries."), ["instruction"], "drifted"),
     (copy(instruction="Describe routine."), ["instruction"], "length_drift"),
     (copy(instruction=" ".join(["Describe a good morning routine for a busy student"] * 3)), ["instruction"], "length_drift"),
@@ -34,10 +34,15 @@ def test_each_failure_has_its_reason(candidate, fields, reason):
 def test_a_real_paraphrase_passes_and_thresholds_can_be_switched_off():
     paraphrase = copy(instruction="Describe a fine morning habit for a busy student.")
     assert Guard()(paraphrase, SOURCE, ["instruction"]) == (True, "", "")
-    near_copy = copy(instruction="Describe a good morning routine for a busy pupil.")
-    fields = ["instruction", "output"]  # one word of 24 changed: similarity 0.96
-    assert Guard()(near_copy, SOURCE, fields)[1] == "too_similar"
-    assert Guard(GuardConfig(max_similarity=None))(near_copy, SOURCE, fields) == (True, "", "")
+    # One word added to the 16 of the answer: similarity 0.97, nothing new for training.
+    near_copy = copy(output=SOURCE["output"].replace("tasks.", "tasks today."))
+    assert Guard()(near_copy, SOURCE, ["output"])[1] == "too_similar"
+    assert Guard(GuardConfig(max_similarity=None))(near_copy, SOURCE, ["output"]) == (True, "", "")
+    # The field that changed most decides: a reworded instruction is a new prompt even when the
+    # long answer kept all but one word (over both fields the similarity is 0.96).
+    reworded = copy(instruction="Describe a good morning routine for a busy pupil.",
+                    output=SOURCE["output"].replace("important", "key"))
+    assert Guard()(reworded, SOURCE, ["instruction", "output"]) == (True, "", "")
     strict_clean = Guard(clean=CleanConfig(filters={"blacklist": ["habit"]}))
     assert strict_clean(paraphrase, SOURCE, ["instruction"])[1] == "blacklisted_keyword"
 

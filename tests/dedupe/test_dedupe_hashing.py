@@ -44,7 +44,7 @@ def test_field_text_handles_missing_none_and_lists():
     assert field_text(record, ("instruction", "input", "output", "history")) == "q\x00\x00a\x00h1\x00h2"
 
 
-TRICKY = ("aZ09 _-,.!?\t\n'\"()[]\x00ÀéßẞİıΣς\u0301\u0345ﬁ½²①™㈱ＡＡ，。、\u3000가각\u1100\u1161\u11a8"
+TRICKY = ("aZ09 _-,.!?\t\n'\"()[]=*+>^<|~%&@$/\\\u2212\u2013\u2014＋＝＜．！＊～％國軟體這\x00ÀéßẞİıΣς\u0301\u0345ﬁ½²①™㈱ＡＡ，。、\u3000가각\u1100\u1161\u11a8"
           "ｶﾞ\u2160\u212a\U00020000\U0001d400🙂\ud800ไทย한국어日本語カタカナ中文")
 
 

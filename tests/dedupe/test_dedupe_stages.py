@@ -83,10 +83,14 @@ def test_dup_of_names_a_kept_record_for_near_duplicates():
         assert len(kept) + len(entries) == len(records)
 
 
-def test_every_group_collapses_to_one_record():
+def test_every_removal_names_a_close_survivor_of_its_group():
+    # the corpus's groups are chains of growing edits: the ends of a chain can be too far apart
+    # for one survivor (single linkage kept one per group, removing records unlike their survivor)
     records = corpus()
     kept, entries, _ = run(records)
-    assert sorted(r["meta"]["group"] for r in kept) == list(range(40))  # one survivor per group
+    assert set(r["meta"]["group"] for r in kept) == set(range(40))
+    near = [e for e in entries if e["stage"] == "near_dedupe"]
+    assert near and all(float(e["detail"].split()[2]) >= DedupeConfig().threshold for e in near)
     assert all(e["record"]["meta"]["group"] == next(r for r in kept if r["id"] == e["dup_of"])["meta"]["group"]
                for e in entries if e["stage"] == "near_dedupe")
     assert len(kept) + len(entries) == len(records)

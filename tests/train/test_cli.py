@@ -23,7 +23,7 @@ def test_train_command_writes_the_run(tiny_model, lookup_files, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["train_records"] == 256 and summary["eval_records"] == 16 and summary["steps"] == 40
-    assert summary["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear"}
+    assert summary["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear", "dora": False}
     assert not summary["packed"] and summary["device"] == "cpu"
     for name in ("adapter/adapter_model.safetensors", "adapter/tokenizer.json", "metrics.jsonl", "loss.png",
                  "predictions.jsonl"):
@@ -31,7 +31,7 @@ def test_train_command_writes_the_run(tiny_model, lookup_files, tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sum("loss" in r for r in rows) == 40 and rows[0] == {"step": 0, "eval_loss": rows[0]["eval_loss"]}
     predictions = (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(predictions) == 16 and set(json.loads(predictions[0])) == {"id", "reference", "prediction"}
+    assert len(predictions) == 16 and set(json.loads(predictions[0])) == {"id", "reference", "prediction", "answer"}
     lines = result.output.splitlines()
     assert lines[0].startswith("trained on 256 records (16 for eval) with cpu/float32, padded batches: 40 steps")
     assert f"exact_match {summary['final']['score']:.4f} on 16 records" in result.output

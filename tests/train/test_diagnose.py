@@ -77,7 +77,8 @@ def test_missing_or_broken_metrics(tmp_path):
     result = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output == (f"Error: {tmp_path / 'metrics.jsonl'}: no metrics.jsonl here; pass a run directory "
-                             "written by `datacraft train`\n")
+                             "written by `datacraft train`, a Hugging Face trainer_state.json or LLaMA-Factory's "
+                             "trainer_log.jsonl\n")
     (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 2}\n{oops\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"metrics.jsonl:2: invalid JSON"):
         read_metrics(str(tmp_path))
@@ -120,3 +121,118 @@ def test_stalled_eval_with_train_far_below_is_memorising():
     assert found.summary.startswith("eval loss stopped improving at step 20 (7.51, now 7.55)")
     improving = [(s, 7.9 - 0.06 * s) for s in range(0, 41, 4)]  # eval still falling: not overfitting
     assert diagnose(train, improving).label == "healthy"
+
+
+def test_labelled_curves_false_alarm_and_miss_rates():
+    """The labelled set (tests/train/labelled_curves.py): rates are reported in docs/benchmarks.md."""
+    from tests.train.labelled_curves import labelled_set, rates
+
+    results, wrong = [], []
+    for name, want, losses, evals, kwargs in labelled_set():
+        got = diagnose(losses, evals, **kwargs).label
+        results.append((want, got))
+        if got != want:
+            wrong.append((name, want, got))
+    summary = rates(results)
+    assert summary["curves"] >= 30 and summary["healthy"] >= 15
+    assert summary["false_alarm_rate"] <= 0.05, wrong
+    assert summary["miss_rate"] == 0.0, wrong
+    assert summary["label_accuracy"] >= 0.9, wrong
+
+
+def test_normal_noisy_sft_curves_are_not_oscillating():
+    """A fast drop then a plateau with 10-15% step noise is what SFT looks like: healthy."""
+    from tests.train.labelled_curves import healthy
+
+    labels = [diagnose(*healthy(seed)[:2]).label for seed in range(40)]
+    assert labels.count("oscillating") == 0 and labels.count("healthy") >= 38
+
+
+def test_rebound_collapse_and_low_loss_rules():
+    from tests.train.labelled_curves import collapsed, rebound, too_low
+
+    found = diagnose(*rebound(0)[:2])
+    assert found.label == "rebound" and "climbed back" in found.summary
+    losses, evals, kwargs = collapsed(0)
+    assert diagnose(losses, evals, **kwargs).label == "collapsed"
+    assert diagnose(losses, evals).label == "underfitting"  # without the vocabulary size, ln(V) is unknown
+    low = diagnose(*too_low(0)[:2])
+    assert low.label == "low_train_loss" and "no eval loss" in low.summary
+    # the same low train loss with an eval loss that keeps up is an easy task, not a warning label
+    losses = too_low(0)[0]
+    fine = diagnose(losses, [(s, 0.06) for s in range(20, 201, 20)])
+    assert fine.label == "healthy" and any("very low" in tip for tip in fine.advice)
+
+
+def test_reads_hugging_face_trainer_state(tmp_path):
+    # The shape transformers' TrainerState.save_to_json writes: log_history with train rows
+    # (loss, learning_rate, grad_norm, epoch, step), eval rows (eval_loss, ...) and a final summary row.
+    losses, evals = synthetic("overfitting", 2)
+    history = [{"epoch": round(i / 50, 2), "grad_norm": 1.1, "learning_rate": 2e-4, "loss": float(v), "step": i + 1}
+               for i, v in enumerate(losses)]
+    history += [{"epoch": s / 50, "eval_loss": float(v), "eval_runtime": 1.5, "eval_samples_per_second": 10.0,
+                 "step": s} for s, v in evals]
+    history.append({"epoch": 4.0, "step": 200, "total_flos": 1.0, "train_loss": 0.9, "train_runtime": 120.0})
+    state = {"best_metric": None, "epoch": 4.0, "global_step": 200, "log_history": history, "max_steps": 200,
+             "logging_steps": 1, "trial_name": None}
+    (tmp_path / "checkpoint-200").mkdir()
+    (tmp_path / "checkpoint-200" / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
+    rows = read_metrics(str(tmp_path))  # found in the latest checkpoint folder
+    assert sum("loss" in r for r in rows) == 200 and sum("eval_loss" in r for r in rows) == len(evals)
+    result = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("diagnosis: overfitting:")
+    (tmp_path / "trainer_state.json").write_text('{"log_history": [', encoding="utf-8")
+    broken = CliRunner().invoke(cli, ["diagnose", str(tmp_path / "trainer_state.json")])
+    assert broken.exit_code == 2 and broken.output.startswith(f"Error: {tmp_path / 'trainer_state.json'}: invalid JSON")
+
+
+def test_reads_llamafactory_trainer_log(tmp_path):
+    # LLaMA-Factory's LogCallback writes one row per log event: current_steps, total_steps, loss or
+    # eval_loss, lr, epoch, percentage, elapsed_time, remaining_time (None values left out).
+    losses, _ = synthetic("healthy", 3)
+    rows = [{"current_steps": i + 1, "total_steps": 200, "loss": float(v), "lr": 1e-4, "epoch": (i + 1) / 100,
+             "percentage": round((i + 1) / 2, 2), "elapsed_time": "0:00:10", "remaining_time": "0:01:00"}
+            for i, v in enumerate(losses)]
+    rows.insert(50, {"current_steps": 50, "total_steps": 200, "eval_loss": 1.1, "epoch": 0.5, "percentage": 25.0,
+                     "elapsed_time": "0:00:05", "remaining_time": "0:00:15"})
+    rows.append({"current_steps": 5, "total_steps": 20, "percentage": 25.0, "elapsed_time": "0:00:01",
+                 "remaining_time": "0:00:03"})  # a prediction-progress row: no loss
+    path = tmp_path / "trainer_log.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert diagnose_history(read_metrics(str(tmp_path))).label == "healthy"
+    result = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
+    assert result.exit_code == 0 and result.output.startswith("diagnosis: healthy:"), result.output
+    path.write_text('{"current_steps": 1, "loss": 2.0}\n{"foo": 1}\n', encoding="utf-8")
+    bad = CliRunner().invoke(cli, ["diagnose", str(path)])
+    assert bad.exit_code == 2 and bad.output == f"Error: {path}:2: a row without step or current_steps: not a training log\n"
+
+
+def test_reads_a_trainer_state_written_by_transformers_trainer(tiny_model, lookup, tmp_path):
+    """Not a hand-made file: transformers.Trainer itself trains 8 steps and writes trainer_state.json."""
+    pytest.importorskip("torch")
+    from transformers import (
+        AutoModelForCausalLM,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from datacraft.train.data import encode_records
+    from datacraft.train.model import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    examples, _ = encode_records(lookup[0][:64], tok, max_length=64)
+    rows = [{"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels} for e in examples]
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=8, per_device_train_batch_size=8, logging_steps=1,
+                             eval_strategy="steps", eval_steps=4, save_steps=8, report_to=[], use_cpu=True,
+                             learning_rate=1e-3, disable_tqdm=True)
+    trainer = Trainer(model=AutoModelForCausalLM.from_pretrained(tiny_model), args=args, train_dataset=rows,
+                      eval_dataset=rows[:16], data_collator=DataCollatorForSeq2Seq(tok, padding="longest"))
+    trainer.train()
+    read = read_metrics(str(tmp_path))  # found in checkpoint-8/trainer_state.json
+    assert [r["step"] for r in read if "loss" in r] == list(range(1, 9))
+    assert [r["step"] for r in read if "eval_loss" in r] == [4, 8]
+    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert [r["loss"] for r in read if "loss" in r] == logged and all(r["lr"] is not None for r in read if "loss" in r)
+    assert diagnose_history(read).label != "too_short"  # all 8 points arrived: enough to judge

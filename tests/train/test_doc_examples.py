@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["data", "guidance", "metrics", "packing", "plot", "trainer", "tune"]
+MODULES = ["data", "diagnose", "fit", "guidance", "loss", "metrics", "packing", "plot", "trainer", "tune"]
 
 
 @pytest.mark.parametrize("name", MODULES)

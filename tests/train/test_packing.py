@@ -5,10 +5,10 @@ torch = pytest.importorskip("torch")
 from transformers import AutoModelForCausalLM  # noqa: E402
 
 from datacraft.train.data import IGNORE, encode_records  # noqa: E402
+from datacraft.train.loss import own_loss as answer_loss  # noqa: E402
 from datacraft.train.model import load_tokenizer  # noqa: E402
 from datacraft.train.packing import cu_seqlens, epoch_batches, pack_batch, pad_batch  # noqa: E402
 from datacraft.train.toy import product_pages  # noqa: E402
-from datacraft.train.trainer import answer_loss  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,10 @@ torch = pytest.importorskip("torch")
 
 from datacraft.train.config import LoraSettings, TrainConfig  # noqa: E402
 from datacraft.train.data import encode_records  # noqa: E402
+from datacraft.train.loss import own_loss as answer_loss  # noqa: E402
 from datacraft.train.model import load_for_training, load_trained, save_trained  # noqa: E402
 from datacraft.train.packing import pad_batch  # noqa: E402
-from datacraft.train.trainer import Trainer, answer_loss, lr_lambda, total_steps  # noqa: E402
+from datacraft.train.trainer import Trainer, lr_lambda, total_steps  # noqa: E402
 
 LORA = LoraSettings(r=8, alpha=16, dropout=0.0)
 
