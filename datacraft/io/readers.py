@@ -368,6 +368,9 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
             if warned <= _WARN_AT_MOST:
                 warn(row.path, row.line, row.warning)
         if missing:
+            if not columns and ("conversations" in row.value or "messages" in row.value
+                                or all(target in row.value for target in mapping)):
+                missing = set()  # chat records, or records already in Alpaca form: the --map is not for this file
             missing = {c for c in missing if c not in row.value}
             if not columns:
                 columns = [str(k) for k in row.value]
