@@ -7,6 +7,7 @@ import re
 # CJK ideographs (incl. extension A and compatibility), kana, hangul.
 CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK = re.compile(f"[{CJK_CLASS}]")
+_CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 _WORD = re.compile(rf"[^\W\d_{CJK_CLASS}]+|\d+")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -17,7 +18,7 @@ def cjk_count(text: str) -> int:
     >>> cjk_count("LoRA 微调")
     2
     """
-    return len(_CJK.findall(text))
+    return sum(map(len, _CJK_RUN.findall(text)))  # runs, not characters: fewer objects for Chinese text
 
 
 def is_cjk(text: str) -> bool:

@@ -28,7 +28,8 @@ from datacraft.augment.protect import segments
 from datacraft.augment.script import HANS, HANT, chinese_script, to_script
 from datacraft.augment.segment_zh import Segmenter
 
-_QUOTED = re.compile(r"“([^”\n]*)”|「([^」\n]*)」|『([^』\n]*)』|《([^》\n]*)》|\"([^\"\n]*)\"|‘([^’\n]*)’"
+# A quote also stops at the next opening mark: an unclosed “ must not scan the line from every “ (quadratic).
+_QUOTED = re.compile(r"“([^“”\n]*)”|「([^「」\n]*)」|『([^『』\n]*)』|《([^《》\n]*)》|\"([^\"\n]*)\"|‘([^‘’\n]*)’"
                      r"|(?<![A-Za-z])'([^'\n]{1,80})'(?![A-Za-z])")
 _LIST_SPLIT = re.compile(r"[、,，;；/\n]+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)、]|[a-zA-Z][.)])\s*")

@@ -19,16 +19,17 @@ _SENTINEL = re.compile(r"⟦\s*(\d+)\s*⟧")
 _PATTERNS = [
     r"```.*?(?:```|\Z)", r"~~~.*?(?:~~~|\Z)",  # fenced code (an unclosed fence runs to the end)
     r"`[^`\n]+`",  # inline code
-    r"\$\$.*?\$\$", r"\\\[.*?\\\]", r"\\\(.*?\\\)",  # display and inline LaTeX
+    r"\$\$.*?\$\$", r"\\\[(?:(?!\\\[).)*?\\\]", r"\\\((?:(?!\\\().)*?\\\)",  # LaTeX; a span stops at the next opener
     r"\$(?=[^\s$])[^$\n]*?[^\s$\\]\$(?!\d)|\$[^\s$]\$(?!\d)",  # $x^2$ (pandoc's rule: "$5 and $10" is money)
     r"(?:https?|ftp)://[^\s<>\"'，。；！？、）】」]*[^\s<>\"'，。；！？、）】」.,;:!?)]",  # URLs, no trailing punctuation
     r"\bwww\.[^\s<>\"'，。；！？、）】」]*[^\s<>\"'，。；！？、）】」.,;:!?)]",
-    r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
+    r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses (tried at a word's start only)
     r"\{\{[^{}\n]{1,80}\}\}", r"\{[A-Za-z_][A-Za-z0-9_.\[\]]{0,60}\}|\{\d{0,3}\}", r"\$\{[^{}\n]{1,60}\}",  # {{name}}, {name}, ${var}
     r"%(?:\d+\$)?[-+ 0#]*\d*(?:\.\d+)?[sdifx]\b",  # printf placeholders
     r"(?<![A-Za-z0-9_])[A-Za-z_]*\d+(?:[.,:/-]\d+)*[A-Za-z_%]*",  # numbers, dates, versions, H2O, 50%
 ]
-_QUOTES = [r"“[^”\n]*”", r"「[^」\n]*」", r"『[^』\n]*』", r"《[^》\n]*》", r"\"[^\"\n]*\""]
+# A quote stops at the next opening mark too: an unclosed “ must not scan to the line end from every “.
+_QUOTES = [r"“[^“”\n]*”", r"「[^「」\n]*」", r"『[^『』\n]*』", r"《[^《》\n]*》", r"\"[^\"\n]*\""]
 _SPANS = re.compile("|".join(_PATTERNS), re.S)
 _SPANS_QUOTES = re.compile("|".join(_PATTERNS + _QUOTES), re.S)
 

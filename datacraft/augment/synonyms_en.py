@@ -50,7 +50,6 @@ _LEXNAMES = ("adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artif
              "verb.emotion verb.motion verb.perception verb.possession verb.social verb.stative verb.weather "
              "adj.ppl").split()
 _WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
-_SENTENCE_END = re.compile(r"(?:^|[.!?:\n]\s*|[\"“(]\s*)$")
 _PENN = {"NN": "n", "VB": "v", "VBP": "v", "JJ": "a", "RB": "r"}  # base-form tags only
 
 
@@ -156,7 +155,7 @@ class EnglishSynonyms:
         lower = word.lower()
         if len(word) < 3 or not word.isalpha() or lower in STOP_WORDS or tag == "-":
             return ()
-        if word.isupper() or (word[0].isupper() and not _SENTENCE_END.search(piece[:match.start()])):
+        if word.isupper() or (word[0].isupper() and not _sentence_start(piece[:match.start()])):
             return ()  # an acronym, or a capitalised word inside a sentence: probably a name
         pos = tag or self.only_pos(lower)
         return self.synonyms(lower, pos) if pos else ()
@@ -194,3 +193,17 @@ def _replace(piece: str, match: re.Match[str], synonym: str) -> str:
             wanted = wanted.capitalize()
         before = before[:article.start(1)] + wanted + article.group(2)
     return before + synonym + piece[match.end():]
+
+
+def _sentence_start(before: str) -> bool:
+    """True when `before` is empty or ends a sentence, a line or an opening quote (then spaces).
+
+    A string test, not a `$`-anchored regex: searched from every position, that one was quadratic.
+
+    >>> _sentence_start("It rained. "), _sentence_start("the "), _sentence_start("said “")
+    (True, False, True)
+    """
+    body = before.rstrip()
+    if before in ("", "\n") or "\n" in before[len(body):]:
+        return True
+    return bool(body) and body[-1] in '.!?:"“('

@@ -23,7 +23,7 @@ _CODE_WORDS = re.compile(
     r"implement|debug|snippet|pseudocode)\b|代码|程序|函数|编程|脚本|正则|查询语句|算法|编写一个类|伪代码|调试",
     re.IGNORECASE)
 _CODE_SHAPE = re.compile(
-    r"```|~~~|^\s*(?:def |class |import |from \S+ import|#include|public |private |function |var |let |const |"
+    r"```|~~~|^[^\S\n]*(?:def |class |import |from \S+ import|#include|public |private |function |var |let |const |"
     r"SELECT |INSERT |UPDATE |CREATE TABLE|for ?\(|while ?\(|if ?\(|return\b|print\(|console\.log)", re.MULTILINE)
 _FACTUAL_EN = re.compile(
     r"^\W*(?:who|whom|whose|when|where|which|what (?:is|are|was|were|year|day|date|country|city|type|kind)|"

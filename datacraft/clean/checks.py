@@ -15,13 +15,17 @@ from rapidfuzz import fuzz
 
 from datacraft.clean.config import FilterConfig
 from datacraft.clean.filters import (
-    _REFUSAL,
+    _ANY_UNIT,
     _char_run,
+    _few_repeats,
+    _few_symbols,
     _squash,
     duplicate_line_ratio,
     ngram_repetition,
-    prose,
+    prose_once,
+    refusal_match,
     symbol_ratio,
+    user_pattern,
 )
 from datacraft.records import (
     ASSISTANT,
@@ -96,6 +100,12 @@ def check_lengths(cfg: FilterConfig) -> Check:
             for role, field, text in items:
                 if role != want_role or field not in fields:
                     continue
+                # A unit takes at least one character, and _ANY_UNIT finds one exactly when there
+                # is one: the usual bounds (at least 1, at most thousands) need no counting.
+                if (high is None or len(text) <= high) and (low is None or low <= 0 or (
+                        low == 1 and _ANY_UNIT.search(text)) or not (opening or want_role == ASSISTANT)):
+                    opening = False
+                    continue
                 units = text_length(text)
                 # Later user turns of a chat may be a bare "?" or "5": the minimum is for the opening prompt.
                 if low is not None and units < low and (opening or want_role == ASSISTANT):
@@ -139,11 +149,11 @@ def check_repetition(cfg: FilterConfig) -> Check:
 
     def check(record: Record, items: list[Text]) -> Verdict:
         for field, answer in _answers(items):
-            text = prose(answer)
+            text = prose_once(answer)
             where = "" if field == "output" else f"{field}: "
             if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
                 return "repetitive_output", f"{where}{match.group(1)!r} repeated {len(match.group(0))} times"
-            if cfg.max_ngram_repetition is not None:
+            if cfg.max_ngram_repetition is not None and not _few_repeats(text, cfg.max_ngram_repetition):
                 score = ngram_repetition(text)
                 if score > cfg.max_ngram_repetition:
                     return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
@@ -162,7 +172,10 @@ def check_symbols(cfg: FilterConfig) -> Check:
 
     def check(record: Record, items: list[Text]) -> Verdict:
         for field, text in _prompts(items) + _answers(items):
-            score = symbol_ratio(prose(text))
+            text = prose_once(text)
+            if _few_symbols(text, limit):  # a bound from two C-level counts settles most texts
+                continue
+            score = symbol_ratio(text)
             if score > limit:
                 return "too_many_symbols", f"{field}: symbol ratio {score:.2f} > {limit}"
         return None
@@ -182,9 +195,8 @@ def check_refusal(record: Record, items: list[Text]) -> Verdict:
         if field == "chosen":
             continue
         text = answer.strip().replace("\u2019", "'")
-        for pattern in _REFUSAL:
-            if match := pattern.search(text):
-                return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
+        if match := refusal_match(text):
+            return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
     return None
 
 
@@ -197,6 +209,29 @@ def check_blacklist(cfg: FilterConfig) -> Check:
         for keyword, folded in keywords:
             if folded in text:
                 return "blacklisted_keyword", keyword
+        return None
+
+    return check
+
+
+def check_patterns(cfg: FilterConfig) -> Check:
+    """Any blacklist regex matching a text of the record; a pattern past `pattern_timeout` rejects, never hangs.
+
+    User patterns can backtrack exponentially (`(a|aa)+$`), so they run under the `regex`
+    module's per-call timeout: the record goes to the rejects file as `pattern_timeout`.
+    """
+    patterns = [(p, user_pattern(p)) for p in cfg.blacklist_patterns]
+    timeout = cfg.pattern_timeout
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        text = "\n".join(t for _, _, t in items)
+        for source, pattern in patterns:
+            try:
+                match = pattern.search(text, timeout=timeout)
+            except TimeoutError:
+                return "pattern_timeout", f"{source!r} ran past {timeout} s"
+            if match:
+                return "blacklisted_pattern", f"{source!r} matched {match.group(0)[:60]!r}"
         return None
 
     return check
@@ -227,6 +262,8 @@ def build_checks(cfg: FilterConfig) -> list[Check]:
         checks.append(check_refusal)
     if cfg.blacklist:
         checks.append(check_blacklist(cfg))
+    if cfg.blacklist_patterns:
+        checks.append(check_patterns(cfg))
     if cfg.languages:
         checks.append(check_language(cfg))
     return checks

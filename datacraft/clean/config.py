@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import regex
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from datacraft.config import read_config_file, validate_section
 from datacraft.dedupe import DedupeConfig
@@ -58,7 +59,26 @@ class FilterConfig(BaseModel):
     max_symbol_ratio: float | None = _opt(0.5, "0..1; junk symbols (★※◆, emoji, #@$) per character of a turn; code/math/tool JSON exempt")
     refusal: bool = _opt(True, "drop refusals and 'as an AI language model' boilerplate (English, Chinese); not in records with tools or chosen answers")
     blacklist: list[str] = _opt([], "drop records containing any of these keywords (case-insensitive)")
+    blacklist_patterns: list[str] = _opt([], "drop records matching any of these regexes (`regex` syntax, case-insensitive)")
+    pattern_timeout: float = _opt(0.1, "seconds one blacklist pattern may run on one record; past it: `pattern_timeout`")
     languages: list[str] | None = _opt(None, "keep only these languages (zh, en, ja, ko, other), e.g. [zh, en]")
+
+    @field_validator("blacklist_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                regex.compile(pattern)
+            except regex.error as exc:
+                raise ValueError(f"blacklist pattern {pattern!r} does not compile: {exc}") from None
+        return patterns
+
+    @field_validator("pattern_timeout")
+    @classmethod
+    def _positive(cls, seconds: float) -> float:
+        if not seconds > 0:
+            raise ValueError(f"pattern_timeout must be > 0 seconds, got {seconds}")
+        return seconds
 
 
 class CleanConfig(BaseModel):

@@ -11,16 +11,27 @@ import re
 import unicodedata
 from functools import cache
 
-_CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+import regex
+
+from datacraft.textutil import CJK_CLASS
+
+# An unclosed `\(` or `\[` must not scan the whole rest of the text from every opener (quadratic):
+# a span stops at the next opener of its kind.
+_CODE_OR_MATH = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$"
+                           r"|\\\((?:(?!\\\().)*?\\\)|\\\[(?:(?!\\\[).)*?\\\]", re.S)
 # Markdown markup is formatting, not junk: bold/italic markers, headings, table pipes and rules.
 # The rule alternative needs a separator between dash runs: with `(?:\s*-{3,}\s*)+` a dash run can
 # be split every way, and a long run followed by text took minutes (exponential backtracking).
+# Optional pipes are written `[ \t]*(?:\|[ \t]*)?`: two adjacent `[ \t]*` made long space runs quadratic.
 _MARKDOWN = re.compile(
     r"\*\*|__|^#{1,6} |^[ \t]*[-*+] "
-    r"|^[ \t]*\|?[ \t]*:?-{3,}:?(?:(?:[ \t]*\|[ \t]*|[ \t]+):?-{3,}:?)*[ \t]*\|?[ \t]*$|\|", re.M)
+    r"|^[ \t]*(?:\|[ \t]*)?:?-{3,}:?(?:(?:[ \t]*\|[ \t]*|[ \t]+):?-{3,}:?)*[ \t]*(?:\|[ \t]*)?$|\|", re.M)
 _SPACE = re.compile(r"\s+")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]+")
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+_ANY_UNIT = re.compile(rf"[^\W_]|[{CJK_CLASS}]")  # text_length(text) >= 1 exactly when this is found
+# The unanchored refusal patterns need one of these; the others are anchored at the start.
+_REFUSAL_HINT = re.compile(r"\bas an?\b|作为", re.I)
 _JUNK_CHARS = frozenset("#$%&@^~\\`|*_※")
 _JUNK_CATEGORIES = frozenset(("So", "Sk", "Co", "Cn", "Cs", "Cc"))
 
@@ -44,6 +55,7 @@ _REFUSAL = [re.compile(p, re.I) for p in (
     r"\A我?(?:很抱歉|非常抱歉|抱歉|对不起)[^。！？\n]{0,40}?我(?:无法|不能|不可以|没有办法|不具备)",
     r"\A我(?:无法|不能)(?:回答|提供|完成|满足|协助|帮助|执行|处理|生成)",
 )]
+_ANCHORED_REFUSAL = [p for p in _REFUSAL if p.pattern.startswith("\\A")]
 
 
 def prose(text: str) -> str:
@@ -52,7 +64,24 @@ def prose(text: str) -> str:
     >>> prose("Use `x = 1` and $a^2$ here")
     'Use   and   here'
     """
+    if not any(c in text for c in "`~$\\"):
+        return text  # nothing to remove; skips the regex pass for most texts
     return _CODE_OR_MATH.sub(" ", text)
+
+
+_prose_cache: tuple[tuple[str, str], ...] = ()
+
+
+def prose_once(text: str) -> str:
+    """`prose(text)`, remembered for the last few texts: the repetition and symbol checks share it."""
+    global _prose_cache
+    cache = _prose_cache  # one read: another thread may replace it (generate checks replies in threads)
+    for seen, result in cache:
+        if seen is text:
+            return result
+    result = prose(text)
+    _prose_cache = ((text, result), *cache[:3])
+    return result
 
 
 def ngram_repetition(text: str, n: int = 10) -> float:
@@ -74,6 +103,8 @@ def duplicate_line_ratio(text: str, min_lines: int = 4) -> float:
     >>> duplicate_line_ratio("a\\nb\\na\\na"), duplicate_line_ratio("a\\na")
     (0.5, 0.0)
     """
+    if text.count("\n") + 1 < min_lines:
+        return 0.0
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     return (len(lines) - len(set(lines))) / len(lines) if len(lines) >= min_lines else 0.0
 
@@ -103,3 +134,47 @@ def _squash(text: str) -> str:
 def _char_run(limit: int) -> re.Pattern[str]:
     return re.compile(rf"([^\W_])\1{{{limit},}}")
 
+
+def _few_repeats(text: str, limit: float, n: int = 10) -> bool:
+    """True when `ngram_repetition(text, n) <= limit` follows from the distinct characters alone.
+
+    Distinct (k+1)-grams are at least distinct k-grams minus one (each k-gram but the last extends
+    to a different (k+1)-gram), so distinct n-grams >= distinct k-grams - (n - k). Chinese text
+    has enough distinct characters (k = 1), English enough distinct 3-grams, to settle most records
+    without building the set of n-grams.
+    """
+    flat = " ".join(text.split())
+    total = len(flat) - n + 1
+    if total <= 0 or (total - (len(set(flat)) - (n - 1))) / total <= limit:
+        return True
+    # The same bound from distinct 3-grams (built in C by zip): settles most English text.
+    return (total - (len(set(zip(flat, flat[1:], flat[2:], strict=False))) - (n - 3))) / total <= limit
+
+
+def _few_symbols(text: str, limit: float) -> bool:
+    """True when `symbol_ratio(text) <= limit` follows from counting letters and digits.
+
+    Junk is at most the characters that are not letters, digits or spaces; removing Markdown only
+    removes such characters, so the ratio is at most 1 - letters_digits / non_space_characters.
+    """
+    solid = len("".join(text.split()))  # str.split and the regex \s agree on what whitespace is
+    if solid == 0:
+        return True
+    words = len(text) - len(_LETTER_OR_DIGIT.sub("", text))
+    return 1 - words / solid <= limit
+
+
+def refusal_match(text: str) -> re.Match[str] | None:
+    """The first refusal pattern matching `text` (in `_REFUSAL` order), or None.
+
+    The unanchored patterns need "as a(n)" or "作为"; without either only the anchored ones run.
+    """
+    for pattern in _REFUSAL if _REFUSAL_HINT.search(text) else _ANCHORED_REFUSAL:
+        if match := pattern.search(text):
+            return match
+    return None
+
+
+def user_pattern(pattern: str) -> regex.Pattern:
+    """A user-supplied blacklist regex, compiled with the `regex` module (it supports a timeout)."""
+    return regex.compile(pattern, regex.IGNORECASE | regex.V0)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from functools import cache
 
+import orjson
 from ftfy import TextFixerConfig, fix_text
 
 from datacraft.clean.config import NormalizeConfig
@@ -26,7 +27,7 @@ from datacraft.records import (
     map_texts,
     record_format,
 )
-from datacraft.textutil import cjk_count
+from datacraft.textutil import CJK_CLASS, cjk_count
 
 # Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).
 _FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_quotes=False,
@@ -36,7 +37,12 @@ _FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_q
 _CP1252_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xC0)}))
 _CJK_A0 = re.compile(f"([\u00e4-\u00e9][{re.escape(_CP1252_TAIL)}]) ")
 
-_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters ftfy never changes and never reads as a sign of mojibake: printable ASCII, line breaks,
+# CJK ideographs, kana (less the combining sound marks), hangul, CJK punctuation (less the combining
+# tone marks) and full-width forms. Text made only of these, already NFC, passes ftfy unchanged (its
+# badness classes, C1/control/escape fixes and NFC all need another character), so ftfy is skipped.
+_FTFY_SUSPECT = re.compile("[^\t\n\r\x20-\x7e\u3000-\u3029\u3030-\u303f\u3040-\u3098\u309b-\u30ff"
+                           "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
 
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
 # Noncharacters: never in real text, so they can stand in for masked code spans.
@@ -57,12 +63,21 @@ _ABOUT_MARKUP = re.compile(r"\b(?:x?html5?|xml|markup|svg|jsx|tsx|css|dom|web ?p
 # Full-width forms that are the correct punctuation in Chinese text (U+FF01-FF5E otherwise maps to ASCII).
 _FULLWIDTH = re.compile("[\uff01-\uff5e]")
 _CJK_PUNCT = "，：；！？（）"
+_FULLWIDTH_NOT_PUNCT = re.compile("[\uff02-\uff07\uff0a\uff0b\uff0d-\uff19\uff1c-\uff1e\uff20-\uff5e]")  # less _CJK_PUNCT
+_CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff\u180e\u00ad]")  # ZWJ/ZWNJ stay: emoji and Indic/Persian need them
 _ODD_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f]")  # U+3000 stays: Chinese indentation
 _INDENTED = re.compile(r"^(?: {2,}|\t)\S", re.M)
-_STATEMENT = re.compile(r"^\s*(?:def |class |return\b|import |from \S+ import |#include|function\b|public |private |"
-                        r"(?:var|let|const) \w|[{}]\s*$|.*[;{]\s*$|(?:if|for|while|elif|else|try|except)\b.*:\s*$)", re.M)
+# [^\S\n]: whitespace within the line (`^\s*` under re.M ran across blank lines from every line start);
+# `(?=(...))\1` takes the indentation atomically (3.10 has no `*+`), so `.*` does not retry each split.
+_STATEMENT = re.compile(r"^(?=([^\S\n]*))\1(?:def |class |return\b|import |from \S+ import |#include|function\b|public |private |"
+                        r"(?:var|let|const) \w|[{}][^\S\n]*$|.*[;{][^\S\n]*$|(?:if|for|while|elif|else|try|except)\b.*:[^\S\n]*$)",
+                        re.M)
 _SPACE_RUN = re.compile(r"[ \t]{2,}")
+# Characters clean_whitespace changes or treats specially: line ends, zero-width and odd spaces, and
+# whitespace other than space, tab and newline (so that only those three are left to look for).
+_WHITESPACE_RARE = re.compile("[\r\u200b\u2060\ufeff\u180e\u00ad\u00a0\u2000-\u200a\u202f\u205f"
+                              "\x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029\u3000]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 _PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|assistant|答案|回答|输出|回复|答)"
@@ -78,8 +93,8 @@ def fix_mojibake(text: str) -> str:
     >>> fix_mojibake("donâ€™t"), fix_mojibake("ä½ å¥½"), fix_mojibake("你好，世界")
     ('don’t', '你好', '你好，世界')
     """
-    if text.isascii() and not _ASCII_CONTROL.search(text):
-        return text  # mojibake needs non-ASCII characters; skipping ftfy here halves the cost
+    if not _FTFY_SUSPECT.search(text) and unicodedata.is_normalized("NFC", text):
+        return text  # ftfy would return it unchanged (see _FTFY_SUSPECT); it is most of clean's cost
     fixed = fix_text(text, _FTFY)
     if _CJK_A0.search(fixed):
         candidate = fix_text(_CJK_A0.sub("\\1\u00a0", fixed), _FTFY)
@@ -90,7 +105,7 @@ def fix_mojibake(text: str) -> str:
 
 def mask_code(text: str) -> tuple[str, list[str]]:
     """Replace code spans by placeholders so prose steps cannot touch them; `unmask_code` undoes it."""
-    if _MASK_OPEN in text:
+    if _MASK_OPEN in text or ("`" not in text and "~~~" not in text):
         return text, []
     spans: list[str] = []
 
@@ -112,7 +127,7 @@ def looks_like_html(text: str) -> bool:
     >>> looks_like_html("<p>Hi</p>"), looks_like_html("AT&amp;T"), looks_like_html("if a <b and c> d")
     (True, True, False)
     """
-    return bool(_KNOWN_TAG.search(text) or _ENTITY.search(text))
+    return ("<" in text and _KNOWN_TAG.search(text) is not None) or ("&" in text and _ENTITY.search(text) is not None)
 
 
 def clean_html(text: str) -> str:
@@ -121,12 +136,13 @@ def clean_html(text: str) -> str:
     >>> clean_html("<p>Fish &amp; chips</p><script>x()</script>Yes<br>no")
     'Fish & chips\\n\\nYes\\nno'
     """
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    text = re.sub(r"<(script|style)\b[^>]*>.*?</\1\s*>", "", text, flags=re.S | re.I)
+    # Each span stops at the next opener of its kind, so unclosed ones cost linear time, not quadratic.
+    text = re.sub(r"<!--(?:(?!<!--).)*?-->", "", text, flags=re.S)
+    text = re.sub(r"<(script|style)\b[^<>]*>(?:(?!<\1\b).)*?</\1\s*>", "", text, flags=re.S | re.I)
     text = re.sub(r"<br\s*/?>", "\n", text, flags=re.I)
     text = re.sub(r"</p\s*>", "\n\n", text, flags=re.I)
     text = re.sub(r"</(?:div|li|h[1-6]|tr|table|ul|ol|blockquote|pre|section|article)\s*>", "\n", text, flags=re.I)
-    text = re.sub(r"<li\b[^>]*>", "- ", text, flags=re.I)
+    text = re.sub(r"<li\b[^<>]*>", "- ", text, flags=re.I)
     text = _ANY_TAG.sub("", text)
     return html.unescape(text)
 
@@ -138,6 +154,10 @@ def to_halfwidth(text: str) -> str:
     ('GPT-4很强！增长50%', 'Hello, world!1,000')
     """
     if not _FULLWIDTH.search(text):
+        return text
+    # Only Chinese punctuation, on lines with CJK text, is the common case: nothing changes.
+    if not _FULLWIDTH_NOT_PUNCT.search(text) and all(
+            _CJK_CHAR.search(line) or not _FULLWIDTH.search(line) for line in text.split("\n")):
         return text
     lines = []
     for line in text.split("\n"):
@@ -162,6 +182,12 @@ def clean_whitespace(text: str) -> str:
     >>> clean_whitespace("  a   b \\r\\n\\n\\n\\n  - c\\u200b ")
     'a b\\n\\n  - c'
     """
+    if whitespace_is_clean(text):
+        return text  # _clean_whitespace would not change it; most texts end here
+    return _clean_whitespace(text)
+
+
+def _clean_whitespace(text: str) -> str:
     text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
     if _looks_like_code(text):
         return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
@@ -171,6 +197,17 @@ def clean_whitespace(text: str) -> str:
         body = _SPACE_RUN.sub(" ", body).rstrip()
         lines.append(line[: len(line) - len(line.lstrip(" \t"))] + body if body else "")
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def whitespace_is_clean(text: str) -> bool:
+    """True when `clean_whitespace` would surely return `text` unchanged (substring tests, no line loop).
+
+    Sound, not complete: a tab or an indented line takes the full path even when nothing changes.
+    """
+    if not text:
+        return True
+    return not (text[0].isspace() or text[-1].isspace() or "  " in text or "\t" in text or " \n" in text
+                or "\n\n\n" in text or _WHITESPACE_RARE.search(text))
 
 
 def _looks_like_code(text: str) -> bool:
@@ -227,7 +264,8 @@ class Normalizer:
 
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
-        markup_ok = self.config.html and not _about_markup(record)
+        # Whether the record is about markup matters only where some text could look like HTML.
+        markup_ok = self.config.html and (not _may_hold_markup(record) or not _about_markup(record))
 
         def turn(role: str, field: str, text: str) -> str:
             if role in TOOL_ROLES:
@@ -275,6 +313,12 @@ class Normalizer:
 
 def _line_ends_and_zero_width(text: str) -> str:
     return _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _may_hold_markup(record: Record) -> bool:
+    """False when no "<" or "&" occurs anywhere in the record: then looks_like_html is False for every text."""
+    raw = orjson.dumps(record, default=str)
+    return b"<" in raw or b"&" in raw
 
 
 def _about_markup(record: Record) -> bool:

@@ -30,6 +30,7 @@ NEAR_STAGE = "near_dedupe"
 NEAR_DUPLICATE = "near_duplicate"
 COPIES_REFERENCE = "copies_reference"
 SPOOL_LIMIT = 20000  # records held in memory before the spool moves to a temp file
+DEDUPE_MARK = "dedupe"  # the meta key export reads (export.split.DEDUPE_KEY)
 
 
 class Spool:
@@ -86,7 +87,9 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
     """Stage that drops near-duplicates, keeping one record per cluster (`config.keep`).
 
     Records that near-duplicate a reference in `against` are dropped as `copies_reference`;
-    references are never output. Each dropped record carries `dup_of` (the survivor's id).
+    references are never output. Each dropped record carries `dup_of` (the survivor's id), and each
+    kept one its cluster in `meta.dedupe` (`group`: its own id, with the threshold and the compared
+    fields), so that export can group without clustering again.
     """
     config = config or DedupeConfig()
     if not config.enabled or config.threshold is None:
@@ -131,10 +134,15 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
             similarity = _similarity(bank, rep, n_refs)
             reps = rep.tolist()
             stats.seconds += spent + time.perf_counter() - started
+            fields = list(config.fields)
             for i, record in enumerate(spool, start=n_refs):
                 r = reps[i]
                 if r == i:
                     stats.kept += 1
+                    meta = record.get("meta")
+                    if meta is None or isinstance(meta, dict):  # a copy: in-memory spools hold the caller's dicts
+                        record = {**record, "meta": {**(meta or {}), DEDUPE_MARK: {
+                            "group": str(ids[i]), "threshold": threshold, "fields": fields}}}
                     yield record
                     continue
                 reason = COPIES_REFERENCE if r < n_refs else NEAR_DUPLICATE

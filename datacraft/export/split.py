@@ -7,6 +7,11 @@ Records are related (union-find) when they are
   `meta.chunk.doc_id` (DOC_KEYS; all name a document, so they share one namespace),
 - an augmented copy and its source: `meta.augmented_from` equals the source's `id` (copies of one
   source are also grouped with each other when the source itself is absent).
+
+Records that went through `datacraft dedupe` carry their near-duplicate cluster in `meta.dedupe`
+(`DEDUPE_KEY`: the surviving record's id, the threshold and the compared fields). When every
+record has it, at a threshold no stricter than export's, the clusters are taken from there and
+nothing is normalised or clustered again (`reuses_dedupe`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ from datacraft.records import Record
 
 DOC_KEYS = ("doc_id", "source_doc", "chunk.doc_id")
 AUGMENTED_KEY = "augmented_from"
+DEDUPE_KEY = "dedupe"  # meta.dedupe = {"group": survivor id, "threshold": t, "fields": [...]}, set by dedupe
 Clusterer = Callable[[list[str]], list[int]]
 
 
 class _UnionFind:
-    def __init__(self, n: int):
+    def __init__(self, n: int = 0):
         self.parent = list(range(n))
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -67,6 +77,41 @@ def _relation_keys(record: Record) -> list[tuple[str, str]]:
     return keys
 
 
+def dedupe_group(record: Record, threshold: float, fields: Sequence[str]) -> str | None:
+    """The near-duplicate cluster dedupe wrote into `meta`, if it compared `fields` at <= `threshold`."""
+    meta = record.get("meta")
+    mark = meta.get(DEDUPE_KEY) if isinstance(meta, dict) else None
+    if not isinstance(mark, dict) or mark.get("group") in (None, ""):
+        return None
+    seen = mark.get("threshold")
+    if not isinstance(seen, (int, float)) or seen > threshold or tuple(mark.get("fields") or ()) != tuple(fields):
+        return None
+    return str(mark["group"])
+
+
+class Grouper:
+    """Union-find over records added one at a time: memory is a few ints per record and per key."""
+
+    def __init__(self) -> None:
+        self.uf = _UnionFind()
+        self.first: dict[tuple[str, str], int] = {}
+
+    def link(self, key: tuple[str, str], i: int) -> None:
+        j = self.first.setdefault(key, i)
+        if j != i:
+            self.uf.union(i, j)
+
+    def add(self, record: Record) -> int:
+        """Register a record and its provenance links; returns its index."""
+        i = self.uf.add()
+        for key in _relation_keys(record):
+            self.link(key, i)
+        return i
+
+    def labels(self) -> list[int]:
+        return [self.uf.find(i) for i in range(len(self.uf.parent))]
+
+
 def group_records(records: Sequence[Record], texts: Sequence[str] | None = None,
                   cluster: Clusterer | None = None) -> list[int]:
     """Group label per record (the smallest index in its group); related records share a label.
@@ -78,25 +123,22 @@ def group_records(records: Sequence[Record], texts: Sequence[str] | None = None,
     >>> group_records([{"id": "a"}, {"id": "b", "meta": {"augmented_from": "a"}}, {"id": "c"}])
     [0, 0, 2]
     """
-    uf = _UnionFind(len(records))
-    first: dict[tuple[str, str], int] = {}
-
-    def link(key: tuple[str, str], i: int) -> None:
-        j = first.setdefault(key, i)
-        if j != i:
-            uf.union(i, j)
-
-    for i, record in enumerate(records):
-        for key in _relation_keys(record):
-            link(key, i)
+    grouper = Grouper()
+    for record in records:
+        grouper.add(record)
     if texts is not None:
-        for i, text in enumerate(texts):
-            if text:
-                link(("text", str(exact_key(normalize(text)))), i)
-        if cluster is not None:
-            for i, label in enumerate(cluster(list(texts))):
-                link(("near", str(label)), i)
-    return [uf.find(i) for i in range(len(records))]
+        link_duplicates(grouper, texts, cluster)
+    return grouper.labels()
+
+
+def link_duplicates(grouper: Grouper, texts: Sequence[str], cluster: Clusterer | None) -> None:
+    """Group exact duplicates (dedupe's normalisation) and, with `cluster`, near-duplicates."""
+    for i, text in enumerate(texts):
+        if text:
+            grouper.link(("text", str(exact_key(normalize(text)))), i)
+    if cluster is not None:
+        for i, label in enumerate(cluster(list(texts))):
+            grouper.link(("near", str(label)), i)
 
 
 def validation_target(n: int, val_size: float) -> int:

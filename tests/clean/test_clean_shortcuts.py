@@ -1,0 +1,76 @@
+"""The shortcuts that let clean skip work decide exactly as the full computation would.
+
+Each shortcut claims "the full step would not change this text" or "this score is within the
+limit"; random texts over the characters that matter check each claim against the full step.
+"""
+
+from __future__ import annotations
+
+from ftfy import fix_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datacraft.clean import normalize as N
+from datacraft.clean.filters import (
+    _ANY_UNIT,
+    _few_repeats,
+    _few_symbols,
+    ngram_repetition,
+    prose,
+    symbol_ratio,
+)
+from datacraft.textutil import text_length
+
+ALPHABET = st.sampled_from(list("ab Z1 \t\n\r。，中文かがﾟ\u3099\u302a\u00a0\u200b\u3000ＡＢ！★#|-*_`$\\\x00\x1bÃ©â€™\ufeffé"))
+TEXTS = st.text(ALPHABET, max_size=60)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(TEXTS)
+def test_clean_whitespace_shortcut(text: str) -> None:
+    if N.whitespace_is_clean(text):
+        assert N._clean_whitespace(text) == text
+    assert N.clean_whitespace(text) == N._clean_whitespace(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(TEXTS)
+def test_ftfy_is_skipped_only_where_it_changes_nothing(text: str) -> None:
+    import unicodedata
+
+    if not N._FTFY_SUSPECT.search(text) and unicodedata.is_normalized("NFC", text):
+        assert fix_text(text, N._FTFY) == text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(TEXTS, st.sampled_from([0.1, 0.3, 0.5]))
+def test_score_bounds(text: str, limit: float) -> None:
+    text = prose(text)
+    if _few_symbols(text, limit):
+        assert symbol_ratio(text) <= limit
+    if _few_repeats(text, limit):
+        assert ngram_repetition(text) <= limit
+    assert (text_length(text) >= 1) == bool(_ANY_UNIT.search(text))
+    assert text_length(text) <= len(text)
+
+
+FULLWIDTH = st.text(st.sampled_from(list("ab 中\n，：；！？（）ＡＢ１％＂，")), max_size=30)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(FULLWIDTH)
+def test_halfwidth_shortcut_matches_the_character_loop(text: str) -> None:
+    from datacraft.clean.normalize import _CJK_PUNCT, cjk_count
+
+    slow = []
+    for line in text.split("\n"):
+        keep = _CJK_PUNCT if cjk_count(line) else ""
+        out = ""
+        for i, ch in enumerate(line):
+            if "\uff01" <= ch <= "\uff5e" and ch not in keep:
+                ch = chr(ord(ch) - 0xFEE0)
+                if ch in ",:;!?" and i + 1 < len(line) and line[i + 1].isalpha():
+                    ch += " "
+            out += ch
+        slow.append(out)
+    assert N.to_halfwidth(text) == "\n".join(slow)
