@@ -24,7 +24,7 @@ _PARAGRAPH = re.compile(r"\n[ \t\r]*(?:\n[ \t\r]*)+")
 _HEADING_LINE = re.compile(r"#{1,6}[ \t]+(.*?)[ \t#]*(?:\n|\Z)")
 _CLOSERS = "\"'”’)\\]」』）》"
 # A fenced code block (``` or ~~~, up to the same fence or the end): one unit, cut only if it cannot fit.
-_FENCE = re.compile(r"^([ \t]*(`{3,}|~{3,}))[^\n]*\n.*?(?:^[ \t]*\2[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(r"^([ \t]*(`{3,}(?!`)|~{3,}(?!~)))[^\n]*\n.*?(?:^[ \t]*\2[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _SENTENCE = re.compile(rf"(?:[。！？；…]+|(?<![.!?;])[.!?;]+(?=[\s{_CLOSERS}]|\Z))[{_CLOSERS}]*[ \t]*|\n[ \t]*")
 
 

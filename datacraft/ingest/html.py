@@ -50,7 +50,7 @@ def extract_html(html: str, url: str | None = None) -> tuple[str, str]:
 
 # Permalink marks Sphinx, MkDocs and others put after headings; they are navigation, not text.
 _MARKS = {"¶", "§", "#", "🔗", "\uf0c1"}
-_ANCHOR_MARKS = re.compile(r"[ \t]*[¶\uf0c1][ \t]*$", re.MULTILINE)
+_ANCHOR_MARKS = re.compile(r"(?<![ \t])[ \t]*[¶\uf0c1][ \t]*$", re.MULTILINE)
 _CONTAINERS = {"dl": "div", "dd": "div", "dt": "p", "ul": "div", "ol": "div", "li": "div"}
 
 
@@ -91,7 +91,7 @@ def page_title(html: str, url: str | None = None) -> str:
 
 
 _META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_ATTR = re.compile(r"""(?<![a-zA-Z-])([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
 def robots_directives(html: str, agent: str = "datacraft") -> set[str]:

@@ -24,7 +24,7 @@ from datacraft.io.jsonvalues import FLAT, checked, decode, diagnose
 
 _OBJECT_END = re.compile(rb"\}[ \t\r\n]*(?=[,\]])")
 _TOKEN = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[\[\]{}]|"')
-_SCALAR = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[^,\]\s]+')
+_SCALAR = re.compile(rb'"(?:[^"\\\n]|\\.)*"|[^,\] \t\r\n]+')
 _SPACE = b" \t\r\n"
 _GAP = re.compile(rb"[ \t\r\n]*(?:(,)[ \t\r\n]*)?")  # between elements: space, at most one comma
 _TRIES = 8  # candidate ends tried before the exact tokenizer takes over
