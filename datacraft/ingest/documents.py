@@ -113,7 +113,8 @@ def pdf_text(path: str) -> tuple[str, str, dict[str, Any]]:
 
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff0c\u3001\u201c\u201d\uff08\uff09\uff1a]")
 _CJK_FULL_LINE = 12  # a line this long that stops mid-sentence was cut by the page width; a heading is shorter
-_TOC_LINE = re.compile(r"^[^\n]*\S[ \t]*(?:(?:\.[ \t]?){4,}|[…·]{2,})[ \t]*\d+[ \t]*(?:\n|$)", re.MULTILINE)
+# The character before the leader is not a dot: with `\S` a run of dots could start the leader anywhere (quadratic).
+_TOC_LINE = re.compile(r"^[^\n]*[^\s.…·][ \t]*(?:(?:\.[ \t]?){4,}|[…·]{2,})[ \t]*\d+[ \t]*(?:\n|$)", re.MULTILINE)
 
 
 def tidy_extracted(text: str) -> str:

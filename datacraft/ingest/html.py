@@ -90,7 +90,7 @@ def page_title(html: str, url: str | None = None) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_META_TAG = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)  # no `<` inside: an unclosed tag is not rescanned
 _ATTR = re.compile(r"""(?<![a-zA-Z-])([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
