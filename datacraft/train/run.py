@@ -30,7 +30,10 @@ def load_split(data: Sequence[str], eval_data: Sequence[str], val_size: float, s
     if eval_data:
         return records, load_records(eval_data, read_options)
     if len(records) < 2:
-        raise ConfigError(f"{len(records)} training record(s): need at least 2 to hold one out (or pass --eval)")
+        where = ", ".join(str(path) for path in data)
+        if not records:
+            raise ConfigError(f"{where}: no records to train on")
+        raise ConfigError(f"{where}: 1 training record: need at least 2 to hold one out (or pass --eval)")
     return split_records(records, val_size, seed)
 
 

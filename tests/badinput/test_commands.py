@@ -26,13 +26,7 @@ COMMANDS = ["ingest", "clean", "dedupe", "validate", "export", "stats", "augment
 # with its `path:line`, which the suite accepts in place of the counts.
 STRICT = {"review", "train", "generate"}
 # Known failures outside this area, each with the reason; strict so a fix is noticed.
-XFAIL: dict[tuple[str, str], str] = {
-    ("train", "empty_file"): "train's load_records says '0 training record(s)' without the path (datacraft/train/data.py)",
-    ("train", "only_blank_lines"): "train's load_records says '0 training record(s)' without the path",
-    ("train", "bom_only"): "train's load_records says '0 training record(s)' without the path",
-    ("train", "empty_array"): "train's load_records says '0 training record(s)' without the path",
-    ("train", "csv_header_only"): "train's load_records says '0 training record(s)' without the path",
-}
+XFAIL: dict[tuple[str, str], str] = {}  # (command, case) -> why it still fails; none today
 
 
 def _materialise(case: Case, folder: Path) -> Path:
