@@ -75,7 +75,11 @@ class NoveltyIndex:
         for band, column in enumerate(bands[present].T.tolist()):
             bucket = self._buckets[band]
             for row, value in zip(rows, column, strict=True):
-                bucket.setdefault(value, []).append(row)
+                members = bucket.get(value)  # not setdefault: that builds an empty list per row
+                if members is None:
+                    bucket[value] = [row]
+                else:
+                    members.append(row)
 
     def query(self, text: str) -> tuple[Hashable, float] | None:
         """The most similar indexed item as (key, estimated Jaccard) if at or above the threshold, else None."""
