@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from datacraft import __version__
 from datacraft.config import validate_section
-from datacraft.errors import ConfigError
+from datacraft.errors import ConfigError, NothingLeft
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
 from datacraft.runner import check_paths, run_stages
@@ -164,6 +164,10 @@ def run_pipeline(config_path: str, *, force: bool = False,
             current = out_dir / entry["outputs"]["records"]["path"]
             input_hashes = [entry["outputs"]["records"]["sha256"]]
         _write_manifest(manifest_path, manifest)
+        if REGISTRY[kind].makes_records and number < len(stages) and not (entry.get("counts") or {}).get("kept", 1):
+            rejects_file = entry["outputs"].get("rejects", {}).get("path", "")
+            raise NothingLeft(f"{config_path}: stage {label} kept no records (see {out_dir / rejects_file}); "
+                              "nothing is left for the stages after it")
     manifest["finished_at"] = _now()
     manifest["totals"] = _totals(manifest["stages"])
     _write_manifest(manifest_path, manifest)

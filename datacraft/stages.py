@@ -175,7 +175,7 @@ def read_stage(paths: Iterable[str], ledger: Ledger, *, strict: bool = False, as
     """Read every input as the pipeline's first stage ("read").
 
     Rows that are not records (invalid JSON, not an object) are rejected with their raw text and
-    `path:line`; with `strict` the first one raises. Records without an `id` get `<file stem>:<line>`
+    `path:line`; with `strict` the first one raises. Records without an `id` get `<file stem>:<line>` (see `record_id`)
     so later stages (dedupe's `dup_of`, rejects) can point at them.
     """
     # Registered now, not when iteration starts, so "read" comes first in the ledger whatever
@@ -186,20 +186,24 @@ def read_stage(paths: Iterable[str], ledger: Ledger, *, strict: bool = False, as
 
 def _read(paths: list[str], ledger: Ledger, stats: StageStats, strict: bool, assign_ids: bool,
           read_options: dict[str, Any]) -> Iterator[Record]:
-    from pathlib import Path
-
-    from datacraft.io.readers import Row, iter_records
+    from datacraft.errors import InputError
+    from datacraft.io.readers import Row, iter_records, record_id, source_labels
 
     def on_bad(row: Row) -> None:
         stats.read += 1
         ledger.reject("read", row.reason or "unreadable", detail=row.error or "", raw=row.raw, source=row.where)
 
+    labels = source_labels(paths)  # two train.jsonl in different folders must not share ids
     for path in paths:
-        stem = "stdin" if path == "-" else Path(path).stem
+        label = labels[path]
         for row in iter_records(path, strict=strict, on_bad=on_bad, **read_options):
             stats.read += 1
             stats.kept += 1
             record = row.value
             if assign_ids and record.get("id") is None:
-                record["id"] = f"{stem}:{row.line}"
+                record["id"] = record_id(label, row)
             yield record
+    if paths and stats.read == 0:
+        # A batch job that read nothing must not look like one that succeeded.
+        raise InputError(paths[0] if len(paths) == 1 else ", ".join(paths),
+                         "no records: the input is empty; check the path (or --format)")

@@ -100,6 +100,9 @@ FACTORIES = {
     "_phrases", "_is_protected",  # augment.curated: re.escape'd word lists between lookarounds
     "user_pattern",  # clean's blacklist_patterns: run with the regex module's timeout (pattern_timeout)
     "parse_pairs",  # augment.lexicon: next=/prev= rules from a lexicon file; NOT time-limited (see issue 16 report)
+    "_compile",  # ingest.robots: escaped literals joined by `.*`, matched against one URL path (bounded)
+    "_indented_run",  # io.jsonscan: `,[ \t\r]*\n` + an escaped run of spaces + `\{`: linear
+    "_unwrap",  # io.jsonscan: `"<escaped key>"\s*:\s*\[`: linear
 }
 # Searched only in bounded text, so their quadratic worst case is a constant: name -> where bounded.
 BOUNDED = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from datacraft.errors import DatacraftError
+from datacraft.errors import EXIT_OS, DatacraftError, describe_os_error
 from datacraft.io.readers import FORMATS, parse_mapping
 
 
@@ -37,11 +37,16 @@ class DatacraftGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted: no partial output was written; rerun to resume.", err=True)
+            # Only commands with a journal (a crawl, generate, `run`) set "resumable": elsewhere a rerun starts over.
+            resume = " Rerun to resume where it stopped." if ctx.meta.get("datacraft.resumable") else ""
+            click.echo(f"Interrupted: no partial output was written.{resume}", err=True)
             sys.exit(130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # full disk, read-only folder, permissions: the system's word, not a traceback
+            click.echo(f"Error: {describe_os_error(exc)}", err=True)
+            sys.exit(EXIT_OS)
 
 
 def _tidy_help(command: click.Command) -> click.Command:

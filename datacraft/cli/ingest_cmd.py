@@ -51,6 +51,9 @@ _CHUNK = ChunkConfig.model_fields
               show_default=True, help="Seconds allowed per page.")
 @click.option("--max-page-bytes", type=click.IntRange(min=1024), default=_CRAWL["max_bytes"].default,
               show_default=True, help="Larger pages are skipped.")
+@click.option("--max-per-pattern", type=click.IntRange(min=0), default=_CRAWL["max_per_pattern"].default,
+              show_default=True, help="Pages followed per URL pattern that differs only in numbers "
+                                      "(calendars, endless pagers); 0 = no limit.")
 @click.option("--user-agent", default=None, help="User-Agent header (default: datacraft/VERSION (+docs URL)).")
 @click.option("--state", default=None, metavar="PATH", help="Crawl journal (default: OUTPUT.crawl-state.jsonl).")
 @click.option("--chunk", "do_chunk", is_flag=True, help="Cut documents into chunks.")
@@ -67,7 +70,7 @@ def command(sources: tuple[str, ...], output: str, rejects: str | None, as_: str
             exclude: tuple[str, ...], preset: str, tool_turns: str, text_field: str, doc_per: str,
             subset: str | None, limit: int | None, streaming: bool, do_crawl: bool, depth: int | None,
             max_pages: int, allow_domain: tuple[str, ...], delay: float, timeout: float, max_page_bytes: int,
-            user_agent: str | None, state: str | None, do_chunk: bool, max_chars: int | None,
+            max_per_pattern: int, user_agent: str | None, state: str | None, do_chunk: bool, max_chars: int | None,
             max_tokens: int | None, tokenizer: str | None, overlap: int | None, strict: bool, quiet: bool,
             fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
     """Read SOURCE... into Alpaca records or documents, written as JSONL to -o.
@@ -96,8 +99,11 @@ def command(sources: tuple[str, ...], output: str, rejects: str | None, as_: str
     check_paths(sources, {"output": output, "--rejects": rejects})
     config = _config(sources, as_, include, exclude, preset, tool_turns, text_field, doc_per, subset, limit,
                      streaming, strict, do_crawl, depth, max_pages, allow_domain, delay, timeout, max_page_bytes,
-                     user_agent, state, do_chunk, max_chars, max_tokens, tokenizer, overlap)
+                     user_agent, state, do_chunk, max_chars, max_tokens, tokenizer, overlap,
+                     max_per_pattern=max_per_pattern or None)
     progress = not quiet and sys.stderr.isatty()
+    if any(is_url(s) for s in sources) and output != "-":
+        click.get_current_context().meta["datacraft.resumable"] = True  # the crawl journal replays fetched pages
     summary = ingest(list(sources), output, rejects=rejects, config=config, progress=progress,
                      read_options=read_options(fmt, encoding, mapping, split))
     to_stderr = output == "-"
@@ -114,7 +120,7 @@ def _config(sources: tuple[str, ...], as_: str, include: tuple[str, ...], exclud
             strict: bool, do_crawl: bool, depth: int | None, max_pages: int, allow_domain: tuple[str, ...],
             delay: float, timeout: float, max_page_bytes: int, user_agent: str | None, state: str | None,
             do_chunk: bool, max_chars: int | None, max_tokens: int | None, tokenizer: str | None,
-            overlap: int | None) -> IngestConfig:
+            overlap: int | None, max_per_pattern: int | None = 20) -> IngestConfig:
     """Options -> IngestConfig; conflicting options are refused before any work starts."""
     if depth is not None and not do_crawl:
         raise ConfigError("--depth needs --crawl (without it only the given URLs are fetched)")
@@ -126,7 +132,7 @@ def _config(sources: tuple[str, ...], as_: str, include: tuple[str, ...], exclud
         raise ConfigError(f"--{next(iter(given)).replace('_', '-')} needs --chunk")
     crawl: dict[str, Any] = {"depth": (1 if depth is None else depth) if do_crawl else 0, "max_pages": max_pages,
                              "allowed_domains": list(allow_domain), "delay": delay, "timeout": timeout,
-                             "max_bytes": max_page_bytes, "state": state}
+                             "max_bytes": max_page_bytes, "state": state, "max_per_pattern": max_per_pattern}
     if user_agent:
         crawl["user_agent"] = user_agent
     try:

@@ -25,6 +25,7 @@ def command(config: str, force: bool, quiet: bool) -> None:
 
         datacraft run data/pipeline.yaml
     """
+    click.get_current_context().meta["datacraft.resumable"] = True  # finished stages are skipped on a rerun
     manifest = run_pipeline(config, force=force, progress=None if quiet else echo_err)
     out_dir = Path(config).resolve().parent / manifest["config"]["output_dir"]
     if not quiet:

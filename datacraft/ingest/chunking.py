@@ -23,6 +23,8 @@ _CHARS_PER_TOKEN = 8  # a first guess on the generous side: real tokenizers aver
 _PARAGRAPH = re.compile(r"\n[ \t\r]*(?:\n[ \t\r]*)+")
 _HEADING_LINE = re.compile(r"#{1,6}[ \t]+(.*?)[ \t#]*(?:\n|\Z)")
 _CLOSERS = "\"'”’)\\]」』）》"
+# A fenced code block (``` or ~~~, up to the same fence or the end): one unit, cut only if it cannot fit.
+_FENCE = re.compile(r"^([ \t]*(`{3,}(?!`)|~{3,}(?!~)))[^\n]*\n.*?(?:^[ \t]*\2[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _SENTENCE = re.compile(rf"(?:[。！？；…]+|(?<![.!?;])[.!?;]+(?=[\s{_CLOSERS}]|\Z))[{_CLOSERS}]*[ \t]*|\n[ \t]*")
 
 
@@ -120,8 +122,11 @@ def _atoms(text: str, limit: int, count: Callable[[str], int]) -> list[_Atom]:
     """Sentences (or shorter pieces when a sentence is over the limit), each with its boundary strength."""
     atoms: list[_Atom] = []
     section, position = "", 0
-    for block_start, block_end in _blocks(text):
+    for block_start, block_end, fenced in _blocks(text):
         before = PARAGRAPH if atoms else HEADING
+        if fenced:
+            atoms.extend(_code_atoms(text, block_start, block_end, before, section, limit, count))
+            continue
         heading = _HEADING_LINE.match(text, block_start, block_end)
         if heading:
             section = heading.group(1).strip()
@@ -139,13 +144,42 @@ def _atoms(text: str, limit: int, count: Callable[[str], int]) -> list[_Atom]:
     return atoms
 
 
-def _blocks(text: str) -> Iterator[tuple[int, int]]:
-    """Paragraphs (blank-line separated); a heading line also starts a block of its own."""
+def _code_atoms(text: str, start: int, end: int, before: int, section: str, limit: int,
+                count: Callable[[str], int]) -> Iterator[_Atom]:
+    """A fenced block as one atom when it fits a chunk; else its lines (code has no sentences)."""
+    size = count(text[start:end])
+    if size <= limit:
+        yield _Atom(start, end, before, section, size)
+        return
+    position = start
+    for match in re.finditer(r"\n", text[start:end]):
+        line_end = start + match.end()
+        if text[position:line_end].strip():
+            yield from _split_long(text, position, line_end, before, section, limit, count)
+            before = SENTENCE
+        position = line_end
+    if text[position:end].strip():
+        yield from _split_long(text, position, end, before, section, limit, count)
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
+    """Paragraphs (blank-line separated) and fenced code blocks; a heading line also starts a block."""
     position = 0
-    for match in _PARAGRAPH.finditer(text):
-        yield from _split_headings(text, position, match.start())
+    for fence in _FENCE.finditer(text):
+        yield from _paragraphs(text, position, fence.start())
+        yield fence.start(), fence.end(), True
+        position = fence.end()
+    yield from _paragraphs(text, position, len(text))
+
+
+def _paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int, bool]]:
+    position = start
+    for match in _PARAGRAPH.finditer(text, start, end):
+        for a, b in _split_headings(text, position, match.start()):
+            yield a, b, False
         position = match.end()
-    yield from _split_headings(text, position, len(text))
+    for a, b in _split_headings(text, position, end):
+        yield a, b, False
 
 
 def _split_headings(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

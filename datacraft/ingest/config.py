@@ -53,6 +53,9 @@ class CrawlConfig(BaseModel):
     user_agent: str = Field(default_factory=default_user_agent)
     # journal of fetched URLs; None = `<output>.crawl-state.jsonl` (none when writing to stdout)
     state: str | None = None
+    # pages whose URLs differ only in numbers (a calendar's ?month=2024-05, /page/17) followed at most,
+    # per pattern, so a link trap cannot fill the crawl; None = no limit
+    max_per_pattern: int | None = Field(20, ge=1)
 
 
 class ChunkConfig(BaseModel):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from tqdm import tqdm
@@ -22,7 +24,8 @@ from tqdm import tqdm
 from datacraft.ingest.config import CrawlConfig
 from datacraft.ingest.documents import make_document
 from datacraft.ingest.fetch import TRANSIENT, Fetcher, host_of, in_domains, normalize_url
-from datacraft.ingest.html import decode_html, extract_html, extract_links
+from datacraft.ingest.html import decode_html, extract_html, extract_links, robots_directives
+from datacraft.ingest.robots import product_token
 from datacraft.records import Record
 from datacraft.stages import Ledger, Reject
 
@@ -56,14 +59,18 @@ def load_state(path: str | None) -> dict[str, dict[str, Any]]:
 
 
 def default_domains(urls: list[str]) -> list[str]:
-    """The start URLs' hosts, without `www.`, so example.com and www.example.com are one site.
+    """The start URLs' hosts (with the port, when not the default), without `www.`, so example.com
+    and www.example.com are one site and 127.0.0.1:8000 and 127.0.0.1:8001 are two.
 
-    >>> default_domains(["https://www.example.com/a", "http://docs.python.org"])
-    ['example.com', 'docs.python.org']
+    >>> default_domains(["https://www.example.com/a", "http://docs.python.org", "http://127.0.0.1:8000/"])
+    ['example.com', 'docs.python.org', '127.0.0.1:8000']
     """
     domains: list[str] = []
     for url in urls:
         host = host_of(url).removeprefix("www.")
+        port = urlsplit(url).port
+        if host and port is not None and (urlsplit(url).scheme, port) not in (("http", 80), ("https", 443)):
+            host = f"{host}:{port}"
         if host and host not in domains:
             domains.append(host)
     return domains
@@ -88,6 +95,7 @@ def crawl(urls: list[str], config: CrawlConfig, ledger: Ledger, *, state_path: s
     state = load_state(state_path)
     frontier: deque[tuple[str, int]] = deque((url, 0) for url in starts)
     seen: set[str] = set(starts)  # queued or left out, so each link is judged once
+    patterns: Counter[str] = Counter()  # URLs queued per number-blind pattern (see url_pattern)
     visited: set[str] = set()  # read, under their own URL or as a redirect's target
     pages = 0
     journal = open(state_path, "ab") if state_path else None  # noqa: SIM115 - closed in finally
@@ -125,7 +133,7 @@ def crawl(urls: list[str], config: CrawlConfig, ledger: Ledger, *, state_path: s
                 ledger.reject(STAGE, entry["reason"], detail=entry.get("detail", ""), source=url)
             if depth < config.depth:
                 for link in entry.get("links", ()):
-                    _enqueue(link, depth + 1, domains, seen, frontier, skipped)
+                    _enqueue(link, depth + 1, domains, seen, frontier, skipped, patterns, config.max_per_pattern)
             elif entry.get("links"):
                 skipped["beyond_depth"] += sum(1 for link in entry["links"] if link not in seen)
         if frontier:
@@ -139,7 +147,7 @@ def crawl(urls: list[str], config: CrawlConfig, ledger: Ledger, *, state_path: s
 
 
 def _enqueue(link: str, depth: int, domains: list[str], seen: set[str], frontier: deque[tuple[str, int]],
-             skipped: Counter[str]) -> None:
+             skipped: Counter[str], patterns: Counter[str], max_per_pattern: int | None) -> None:
     if link in seen:
         skipped["duplicate_url"] += 1
         return
@@ -149,7 +157,24 @@ def _enqueue(link: str, depth: int, domains: list[str], seen: set[str], frontier
     elif link.lower().split("?", 1)[0].endswith(_NOT_PAGES):
         skipped["not_a_page_link"] += 1
     else:
+        pattern = url_pattern(link)
+        patterns[pattern] += 1
+        if max_per_pattern is not None and patterns[pattern] > max_per_pattern:
+            skipped["trap_pattern"] += 1  # a calendar or endless pager: more of it says nothing new
+            return
         frontier.append((link, depth))
+
+
+_DIGITS = re.compile(r"-?\d+")
+
+
+def url_pattern(url: str) -> str:
+    """A URL with its numbers blanked: pages of a calendar or pager share one pattern.
+
+    >>> url_pattern("http://x.org/cal?month=2024-05&view=m") == url_pattern("http://x.org/cal?month=1999-12&view=m")
+    True
+    """
+    return _DIGITS.sub("0", url)
 
 
 def _visit(fetcher: Fetcher, url: str, depth: int, visited: set[str]) -> dict[str, Any]:
@@ -174,7 +199,11 @@ def _visit(fetcher: Fetcher, url: str, depth: int, visited: set[str]) -> dict[st
         normal = normalize_url(link)
         if normal and normal not in links:
             links.append(normal)
-    entry["links"] = links
+    directives = robots_directives(html, product_token(fetcher.config.user_agent))
+    entry["links"] = [] if "nofollow" in directives else links
+    if "noindex" in directives:
+        entry.update(reason="noindex", detail="the page's meta robots says noindex")
+        return entry
     title, text = extract_html(html, page.url)
     if not text:
         entry.update(reason="empty_text", detail="no main text found on the page")

@@ -77,14 +77,18 @@ def split_markdown(text: str) -> tuple[str, str]:
 
 
 def pdf_text(path: str) -> tuple[str, str, dict[str, Any]]:
-    """(title, text, meta) of a PDF's text layer, pages separated by a blank line."""
+    """(title, text, meta) of a PDF's text layer, pages separated by a blank line.
+
+    An encrypted PDF with only an owner password (printing/copying limits) opens with the empty
+    user password; one that needs a real password is rejected, as is anything pypdf cannot read.
+    """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise Reject("encrypted", "the PDF needs a password")
+            raise Reject("encrypted", "the PDF needs a password to open")
         pages = []
         for page in reader.pages:
             try:
@@ -95,12 +99,40 @@ def pdf_text(path: str) -> tuple[str, str, dict[str, Any]]:
         title = (info.title or "").strip() if info else ""
     except Reject:
         raise
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
-        raise Reject("unreadable", f"not a readable PDF: {exc}") from None
-    text = "\n\n".join(p for p in pages if p)
+    except DependencyError as exc:  # AES needs a crypto library pypdf does not bring itself
+        raise Reject("encrypted", f"cannot decrypt this PDF: {exc} (pip install cryptography)") from None
+    except FileNotDecryptedError:
+        raise Reject("encrypted", "the PDF needs a password to open") from None
+    except Exception as exc:  # one unreadable PDF among many must cost one reject, not the run
+        raise Reject("unreadable", f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+    text = tidy_extracted("\n\n".join(p for p in pages if p))
     if not text.strip():
         raise Reject("empty_text", f"no text layer in {len(pages)} page(s) (a scanned PDF needs OCR first)")
     return title, text, {"pages": len(pages)}
+
+
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff0c\u3001\u201c\u201d\uff08\uff09\uff1a]")
+_CJK_FULL_LINE = 12  # a line this long that stops mid-sentence was cut by the page width; a heading is shorter
+# The character before the leader is not a dot: with `\S` a run of dots could start the leader anywhere (quadratic).
+_TOC_LINE = re.compile(r"^[^\n]*[^\s.…·][ \t]*(?:(?:\.[ \t]?){4,}|[…·]{2,})[ \t]*\d+[ \t]*(?:\n|$)", re.MULTILINE)
+
+
+def tidy_extracted(text: str) -> str:
+    """Undo what page layout does to text: CJK lines cut mid-sentence, table-of-contents lines.
+
+    >>> tidy_extracted("机器学习是让计算机从大量的数据\\n中学习规律。\\nIntro ........ 3\\nBody")
+    '机器学习是让计算机从大量的数据中学习规律。\\nBody'
+    """
+    lines = _TOC_LINE.sub("", text).split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        before, after = out[-1].rstrip(), line.lstrip()
+        # CJK has no spaces between words: a break between two CJK characters is the PDF's layout.
+        if (len(before) >= _CJK_FULL_LINE and after and _CJK.match(before[-1]) and _CJK.match(after[0])):
+            out[-1] = before + after
+        else:
+            out.append(line)
+    return "\n".join(out).strip("\n")
 
 
 def docx_text(path: str) -> tuple[str, str]:

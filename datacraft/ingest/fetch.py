@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from datacraft.ingest.config import CrawlConfig
+from datacraft.ingest.robots import Robots
 from datacraft.stages import Reject
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -70,13 +70,28 @@ def host_of(url: str) -> str:
 
 
 def in_domains(url: str, domains: list[str]) -> bool:
-    """True when the URL's host is one of `domains` or a subdomain of one.
+    """True when the URL's host is one of `domains` or a subdomain of one, on the domain's port.
+
+    A domain without a port means the scheme's default port: another port is another site.
 
     >>> in_domains("https://docs.example.com/x", ["example.com"]), in_domains("https://badexample.com", ["example.com"])
     (True, False)
+    >>> in_domains("http://127.0.0.1:8001/", ["127.0.0.1:8000"]), in_domains("http://example.com:8080/", ["example.com"])
+    (False, False)
     """
-    host = host_of(url)
-    return any(host == d or host.endswith("." + d) for d in domains)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    if port is not None and (parts.scheme.lower(), port) in (("http", 80), ("https", 443)):
+        port = None
+    for domain in domains:
+        name, _, wanted = domain.rpartition(":") if domain.count(":") == 1 else (domain, "", "")
+        if (host == name or host.endswith("." + name)) and port == (int(wanted) if wanted.isdigit() else None):
+            return True
+    return False
 
 
 class RateLimiter:
@@ -118,7 +133,7 @@ class Fetcher:
         self.clock = clock
         self.limiter = RateLimiter(config.delay, clock, sleep)
         self.requests = 0
-        self._robots: dict[str, tuple[RobotFileParser, str]] = {}  # origin -> (rules, why all is disallowed)
+        self._robots: dict[str, tuple[Robots, str]] = {}  # origin -> (rules, why all is disallowed)
         self.client = httpx.Client(
             timeout=httpx.Timeout(config.timeout), follow_redirects=False,
             headers={"User-Agent": config.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"})
@@ -134,31 +149,28 @@ class Fetcher:
             self._robots[origin] = self._load_robots(origin)
             delay = self._robots[origin][0].crawl_delay(self.config.user_agent)
             if delay:
-                self.limiter.host_delay[host_of(url)] = float(delay)
+                self.limiter.host_delay[parts.netloc] = float(delay)
         robots, why = self._robots[origin]
-        if not robots.can_fetch(self.config.user_agent, url):
+        if not robots.allowed(self.config.user_agent, url):
             raise Reject("robots_disallowed", why or f"{origin}/robots.txt disallows it")
 
-    def _load_robots(self, origin: str) -> tuple[RobotFileParser, str]:
-        robots = RobotFileParser(origin + "/robots.txt")
+    def _load_robots(self, origin: str) -> tuple[Robots, str]:
         try:
             self._count(origin + "/robots.txt")
             response = self.client.get(origin + "/robots.txt", follow_redirects=True)
         except httpx.HTTPError as exc:
             # RFC 9309: an unreachable robots.txt means the whole site is off limits.
-            robots.disallow_all = True
-            return robots, f"robots.txt unreachable ({type(exc).__name__}): the site is treated as disallowed"
+            return (Robots([], disallow_all=True),
+                    f"robots.txt unreachable ({type(exc).__name__}): the site is treated as disallowed")
         if response.status_code >= 500:
-            robots.disallow_all = True
-            return robots, f"robots.txt answered HTTP {response.status_code}: the site is treated as disallowed"
+            return (Robots([], disallow_all=True),
+                    f"robots.txt answered HTTP {response.status_code}: the site is treated as disallowed")
         if response.status_code >= 400:
-            robots.allow_all = True  # no robots.txt: everything is allowed
-        else:
-            robots.parse(response.content[:_ROBOTS_MAX].decode("utf-8", "replace").splitlines())
-        return robots, ""
+            return Robots([], allow_all=True), ""  # no robots.txt: everything is allowed
+        return Robots.parse(response.content[:_ROBOTS_MAX].decode("utf-8", "replace")), ""
 
     def _count(self, url: str) -> None:
-        self.limiter.wait(host_of(url))
+        self.limiter.wait(urlsplit(url).netloc)  # per host and port: Crawl-delay is per robots.txt
         self.requests += 1
 
     def fetch(self, url: str, known: Container[str] = ()) -> Page:

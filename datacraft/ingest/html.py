@@ -42,10 +42,40 @@ def _superset(name: str) -> str:
 
 def extract_html(html: str, url: str | None = None) -> tuple[str, str]:
     """(title, main text as Markdown) of a page; the text is "" when nothing worth keeping is found."""
-    text = trafilatura.extract(html, url=url, output_format="markdown", include_formatting=True,
+    text = trafilatura.extract(prepare_html(html), url=url, output_format="markdown", include_formatting=True,
                                include_comments=False, include_tables=True, include_links=False,
                                include_images=False) or ""
-    return page_title(html, url), text.strip()
+    return _ANCHOR_MARKS.sub("", page_title(html, url)).strip(), _ANCHOR_MARKS.sub("", text).strip()
+
+
+# Permalink marks Sphinx, MkDocs and others put after headings; they are navigation, not text.
+_MARKS = {"¶", "§", "#", "🔗", "\uf0c1"}
+_ANCHOR_MARKS = re.compile(r"(?<![ \t])[ \t]*[¶\uf0c1][ \t]*$", re.MULTILINE)
+_CONTAINERS = {"dl": "div", "dd": "div", "dt": "p", "ul": "div", "ol": "div", "li": "div"}
+
+
+def prepare_html(html: str) -> str:
+    """The page with what trafilatura mishandles put right: heading permalinks (`¶`) removed, and
+    definition lists and list items that hold code blocks turned into plain blocks, because
+    trafilatura drops a `<pre>` nested in `<dd>` or `<li>` (API docs are full of them)."""
+    if "<pre" not in html and "¶" not in html and "headerlink" not in html:
+        return html
+    try:
+        tree = lxml.html.fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (ValueError, lxml.etree.ParserError):
+        return html
+    for anchor in list(tree.iter("a")):
+        text = (anchor.text_content() or "").strip()
+        if "headerlink" in (anchor.get("class") or "") or (text in _MARKS and (anchor.get("href") or "").startswith("#")):
+            anchor.drop_tree()
+    for pre in list(tree.iter("pre")):
+        for ancestor in pre.iterancestors():
+            if ancestor.tag in _CONTAINERS:
+                if ancestor.tag == "li" and ancestor.get("data-datacraft") is None:
+                    ancestor.set("data-datacraft", "li")
+                    ancestor.text = "- " + (ancestor.text or "")
+                ancestor.tag = _CONTAINERS[ancestor.tag]
+    return lxml.html.tostring(tree, encoding="unicode")
 
 
 def page_title(html: str, url: str | None = None) -> str:
@@ -58,6 +88,27 @@ def page_title(html: str, url: str | None = None) -> str:
         pass
     match = _TITLE.search(html[:65536])
     return " ".join(match.group(1).split()) if match else ""
+
+
+_META_TAG = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)  # no `<` inside: an unclosed tag is not rescanned
+_ATTR = re.compile(r"""(?<![a-zA-Z-])([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def robots_directives(html: str, agent: str = "datacraft") -> set[str]:
+    """The page's `<meta name="robots">` (or `name=AGENT`) directives, lower-cased.
+
+    >>> sorted(robots_directives('<meta name="robots" content="noindex, nofollow">'))
+    ['nofollow', 'noindex']
+    """
+    found: set[str] = set()
+    head = html[: html.lower().find("</head>") if "</head>" in html.lower() else 65536]
+    for tag in _META_TAG.findall(head):
+        attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(tag)}
+        if attrs.get("name", "").strip().lower() in ("robots", agent):
+            found.update(d.strip().lower() for d in attrs.get("content", "").split(",") if d.strip())
+    if "none" in found:
+        found.update(("noindex", "nofollow"))
+    return found
 
 
 def extract_links(html: str, base_url: str) -> list[str]:

@@ -31,7 +31,7 @@ from datacraft.ingest.sources import (
     is_url,
     plan_sources,
 )
-from datacraft.io.readers import Row, apply_mapping, iter_records
+from datacraft.io.readers import Row, apply_mapping, iter_records, record_id, source_labels
 from datacraft.io.writers import JsonlWriter, check_not_input
 from datacraft.records import Record
 from datacraft.stages import Ledger, Reject, RejectSink
@@ -105,6 +105,7 @@ def _items(plan: Plan, kind: str, config: IngestConfig, options: dict[str, Any],
            state: str | None, progress: bool) -> Iterator[Record]:
     stats = ledger.stage(STAGE)
     convert = make_converter(config.preset, config.tool_turns)
+    labels = source_labels(s.path for s in plan.sources if s.kind in (STRUCTURED, DATASET))
     for source in plan.sources:
         if source.kind == UNSUPPORTED:
             stats.read += 1
@@ -119,7 +120,7 @@ def _items(plan: Plan, kind: str, config: IngestConfig, options: dict[str, Any],
         elif source.kind != URL:
             rows = _rows(source, config, options, ledger)
             if kind == "records":
-                yield from _records(rows, source, convert, ledger)
+                yield from _records(rows, source, convert, ledger, labels.get(source.path))
             else:
                 yield from _row_documents(rows, source, config.text_field, ledger)
     urls = [s.path for s in plan.sources if s.kind == URL]
@@ -161,7 +162,13 @@ def _rows(source: Source, config: IngestConfig, options: dict[str, Any], ledger:
                             encoding=options["encoding"], mapping=options["mapping"], strict=config.strict,
                             on_bad=on_bad, split=options["split"])
     try:
-        yield from itertools.islice(rows, config.limit)
+        count = 0
+        for row in itertools.islice(rows, config.limit):
+            count += 1
+            yield row
+        if not count and not stats.read and source.kind == STRUCTURED and not source.walked:
+            # A file named on the command line that holds nothing: a batch job must not pass as done.
+            raise InputError(source.path, "no records: the input is empty; check the path (or --format)")
     except InputError as exc:
         # A file named on the command line must be readable; one found in a folder is counted and skipped.
         if config.strict or not source.walked:
@@ -171,16 +178,16 @@ def _rows(source: Source, config: IngestConfig, options: dict[str, Any], ledger:
         ledger.reject(STAGE, "unreadable", detail=exc.message, source=where)
 
 
-def _records(rows: Iterable[Row], source: Source, convert: Any, ledger: Ledger) -> Iterator[Record]:
+def _records(rows: Iterable[Row], source: Source, convert: Any, ledger: Ledger, stem: str | None) -> Iterator[Record]:
     stats = ledger.stage(STAGE)
     label = _label(source)
-    stem = "stdin" if source.path == "-" else Path(source.path).stem if source.kind in (STRUCTURED, DATASET) else label
+    stem = stem or label
     read = kept = 0  # counted locally and added at the end: this loop must stream fast
     try:
         for row in rows:
             read += 1
             value = row.value
-            where = f"{label}:{row.line}"
+            where = f"{label if row.path == source.path else row.path}:{row.line}"
             try:
                 records = convert(value)
             except Reject as rej:
@@ -195,7 +202,7 @@ def _records(rows: Iterable[Row], source: Source, convert: Any, ledger: Ledger) 
             for number, record in enumerate(records, start=1):
                 rid = record.get("id", value.get("id"))
                 if type(rid) is not str or not rid:
-                    rid = str(rid) if type(rid) is int else f"{stem}:{row.line}" + (
+                    rid = str(rid) if type(rid) is int else record_id(stem, row) + (
                         f"-{number}" if len(records) > 1 else "")
                 extra_meta = record.pop("meta", None)
                 record["id"] = rid

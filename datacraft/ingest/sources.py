@@ -92,7 +92,11 @@ def plan_sources(args: list[str], *, include: list[str] = (), exclude: list[str]
             if fmt == "hf" or is_saved_dataset(arg):
                 sources.append(Source(DATASET, arg))
             else:
+                found = len(sources)
                 _walk(arg, include, exclude, fmt, outputs, sources, skipped)
+                if len(sources) == found:
+                    why = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in skipped.items())
+                    raise InputError(arg, "no files to read in this folder" + (f" (left out: {why})" if why else ""))
         elif os.path.exists(arg):
             source = classify(arg, fmt)
             if source.kind == UNSUPPORTED:
@@ -106,7 +110,7 @@ def plan_sources(args: list[str], *, include: list[str] = (), exclude: list[str]
     return Plan(sources, skipped)
 
 
-_KNOWN_SUFFIXES = {*DOCUMENT_SUFFIXES, ".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".ndjson"}
+_KNOWN_SUFFIXES = {*DOCUMENT_SUFFIXES, ".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".ndjson", ".gz"}
 
 
 def _walk(root: str, include: list[str], exclude: list[str], fmt: str | None, outputs: set[Path],

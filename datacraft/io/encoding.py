@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import unicodedata
 from typing import BinaryIO, TextIO
 
@@ -13,6 +14,7 @@ from datacraft.errors import InputError
 
 _SAMPLE = 1 << 20
 _SCORE_CHARS = 1 << 16  # enough text to tell GBK from Big5; scoring is a Python loop
+_MIN_FREQUENT = 0.15  # share of non-ASCII characters that are very common Chinese ones, to call it Chinese
 # Chinese legacy encodings are all decoded with their superset, so rare characters survive.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "hz": "gb18030", "big5": "big5hkscs"}
 _BOMS = (
@@ -65,11 +67,6 @@ def detect_encoding(sample: bytes) -> str:
         return best.encoding
 
 
-def _looks_cjk(text: str) -> bool:
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return cjk >= max(1, len(text) // 20)
-
-
 # Very frequent characters in both scripts, and the punctuation Chinese text is full of.
 _FREQUENT = frozenset(
     "的一是不了在人有我他这這个個们們中来來上大为為和国國地到以说說时時要就出会會可也你对對生能而子"
@@ -103,18 +100,43 @@ def _chinese_score(text: str) -> int:
 
 
 def _best_chinese(sample: bytes) -> str | None:
+    """gb18030 or big5hkscs when the sample's non-ASCII text reads as Chinese in one of them.
+
+    Mostly-English files with a few Chinese rows count too: what matters is that the characters
+    the non-ASCII bytes decode to are common Chinese ones. Korean, Japanese or Latin-1 bytes also
+    decode to CJK ideographs in GBK or Big5, but to rare ones, so they fail the frequency test.
+    """
     best: tuple[int, str] | None = None
     for encoding in ("gb18030", "big5hkscs"):
         text = _decode_prefix(sample, encoding)
         if text is None:
             continue
         head = text[:_SCORE_CHARS]
-        if not _looks_cjk(head):
-            continue
+        non_ascii = [ch for ch in head if ord(ch) > 127]
+        frequent = sum(1 for ch in non_ascii if ch in _FREQUENT)
+        # Real Chinese text: about half of its characters are in _FREQUENT; mis-decoded bytes: ~1%.
+        if frequent < 2 or frequent < _MIN_FREQUENT * len(non_ascii):
+            if encoding != "gb18030" or not _few_chinese(head, non_ascii):
+                continue
         score = _chinese_score(head)
         if best is None or score > best[0]:
             best = (score, encoding)
     return best[1] if best else None
+
+
+_LATIN_RUN = re.compile(r"[A-Za-z][^\x00-\x7f]|[^\x00-\x7f][A-Za-z]")
+
+
+def _few_chinese(text: str, non_ascii: list[str]) -> bool:
+    """Too few characters for statistics (one short Chinese row among English ones): GBK when every
+    non-ASCII character is a CJK ideograph or CJK punctuation and none touches a Latin letter, as
+    accented letters in Latin-1 text do ("café") and GBK's decoding of it does not."""
+    if not 2 <= len(non_ascii) < 40:
+        return False
+    if not all("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+               for ch in non_ascii):
+        return False
+    return _LATIN_RUN.search(text) is None
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:
@@ -131,8 +153,9 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
-def open_text(stream: BinaryIO, path: str, encoding: str | None = None) -> TextIO:
-    """Wrap a binary stream as text in its detected (or given) encoding; newlines are universal."""
+def open_text(stream: BinaryIO, path: str, encoding: str | None = None, newline: str | None = None) -> TextIO:
+    """Wrap a binary stream as text in its detected (or given) encoding; newlines are universal
+    unless `newline=""` (what the csv module needs, so a `\r` inside a quoted cell survives)."""
     if encoding is None:
         # A large buffer lets `peek` show the detector a meaningful sample without consuming it.
         buffered = io.BufferedReader(stream, buffer_size=_SAMPLE)  # type: ignore[arg-type]
@@ -142,4 +165,4 @@ def open_text(stream: BinaryIO, path: str, encoding: str | None = None) -> TextI
         codecs.lookup(encoding)
     except LookupError:
         raise InputError(path, f"unknown encoding {encoding!r}") from None
-    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline=None)
+    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline=newline)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import gzip
 import io
 import json
+import mmap
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +21,9 @@ import orjson
 
 from datacraft.errors import ConfigError, InputError
 from datacraft.io.encoding import detect_encoding, open_text
+from datacraft.io.ids import record_id, source_labels  # noqa: F401 - re-exported for the stages
+from datacraft.io.jsonscan import Scanner
+from datacraft.io.jsonvalues import FLAT, checked, diagnose, log, warn
 from datacraft.records import Record
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "excel", "hf")
@@ -25,6 +32,7 @@ _SUFFIXES = {
     ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel",
 }
 csv.field_size_limit(sys.maxsize)
+_WARN_AT_MOST = 5  # warnings shown per file; the rest are counted
 
 
 @dataclass(slots=True)
@@ -37,6 +45,8 @@ class Row:
     error: str | None = None
     reason: str | None = None  # snake_case reason when `error` is set
     raw: str | None = None
+    sub: int = 0  # 1, 2... for the second, third... record starting on the same line (a minified array)
+    warning: str | None = None  # valid but suspicious (a duplicate key): reported, the row is kept
 
     @property
     def where(self) -> str:
@@ -54,7 +64,12 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "json"  # sniffed: a JSON array, or JSON Lines
     if os.path.isdir(p):
         return "hf"
-    fmt = _SUFFIXES.get(Path(p).suffix.lower())
+    suffixes = [x.lower() for x in Path(p).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt in ("parquet", "excel") and p.lower().endswith(".gz"):
+        fmt = None  # compressed already: gunzip it first
     if fmt is None:
         raise ConfigError(f"{p}: cannot tell the format from the file name; pass --format ({', '.join(FORMATS)})")
     return fmt
@@ -66,6 +81,8 @@ def _open_binary(path: str):
     if os.path.isdir(path):
         raise InputError(path, "is a directory, not a file")
     try:
+        if path.lower().endswith(".gz"):
+            return gzip.open(path, "rb")  # noqa: SIM115 - closed by the caller
         return open(path, "rb")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
@@ -94,44 +111,38 @@ def _iter_jsonl_lines(path: str, lines: Iterable[str], first_line: int = 1) -> I
                       reason="invalid_json", raw=line.rstrip("\r\n"))
 
 
-def _iter_json_text(path: str, text: str) -> Iterator[Row]:
-    """A JSON array (or object), each element reported at the line where it starts."""
-    decoder = json.JSONDecoder()
-    stripped = text.lstrip()
-    if not stripped:
-        return
-    if stripped[0] == "{":
-        # One object per line is JSON Lines, whatever the file is called.
+def _json_buffer(path: str, binary, encoding: str | None) -> tuple[Any, int]:
+    """The file as UTF-8 bytes (a read-only mmap when it is a plain UTF-8 file) and where the JSON starts."""
+    data: Any = None
+    if isinstance(binary, io.BufferedReader) and binary.seekable():
         try:
-            value, end = decoder.raw_decode(text, len(text) - len(stripped))
-        except json.JSONDecodeError:
-            yield from _iter_jsonl_lines(path, text.splitlines())
-            return
-        if text[end:].strip():
-            yield from _iter_jsonl_lines(path, text.splitlines())
-            return
-        yield Row(path, 1 + text.count("\n", 0, len(text) - len(stripped)), value)
-        return
-    if stripped[0] != "[":
-        line = 1 + text.count("\n", 0, len(text) - len(stripped))
-        raise InputError(path, "not JSON: expected an array of records or JSON Lines", line)
-    pos = len(text) - len(stripped) + 1
-    line, counted_to = 1, 0
-    n = len(text)
-    while True:
-        while pos < n and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= n:
-            raise InputError(path, "invalid JSON: unterminated array", text.count("\n") + 1)
-        if text[pos] == "]":
-            return
-        line += text.count("\n", counted_to, pos)
-        counted_to = pos
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"invalid JSON: {exc.msg}", exc.lineno) from None
-        yield Row(path, line, value)
+            data = mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return b"", 0
+        except OSError:
+            data = None
+    if data is None:
+        data = binary.read()
+    encoding = encoding or detect_encoding(data[: 1 << 20])
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "ascii", "utf-8-sig"):
+        return data, 3 if data[:3] == codecs.BOM_UTF8 else 0
+    raw = bytes(data)
+    try:
+        return raw.decode(encoding).encode("utf-8", "surrogatepass"), 0
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(path, f"cannot decode as {encoding}: {exc.reason}; pass --encoding (e.g. gb18030)", line) from None
+
+
+def _iter_json(path: str, binary, encoding: str | None) -> Iterator[Row]:
+    """JSON arrays, objects and JSON Lines in any sequence; see `datacraft.io.jsonscan`."""
+    buf, start = _json_buffer(path, binary, encoding)
+    try:
+        yield from Scanner(path, buf, start, factory=Row).rows()
+    finally:
+        if isinstance(buf, mmap.mmap):
+            with contextlib.suppress(BufferError):
+                buf.close()
 
 
 def _iter_delimited(path: str, stream, delimiter: str) -> Iterator[Row]:
@@ -171,14 +182,14 @@ def _iter_parquet(path: str) -> Iterator[Row]:
 
 
 def _iter_excel(path: str) -> Iterator[Row]:
-    import pandas as pd
+    """Every sheet, merged cells filled with their value; with several sheets rows say `path[sheet]:row`."""
+    from datacraft.io.excel import iter_sheets
 
-    try:
-        frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-    except ImportError as exc:
-        raise ConfigError(f"{path}: reading Excel needs openpyxl: pip install openpyxl ({exc})") from None
-    for index, value in enumerate(frame.to_dict("records"), start=2):
-        yield Row(path, index, value)
+    sheets = iter_sheets(path)
+    for many, title, number, value in sheets:
+        if many:
+            value["meta"] = {"sheet": title}
+        yield Row(f"{path}[{title}]" if many else path, number, value)
 
 
 def _iter_hf(path: str, split: str | None) -> Iterator[Row]:
@@ -205,6 +216,11 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"{path}: unknown --encoding {encoding!r}; e.g. utf-8, gb18030, big5hkscs, utf-16") from None
     if fmt == "hf":
         yield from _iter_hf(path, split)
         return
@@ -222,17 +238,14 @@ def iter_rows(path: str | os.PathLike[str], fmt: str | None = None, encoding: st
     try:
         if fmt == "jsonl":
             yield from _iter_jsonl_binary(path, binary, encoding)
-            return
-        text = open_text(binary, path, encoding)
-        if fmt == "json":
-            try:
-                content = text.read()
-            except UnicodeDecodeError as exc:
-                raise InputError(path, f"cannot decode as {exc.encoding}: {exc.reason}; pass --encoding (e.g. gb18030)") from None
-            yield from _iter_json_text(path, content)
+        elif fmt == "json":
+            yield from _iter_json(path, binary, encoding)
         else:
+            text = open_text(binary, path, encoding, newline="")
             reader = _iter_delimited(path, text, "\t" if fmt == "tsv" else ",")
             yield from _decode_guard(path, reader, lambda: 0)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(path, f"not a readable gzip file: {exc}") from None
     finally:
         if binary is not sys.stdin.buffer:
             binary.close()
@@ -269,15 +282,25 @@ def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]
                       reason="decode_error", raw=line.decode(encoding, "replace").rstrip("\r\n"))
             continue
         try:
-            yield Row(path, number, orjson.loads(data))
+            value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             message = str(exc.args[0] if exc.args else exc)
             if "not valid UTF-8" in message:
                 yield Row(path, number, error="not valid UTF-8; pass --encoding (e.g. gb18030)",
                           reason="decode_error", raw=line.decode("utf-8", "replace").rstrip("\r\n"))
             else:
-                yield Row(path, number, error=f"invalid JSON: {_short(message)}", reason="invalid_json",
+                found = diagnose(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"), number)
+                yield Row(path, number, error=found["error"], reason=found["reason"],
                           raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
+            continue
+        # Most rows are flat text records: two C-level tests clear them of big ints and duplicate keys.
+        if type(value) is dict and (not FLAT.issuperset(map(type, value.values()))
+                                    or (data.count(b'":') if utf8 else data.count('":')) > len(value)):
+            found = checked(value, data if isinstance(data, bytes) else data.encode("utf-8"), number)
+            yield Row(path, number, found.get("value"), found.get("error"), found.get("reason"), found.get("raw"),
+                      warning=found.get("warning"))
+        else:
+            yield Row(path, number, value)
 
 
 def _short(message: str) -> str:
@@ -323,7 +346,12 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
     """Yield the rows of an input that hold a JSON object (mapped to Alpaca fields), with line numbers.
 
     Bad rows (invalid JSON, not an object) go to `on_bad`; with `strict` the first one raises.
+    A `mapping` source column that no row of the file has is an error naming the columns there are.
     """
+    fixed = (fmt or (detect_format(path) if str(path) != "-" else "json")) in ("csv", "tsv", "excel", "parquet", "hf")
+    missing = set(mapping.values()) if mapping else set()
+    columns: list[str] = []
+    warned = 0
     for row in iter_rows(path, fmt, encoding, split):
         if row.error is None and not isinstance(row.value, dict):
             row.error = f"expected a JSON object, got {type(row.value).__name__}"
@@ -335,9 +363,31 @@ def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encodi
             if on_bad is not None:
                 on_bad(row)
             continue
+        if row.warning:
+            warned += 1
+            if warned <= _WARN_AT_MOST:
+                warn(row.path, row.line, row.warning)
+        if missing:
+            if not columns and ("conversations" in row.value or "messages" in row.value
+                                or all(target in row.value for target in mapping)):
+                missing = set()  # chat records, or records already in Alpaca form: the --map is not for this file
+            missing = {c for c in missing if c not in row.value}
+            if not columns:
+                columns = [str(k) for k in row.value]
+            if missing and fixed:
+                _missing_columns(path, missing, columns, mapping)
         if mapping:
             row.value = apply_mapping(row.value, mapping)
         yield row
+    if warned > _WARN_AT_MOST:
+        log.warning("%s: %d more rows with the same kind of warning", path, warned - _WARN_AT_MOST)
+    if missing and columns:
+        _missing_columns(path, missing, columns, mapping)
+
+
+def _missing_columns(path: Any, missing: set[str], columns: list[str], mapping: dict[str, str]) -> None:
+    pairs = ", ".join(f"{t}={s}" for t, s in mapping.items() if s in missing)
+    raise ConfigError(f"{path}: --map {pairs}: no such column; the columns are: {', '.join(columns)}")
 
 
 def read_records(path: str | os.PathLike[str], **options: Any) -> Iterator[Record]:

@@ -37,12 +37,16 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
     path = str(path)
     if path == "-":
         stream = sys.stdout.buffer if "b" in mode else sys.stdout
-        yield stream
-        stream.flush()
+        with _named("stdout"):
+            yield stream
+            stream.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with _named(path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
+        # The pid in the name tells a later run whether the writer is still alive (see remove_stale_temps).
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; outputs get the usual umask mode
         with os.fdopen(fd, mode, encoding=encoding, **({"newline": ""} if "b" not in mode else {})) as handle:
@@ -50,10 +54,57 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, BrokenPipeError) or exc.filename not in (None, tmp):
+            raise
+        raise OSError(exc.errno, exc.strerror, path) from None  # name the output, not our temp file
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _named(path: str) -> Iterator[None]:
+    """OS errors without a file name (a full disk on write) get `path`, so the message says where."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or (exc.filename is not None and ".tmp" not in str(exc.filename)):
+            raise
+        raise OSError(exc.errno, exc.strerror, path) from None
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove temp files a killed run left beside `target`: ours, whose writing process is gone."""
+    removed = []
+    prefix = f".{target.name}."
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        pid = candidate.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _file_mode(target: Path) -> int:

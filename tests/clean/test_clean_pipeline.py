@@ -73,9 +73,17 @@ def test_filters_never_add_and_keep_order(tmp_path: Path) -> None:
     assert set(kept) <= set(read)
 
 
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_an_empty_input_is_an_error_not_an_empty_success(tmp_path: Path, content: str) -> None:
+    # Was read 0, kept 0 and a zero exit: a batch job that read nothing must fail, saying why.
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=r"in\.jsonl: no records: the input is empty"):
+        clean_file([str(src)], str(out), config=NO_DEDUPE)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("content, read, rejected", [
-    ("", 0, 0),
-    ("\n\n", 0, 0),
     ('not json\n{"a": \n42\n"str"\n', 4, 4),
     ('{"instruction": "hi", "output": "Hello there!"}\n{bad\n', 2, 1),
 ])

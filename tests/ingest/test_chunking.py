@@ -130,3 +130,24 @@ def test_chunk_documents_keeps_document_meta_and_numbers_chunks():
                                  "chunk": 1, "chunks": 3, "start": chunks[1]["meta"]["start"],
                                  "end": chunks[1]["meta"]["end"], "section": "How to return"}
     assert GUIDE[chunks[1]["meta"]["start"]:chunks[1]["meta"]["end"]] == chunks[1]["text"]
+
+
+def test_a_fenced_block_that_fits_is_never_split():
+    from datacraft.ingest.chunking import chunk_text
+
+    code = "```python\n# not a heading\ndef f():\n\n    return 1.  # a sentence end? no\n```"
+    text = "Intro sentence here. " * 4 + "\n\n" + code + "\n\nAfter the code. " * 3
+    for limit in range(len(code), len(text) + 1, 7):
+        chunks = chunk_text(text, max_chars=limit)
+        assert any(code in c.text for c in chunks), limit
+        assert all(c.section == "" for c in chunks)
+
+
+def test_a_fenced_block_too_long_for_a_chunk_is_cut_at_line_ends():
+    from datacraft.ingest.chunking import chunk_text
+
+    code = "```\n" + "".join(f"line_{i} = {i}\n" for i in range(40)) + "```"
+    chunks = chunk_text(code, max_chars=120)
+    assert all(len(c.text) <= 120 for c in chunks) and len(chunks) > 1
+    lines = set(code.splitlines())
+    assert all(c.text.splitlines()[0] in lines and c.text.splitlines()[-1] in lines for c in chunks)

@@ -8,13 +8,14 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["chunking", "crawler", "documents", "fetch", "html", "presets", "sources"])
+@pytest.mark.parametrize("name", ["chunking", "crawler", "documents", "fetch", "html", "presets", "robots", "sources"])
 def test_docstring_examples(name):
     module = importlib.import_module(f"datacraft.ingest.{name}")
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_encoding_examples():
-    result = doctest.testmod(importlib.import_module("datacraft.io.encoding"))
+@pytest.mark.parametrize("name", ["encoding", "ids", "jsonscan", "readers", "writers"])
+def test_io_examples(name):
+    result = doctest.testmod(importlib.import_module(f"datacraft.io.{name}"))
     assert result.attempted > 0 and result.failed == 0

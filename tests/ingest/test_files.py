@@ -201,3 +201,17 @@ def test_outputs_are_never_read_or_overwritten(tmp_path):
         ingest([str(folder / "chats.jsonl")], str(folder / "chats.jsonl"))
     with pytest.raises(InputError, match="missing.jsonl: file not found"):
         ingest([str(folder / "missing.jsonl")], str(out))
+
+
+def test_an_empty_folder_or_file_named_on_the_command_line_is_an_error(tmp_path):
+    from datacraft.errors import InputError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".hidden.jsonl").write_text("{}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"empty: no files to read in this folder \(left out: 1 hidden\)"):
+        _run([empty], tmp_path)
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"blank.jsonl: no records: the input is empty"):
+        _run([blank], tmp_path)

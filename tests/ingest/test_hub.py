@@ -56,6 +56,7 @@ def test_splits_of_a_dataset_dict_and_datasets_found_in_a_folder_walk(saved, tmp
 
 
 def test_owner_name_that_is_not_a_local_path_is_a_hub_id(tmp_path):
+    (tmp_path / "a.jsonl").write_text("{}\n", encoding="utf-8")  # an empty folder is now an error of its own
     plan = plan_sources(["someone/some-dataset", "hf:org/set", str(tmp_path)])
     assert [(s.kind, s.path) for s in plan.sources[:2]] == [(HUB, "someone/some-dataset"), (HUB, "org/set")]
 

@@ -80,11 +80,15 @@ def test_json_file_holding_json_lines_is_read_as_lines(tmp_path):
     assert list(read_records(path)) == [{"a": 1}, {"a": 2}]
 
 
-def test_broken_json_array_names_the_line(tmp_path):
+def test_broken_json_array_element_is_a_bad_row_with_its_line(tmp_path):
+    # Was fatal; now the bad element is a counted bad row and the rest of the array is still read.
     path = tmp_path / "broken.json"
-    path.write_text('[\n {"a": 1},\n {"a": }\n]', encoding="utf-8")
-    with pytest.raises(InputError, match=r"broken.json:3: invalid JSON: Expecting value"):
-        list(iter_rows(path))
+    path.write_text('[\n {"a": 1},\n {"a": },\n {"a": 3}\n]', encoding="utf-8")
+    bad = []
+    assert [(r.line, r.value) for r in iter_records(path, on_bad=bad.append)] == [(2, {"a": 1}), (4, {"a": 3})]
+    assert [(b.line, b.reason) for b in bad] == [(3, "invalid_json")]
+    with pytest.raises(InputError, match=r"broken.json:3: invalid JSON"):
+        list(iter_records(path, strict=True))
 
 
 def test_empty_file_yields_nothing(tmp_path):
