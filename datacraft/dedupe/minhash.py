@@ -57,14 +57,15 @@ def _densify(sig: np.ndarray) -> None:
     r, b = np.nonzero(empty & has_any[:, None])
     if not len(r):
         return
-    probes = _probe_table(k)
-    for attempt in range(_PROBES):
-        values = original[r, probes[b, attempt]]
-        found = values != EMPTY
-        sig[r[found], b[found]] = values[found]
-        r, b = r[~found], b[~found]
-        if not len(r):
-            return
+    # all probes of every empty bin in one gather; each bin takes its first non-empty probe
+    values = original[r[:, None], _probe_table(k)[b]]
+    found = values != EMPTY
+    hit = found.any(axis=1)
+    first = found.argmax(axis=1)
+    sig[r[hit], b[hit]] = values[np.flatnonzero(hit), first[hit]]
+    r, b = r[~hit], b[~hit]
+    if not len(r):
+        return
     # Rare (rows with very few shingles): the next non-empty bin to the right, wrapping around.
     sub_rows, inverse = np.unique(r, return_inverse=True)
     filled = ~empty[sub_rows]

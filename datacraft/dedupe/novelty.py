@@ -56,9 +56,12 @@ class NoveltyIndex:
             self._add_batch(texts[lo:lo + step], keys[lo:lo + step])
 
     def _add_batch(self, texts: Sequence[str], keys: list[Hashable]) -> None:
-        sig, bands, has = self._sketch(texts)
+        self.add_sketched(*self._sketch(texts), keys)
+
+    def add_sketched(self, sig: np.ndarray, bands: np.ndarray, has: np.ndarray, keys: Sequence[Hashable]) -> None:
+        """Index rows already sketched by `_sketch` (a caller that queried them first need not sketch twice)."""
         start = len(self._keys)
-        need = start + len(texts)
+        need = start + len(keys)
         if need > len(self._sigs):
             grown = np.empty((max(need, 2 * len(self._sigs)), self._sigs.shape[1]), np.uint16)
             grown[:start] = self._sigs[:start]
@@ -72,7 +75,11 @@ class NoveltyIndex:
         for band, column in enumerate(bands[present].T.tolist()):
             bucket = self._buckets[band]
             for row, value in zip(rows, column, strict=True):
-                bucket.setdefault(value, []).append(row)
+                members = bucket.get(value)  # not setdefault: that builds an empty list per row
+                if members is None:
+                    bucket[value] = [row]
+                else:
+                    members.append(row)
 
     def query(self, text: str) -> tuple[Hashable, float] | None:
         """The most similar indexed item as (key, estimated Jaccard) if at or above the threshold, else None."""

@@ -76,14 +76,16 @@ def _near_index(threshold: float | None) -> Any:
     return NoveltyIndex(DedupeConfig(threshold=threshold))
 
 
-def _query_many(index: Any, texts: list[str]) -> list[tuple[Any, float] | None]:
-    """`index.query(text)` for each text, with one sketch for them all.
+def _query_many(index: Any, texts: list[str]) -> tuple[list[tuple[Any, float] | None], Any]:
+    """`index.query(text)` for each text, with one sketch for them all; also returns that sketch.
 
     The same lookup as dedupe's `NoveltyIndex.query` (LSH bands, then signature agreement, ties to
     the earliest item), batched: sketching is most of a query's cost and vectorises over texts.
+    The sketch (signatures, band keys, has-shingles per text) is what `add_sketched` indexes, so an
+    accepted item is sketched once, not again when it joins the index.
     """
     if not texts:
-        return []
+        return [], None
     sig, bands, has = index._sketch(texts)
     found_all: list[tuple[Any, float] | None] = []
     for row in range(len(texts)):
@@ -99,7 +101,7 @@ def _query_many(index: Any, texts: list[str]) -> list[tuple[Any, float] | None]:
         best = int(np.argmax(similarity))
         found_all.append((index._keys[int(rows[best])], float(similarity[best]))
                          if similarity[best] >= index.threshold else None)
-    return found_all
+    return found_all, (sig, bands, has)
 
 
 class NoveltyChecker:
@@ -115,7 +117,8 @@ class NoveltyChecker:
         self._keys: list[tuple[str, str]] = []  # (kind, key) per text: kind "seed" or "earlier"
         self._near = _near_index(near_threshold)
         self._near_kind: dict[str, str] = {}
-        self._recent: list[tuple[frozenset[str], str, str, str]] = []  # (shingles, text, key, kind) not indexed yet
+        # (shingles, text, key, kind, sketch row or None) of accepted items not indexed yet
+        self._recent: list[tuple[frozenset[str], str, str, str, Any]] = []
 
     def add_many(self, records: list[Record], keys: list[str], kind: str = "earlier") -> None:
         """Remember items (seeds: kind="seed") for later checks; one vectorised MinHash pass for them all."""
@@ -151,7 +154,8 @@ class NoveltyChecker:
                     best[row] = (float(scores[row, column]), column)
         texts = [record_text(record) for record in records]
         # one vectorised MinHash sketch for the whole reply (sketching texts one by one costs 5x the CPU)
-        near = _query_many(self._near, texts) if self._near is not None and self.near_threshold is not None else None
+        near, sketch = (_query_many(self._near, texts) if self._near is not None and self.near_threshold is not None
+                        else (None, None))
         verdicts = []
         for index in range(len(records)):
             hit = best[index]
@@ -165,21 +169,28 @@ class NoveltyChecker:
             verdict = self._rouge_verdict(hit) or self._near_verdict(near[index] if near else None, mine)
             verdicts.append(verdict or (True, "", ""))
             if verdict is None and add:
-                self._remember(text, mine, keys[index] if keys else f"item-{len(self._texts)}", encoded[index])
+                row = None if sketch is None else (sketch[0][index], sketch[1][index], sketch[2][index])
+                self._remember(text, mine, keys[index] if keys else f"item-{len(self._texts)}", encoded[index], row)
         if len(self._recent) >= WINDOW:  # after the reply: its items were checked against the index as it was
             self._flush()
         return verdicts
 
     def _flush(self) -> None:
-        self._near.add_many([r[1] for r in self._recent], [r[2] for r in self._recent])
+        keys = [r[2] for r in self._recent]
+        if all(r[4] is not None for r in self._recent):  # sketched when they were checked: index those rows
+            rows = [r[4] for r in self._recent]
+            self._near.add_sketched(np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]),
+                                    np.array([r[2] for r in rows], dtype=bool), keys)
+        else:
+            self._near.add_many([r[1] for r in self._recent], keys)
         self._near_kind.update({r[2]: r[3] for r in self._recent})
         self._recent.clear()
 
-    def _remember(self, text: str, mine: frozenset[str], key: str, encoded: str) -> None:
+    def _remember(self, text: str, mine: frozenset[str], key: str, encoded: str, sketch: Any = None) -> None:
         self._texts.append(encoded)
         self._keys.append(("earlier", key))
         if self._near is not None:
-            self._recent.append((mine, text, key, "earlier"))
+            self._recent.append((mine, text, key, "earlier", sketch))
 
     def _rouge_verdict(self, hit: tuple[float, int] | None) -> tuple[bool, str, str] | None:
         if hit is None:
@@ -195,10 +206,17 @@ class NoveltyChecker:
             key, similarity = found
             kind = "seed " if self._near_kind.get(key) == "seed" else ""
             return False, NEAR_DUPLICATE, f"similarity={similarity:.2f} with {kind}{key}"
-        if self._recent:
-            for theirs, _, key, _ in self._recent:
-                union = len(mine | theirs)
-                similarity = len(mine & theirs) / union if union else 1.0
-                if similarity >= self.near_threshold:
-                    return False, NEAR_DUPLICATE, f"similarity={similarity:.2f} with {key}"
+        size = len(mine)
+        for theirs, _, key, _, _ in self._recent:
+            other = len(theirs)
+            big = max(size, other)
+            # exact shortcut: Jaccard <= min(|A|, |B|) / max(|A|, |B|), so a pair whose sizes differ
+            # that much cannot reach the threshold (a rounded quotient keeps that order)
+            if big and min(size, other) / big < self.near_threshold:
+                continue
+            common = len(mine & theirs)
+            union = size + other - common
+            similarity = common / union if union else 1.0
+            if similarity >= self.near_threshold:
+                return False, NEAR_DUPLICATE, f"similarity={similarity:.2f} with {key}"
         return None

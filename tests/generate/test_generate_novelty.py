@@ -94,3 +94,34 @@ def test_the_recent_window_joins_the_minhash_index_in_one_batch():
     loose.check_many(invent_items(6, 2), ["w-0", "w-1"])  # two more wait in the window
     assert loose.check(items[0]) == (False, "near_duplicate", "similarity=1.00 with i-0")  # from the MinHash index
     assert loose.check(invent_items(6, 2)[1]) == (False, "near_duplicate", "similarity=1.00 with w-1")  # window
+
+
+def test_the_window_joins_the_index_with_the_sketches_of_its_checks_as_if_sketched_anew():
+    """Items are sketched once (when checked); the index they join equals one built from their texts."""
+    from fakellm import invent_items
+
+    from datacraft.dedupe import DedupeConfig, NoveltyIndex
+    from datacraft.generate.novelty import WINDOW
+    from datacraft.records import record_text
+
+    checker = NoveltyChecker(rouge_threshold=None)
+    items = invent_items(3, WINDOW + 4) + [{"instruction": "!", "input": "", "output": "?"}]  # one without words
+    keys = [f"i-{n}" for n in range(len(items))]
+    verdicts = checker.check_many(items, keys)
+    assert not checker._recent and len(checker._near) == sum(v[0] for v in verdicts) > WINDOW
+    kept = [(item, key) for item, key, v in zip(items, keys, verdicts, strict=True) if v[0]]
+    fresh = NoveltyIndex(DedupeConfig(threshold=0.8))
+    fresh.add_many([record_text(item) for item, _ in kept], [key for _, key in kept])
+    assert checker._near._keys == fresh._keys
+    assert (checker._near._sigs[:len(fresh)] == fresh._sigs[:len(fresh)]).all()
+    assert checker._near._buckets == fresh._buckets
+
+
+def test_the_size_bound_skips_only_pairs_that_cannot_reach_the_threshold():
+    checker = NoveltyChecker(rouge_threshold=None, near_threshold=0.5)
+    base = {"instruction": "one two three four five six seven eight", "input": "", "output": "nine ten"}
+    assert checker.check_many([base], ["a"])[0][0]
+    # a prefix holding exactly half of the shingles is at Jaccard 0.5: the bound (0.5) must not skip it
+    half = {"instruction": "one two three four five six", "input": "", "output": ""}
+    ok, reason, detail = checker.check(half)
+    assert (ok, reason) == (False, "near_duplicate") and detail.endswith("with a")
