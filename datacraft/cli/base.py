@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from datacraft.errors import EXIT_OS, DatacraftError, describe_os_error
+from datacraft.errors import EXIT_OS, DatacraftError, NothingLeft, describe_os_error
 from datacraft.io.readers import FORMATS, parse_mapping
 
 
@@ -137,3 +137,7 @@ def print_summary(result: dict[str, Any], output: str, rejects: str | None) -> N
     """Print `stage_summary`, on stderr when the records go to stdout."""
     for line in stage_summary(result, output, rejects):
         click.echo(line, err=output == "-")
+    if result["read"] and not result["kept"]:
+        # A batch job that kept nothing must not look like a success.
+        where = f"see {rejects}" if rejects else "pass --rejects to see why"
+        raise NothingLeft(f"{output}: all {result['read']} records were rejected ({where})")

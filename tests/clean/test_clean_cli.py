@@ -146,3 +146,12 @@ def test_default_run_includes_dedupe(runner: CliRunner) -> None:
     assert result.stdout.splitlines()[0] == "read 3, kept 2, rejected 1"
     stats = json.loads(Path("stats.json").read_text(encoding="utf-8"))
     assert stats["reasons"] == {"exact_dedupe/exact_duplicate": 1}
+
+
+def test_a_run_that_keeps_nothing_exits_1_and_says_so(runner: CliRunner) -> None:
+    Path("in.jsonl").write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": ""}) + "\n",
+                                encoding="utf-8")
+    result = runner.invoke(cli, ["clean", "in.jsonl", "-o", "out.jsonl", "--rejects", "rej.jsonl"])
+    assert result.exit_code == 1, result.output
+    assert "Error: out.jsonl: all 1 records were rejected (see rej.jsonl)" in result.output
+    assert [r["reason"] for r in _read(Path("rej.jsonl"))] == ["empty_output"]
