@@ -135,7 +135,9 @@ def test_a_bad_history_gets_one_reason_in_every_stage(history, tmp_path: Path) -
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"instruction": "Hi", "output": "Hello.", "history": history}) + "\n")
     reasons = {}
-    invoke("clean", source, "-o", tmp_path / "c.jsonl", "--rejects", tmp_path / "c.rej.jsonl", "--no-dedupe")
+    cleaned = CliRunner().invoke(cli, ["clean", str(source), "-o", str(tmp_path / "c.jsonl"),
+                                       "--rejects", str(tmp_path / "c.rej.jsonl"), "--no-dedupe"])
+    assert cleaned.exit_code == 1 and "all 1 records were rejected" in cleaned.output  # kept nothing
     reasons["clean"] = read(tmp_path / "c.rej.jsonl")[0]["reason"]
     (tmp_path / "p.yaml").write_text("output_dir: out\ninputs: [{path: in.jsonl}]\nstages: [validate]\n")
     invoke("run", tmp_path / "p.yaml")
