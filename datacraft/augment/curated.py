@@ -27,6 +27,7 @@ from datacraft.augment.lexicon import Pair, Pairs, load_pairs, load_terms
 from datacraft.augment.protect import segments
 from datacraft.augment.script import HANS, HANT, chinese_script, to_script
 from datacraft.augment.segment_zh import Segmenter
+from datacraft.augment.synonyms_en import fix_article
 
 # A quote also stops at the next opening mark: an unclosed “ must not scan the line from every “ (quadratic).
 _QUOTED = re.compile(r"“([^“”\n]*)”|「([^「」\n]*)」|『([^『』\n]*)』|《([^《》\n]*)》|\"([^\"\n]*)\"|‘([^‘’\n]*)’"
@@ -331,10 +332,5 @@ def _put(text: str, slot: Slot, replacement: str) -> tuple[str, str]:
     if slot.surface[:1].isupper():
         replacement = replacement[0].upper() + replacement[1:]
     if replacement[:1].isascii() and replacement[:1].isalpha():
-        article = re.search(r"\b([Aa]n?)(\s+)$", before)
-        if article:
-            wanted = "an" if replacement[0].lower() in "aeiou" else "a"
-            if article.group(1)[0] == "A":
-                wanted = wanted.capitalize()
-            before = before[:article.start(1)] + wanted + article.group(2)
+        before = fix_article(before, replacement)
     return before + replacement + text[slot.end:], replacement

@@ -185,14 +185,22 @@ def _replace(piece: str, match: re.Match[str], synonym: str) -> str:
     word = match.group()
     if word[0].isupper():
         synonym = synonym[0].upper() + synonym[1:]
-    before = piece[:match.start()]
+    return fix_article(piece[:match.start()], synonym) + synonym + piece[match.end():]
+
+
+def fix_article(before: str, word: str) -> str:
+    """`before` with a trailing a/an made to fit `word`.
+
+    >>> fix_article("It is a ", "apple"), fix_article("An ", "pear")
+    ('It is an ', 'A ')
+    """
     article = re.search(r"\b([Aa]n?)(\s+)$", before)
-    if article:
-        wanted = "an" if synonym[0].lower() in "aeiou" else "a"
-        if article.group(1)[0] == "A":
-            wanted = wanted.capitalize()
-        before = before[:article.start(1)] + wanted + article.group(2)
-    return before + synonym + piece[match.end():]
+    if not article:
+        return before
+    wanted = "an" if word[0].lower() in "aeiou" else "a"
+    if article.group(1)[0] == "A":
+        wanted = wanted.capitalize()
+    return before[:article.start(1)] + wanted + article.group(2)
 
 
 def _sentence_start(before: str) -> bool:
