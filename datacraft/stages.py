@@ -49,6 +49,7 @@ class RejectSink:
         self.path = path
         self._writer = JsonlWriter(path) if path else None
         self.count = 0
+        self._captures: list[list[dict[str, Any]]] = []  # see `blocks`: rejects held back to keep their order
 
     def __enter__(self) -> RejectSink:
         if self._writer:
@@ -73,7 +74,15 @@ class RejectSink:
             entry["record"] = record
         if raw is not None:
             entry["raw"] = raw
-        self._writer.write(entry)
+        self.replay([entry])
+
+    def replay(self, entries: list[dict[str, Any]]) -> None:
+        """Write entries held back by `blocks` (to the file, or to the block stage holding them now)."""
+        if self._captures:
+            self._captures[-1].extend(entries)
+        elif self._writer is not None:
+            for entry in entries:
+                self._writer.write(entry)
 
 
 class Ledger:
@@ -155,6 +164,43 @@ def map_stage(name: str, fn: Callable[[Record], Record], ledger: Ledger) -> Stag
             yield out
 
     return stage
+
+
+def blocks(records: Iterable[Record], size: int, sink: RejectSink
+           ) -> Iterator[tuple[list[Record], Callable[[], Iterator[Record]]]]:
+    """Records in blocks of `size`, for a stage that looks at a whole block before its first record.
+
+    Yields (block, feed): `feed()` gives the block's records one by one, first writing the rejects
+    the stages upstream made while that record was being fetched, so the rejects file keeps the
+    order of a stage taking records one at a time.
+    """
+    iterator = iter(records)
+    while True:
+        block: list[Record] = []
+        held: list[list[dict[str, Any]]] = []
+        tail: list[dict[str, Any]] = []
+        while len(block) < size:
+            sink._captures.append(tail)
+            try:
+                record = next(iterator)
+            except StopIteration:
+                break
+            finally:
+                sink._captures.pop()
+            block.append(record)
+            held.append(tail)
+            tail = []
+
+        def feed(block: list[Record] = block, held: list[list[dict[str, Any]]] = held) -> Iterator[Record]:
+            for record, before in zip(block, held, strict=True):
+                sink.replay(before)
+                yield record
+
+        if block:
+            yield block, feed
+        sink.replay(tail)
+        if len(block) < size:
+            return
 
 
 def chain(records: Iterable[Record], *stages: Stage) -> Iterator[Record]:

@@ -9,10 +9,11 @@ presence is checked. Fields are named by their Alpaca view (instruction, output,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rapidfuzz import fuzz
 
+from datacraft.clean.blockstats import TextStats
 from datacraft.clean.config import FilterConfig
 from datacraft.clean.filters import (
     _ANY_UNIT,
@@ -21,7 +22,9 @@ from datacraft.clean.filters import (
     _few_symbols,
     _squash,
     duplicate_line_ratio,
+    may_hold_code,
     ngram_repetition,
+    prose,
     prose_once,
     refusal_match,
     symbol_ratio,
@@ -55,6 +58,37 @@ def _prompts(items: list[Text]) -> list[tuple[str, str]]:
 
 def _answers(items: list[Text]) -> list[tuple[str, str]]:
     return [(f, t) for role, f, t in items if role == ASSISTANT and f in ANSWER_FIELDS]
+
+
+def answer_prose(stats: TextStats, text: str) -> str:
+    """The text whose block counts stand for `text`'s prose: its prose if it may hold code, else itself."""
+    return stats.prose.get(text, text)
+
+
+def load_block(stats: TextStats, records: Iterable[Record]) -> None:
+    """Count the texts the checks look up, for a block of records: each prompt and answer and its prose."""
+    found: list[str] = []
+    prose_of: dict[str, str] = {}
+    for record in records:
+        for role, field, text in texts(record):
+            if (role == USER and field in PROMPT_FIELDS) or (role == ASSISTANT and field in ANSWER_FIELDS):
+                found.append(text)
+                if may_hold_code(text):
+                    prose_of[text] = prose(text)
+                    found.append(prose_of[text])
+    stats.load(found)
+    stats.prose = prose_of
+
+
+def _lengths_differ(stats: TextStats, instruction: str, output: str, threshold: float) -> bool:
+    """True when the squashed lengths alone keep the echo check from firing (as it computes them)."""
+    i, o = stats.index(instruction), stats.index(output)
+    if i is None or o is None:
+        return False
+    a, b = stats.squashed_length(i), stats.squashed_length(o)
+    if a is None or b is None:
+        return False
+    return a == 0 or b == 0 or 2 * min(a, b) < threshold * (a + b)
 
 
 def check_fields(cfg: FilterConfig) -> Check:
@@ -122,13 +156,17 @@ def check_lengths(cfg: FilterConfig) -> Check:
     return check
 
 
-def check_repeats_instruction(cfg: FilterConfig) -> Check:
+def check_repeats_instruction(cfg: FilterConfig, stats: TextStats | None = None) -> Check:
     """The answer only echoes the prompt (same text up to case and punctuation, or nearly)."""
     threshold = cfg.max_instruction_similarity
 
     def check(record: Record, items: list[Text]) -> Verdict:
-        instruction = _squash(_first(items, "instruction") or "")
-        output = _squash(_first(items, "output") or _first(items, "chosen") or "")
+        raw_instruction = _first(items, "instruction") or ""
+        raw_output = _first(items, "output") or _first(items, "chosen") or ""
+        if stats is not None and _lengths_differ(stats, raw_instruction, raw_output, threshold):
+            return None
+        instruction = _squash(raw_instruction)
+        output = _squash(raw_output)
         if not instruction or not output:
             return None
         if instruction == output:
@@ -144,20 +182,27 @@ def check_repeats_instruction(cfg: FilterConfig) -> Check:
     return check
 
 
-def check_repetition(cfg: FilterConfig) -> Check:
+def check_repetition(cfg: FilterConfig, stats: TextStats | None = None) -> Check:
     """A degenerate answer: one character repeated, looping phrases, or the same lines again and again."""
 
     def check(record: Record, items: list[Text]) -> Verdict:
         for field, answer in _answers(items):
-            text = prose_once(answer)
+            i = stats.index(answer_prose(stats, answer)) if stats is not None else None
+            text = prose_once(answer) if i is None else None  # with block counts, only when needed
             where = "" if field == "output" else f"{field}: "
-            if cfg.max_char_run is not None and (match := _char_run(cfg.max_char_run).search(text)):
-                return "repetitive_output", f"{where}{match.group(1)!r} repeated {len(match.group(0))} times"
-            if cfg.max_ngram_repetition is not None and not _few_repeats(text, cfg.max_ngram_repetition):
-                score = ngram_repetition(text)
-                if score > cfg.max_ngram_repetition:
-                    return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {cfg.max_ngram_repetition}"
-            if cfg.max_duplicate_lines is not None:
+            if cfg.max_char_run is not None and (i is None or stats.has_run[i]):
+                text = text if text is not None else prose_once(answer)
+                if match := _char_run(cfg.max_char_run).search(text):
+                    return "repetitive_output", f"{where}{match.group(1)!r} repeated {len(match.group(0))} times"
+            limit = cfg.max_ngram_repetition
+            if limit is not None and not (stats.few_repeats(i, limit) if i is not None else False):
+                text = text if text is not None else prose_once(answer)
+                if not _few_repeats(text, limit) and (score := ngram_repetition(text)) > limit:
+                    return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {limit}"
+            # Under four lines the ratio is 0, which no limit of 0 or more rejects.
+            if cfg.max_duplicate_lines is not None and (i is None or stats.newlines[i] >= 3
+                                                        or cfg.max_duplicate_lines < 0):
+                text = text if text is not None else prose_once(answer)
                 score = duplicate_line_ratio(text)
                 if score > cfg.max_duplicate_lines:
                     return "repetitive_output", f"{where}duplicate lines {score:.2f} > {cfg.max_duplicate_lines}"
@@ -166,12 +211,15 @@ def check_repetition(cfg: FilterConfig) -> Check:
     return check
 
 
-def check_symbols(cfg: FilterConfig) -> Check:
+def check_symbols(cfg: FilterConfig, stats: TextStats | None = None) -> Check:
     """Too many junk symbols in a prompt or an answer's prose (tool-call JSON is not prose)."""
     limit = cfg.max_symbol_ratio
 
     def check(record: Record, items: list[Text]) -> Verdict:
         for field, text in _prompts(items) + _answers(items):
+            if stats is not None and (i := stats.index(answer_prose(stats, text))) is not None \
+                    and stats.few_symbols(i, limit):
+                continue
             text = prose_once(text)
             if _few_symbols(text, limit):  # a bound from two C-level counts settles most texts
                 continue
@@ -249,15 +297,15 @@ def check_language(cfg: FilterConfig) -> Check:
     return check
 
 
-def build_checks(cfg: FilterConfig) -> list[Check]:
-    """The enabled checks, cheapest and most basic first."""
+def build_checks(cfg: FilterConfig, stats: TextStats | None = None) -> list[Check]:
+    """The enabled checks, cheapest and most basic first; `stats`: a block's counts, when there are."""
     checks = [check_fields(cfg), check_lengths(cfg)]
     if cfg.max_instruction_similarity is not None:
-        checks.append(check_repeats_instruction(cfg))
+        checks.append(check_repeats_instruction(cfg, stats))
     if (cfg.max_char_run, cfg.max_ngram_repetition, cfg.max_duplicate_lines) != (None, None, None):
-        checks.append(check_repetition(cfg))
+        checks.append(check_repetition(cfg, stats))
     if cfg.max_symbol_ratio is not None:
-        checks.append(check_symbols(cfg))
+        checks.append(check_symbols(cfg, stats))
     if cfg.refusal:
         checks.append(check_refusal)
     if cfg.blacklist:
@@ -269,9 +317,14 @@ def build_checks(cfg: FilterConfig) -> list[Check]:
     return checks
 
 
-def record_filter(cfg: FilterConfig | None = None) -> Callable[[Record], tuple[bool, str, str]]:
-    """One predicate running every enabled check: (True, "", "") or (False, reason, detail)."""
-    checks = build_checks(cfg or FilterConfig())
+def record_filter(cfg: FilterConfig | None = None,
+                  stats: TextStats | None = None) -> Callable[[Record], tuple[bool, str, str]]:
+    """One predicate running every enabled check: (True, "", "") or (False, reason, detail).
+
+    With `stats` (see `block_texts`), the checks read a block's precomputed counts where they hold
+    the record's texts, and compute exactly as without them for any text they do not.
+    """
+    checks = build_checks(cfg or FilterConfig(), stats)
 
     def keep(record: Record) -> tuple[bool, str, str]:
         items = list(texts(record))

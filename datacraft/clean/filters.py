@@ -32,6 +32,7 @@ _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 _ANY_UNIT = re.compile(rf"[^\W_]|[{CJK_CLASS}]")  # text_length(text) >= 1 exactly when this is found
 # The unanchored refusal patterns need one of these; the others are anchored at the start.
 _REFUSAL_HINT = re.compile(r"\bas an?\b|作为", re.I)
+_CODE_HINT = re.compile(r"[`~$\\]")
 _JUNK_CHARS = frozenset("#$%&@^~\\`|*_※")
 _JUNK_CATEGORIES = frozenset(("So", "Sk", "Co", "Cn", "Cs", "Cc"))
 
@@ -58,13 +59,18 @@ _REFUSAL = [re.compile(p, re.I) for p in (
 _ANCHORED_REFUSAL = [p for p in _REFUSAL if p.pattern.startswith("\\A")]
 
 
+def may_hold_code(text: str) -> bool:
+    """False when `text` has none of the characters code or math spans start with: prose(text) is text."""
+    return _CODE_HINT.search(text) is not None
+
+
 def prose(text: str) -> str:
     """Text without code blocks, inline code and LaTeX math.
 
     >>> prose("Use `x = 1` and $a^2$ here")
     'Use   and   here'
     """
-    if not any(c in text for c in "`~$\\"):
+    if not may_hold_code(text):
         return text  # nothing to remove; skips the regex pass for most texts
     return _CODE_OR_MATH.sub(" ", text)
 
@@ -169,7 +175,9 @@ def refusal_match(text: str) -> re.Match[str] | None:
 
     The unanchored patterns need "as a(n)" or "作为"; without either only the anchored ones run.
     """
-    for pattern in _REFUSAL if _REFUSAL_HINT.search(text) else _ANCHORED_REFUSAL:
+    # Under re.I "as a" matches only a/A, s/S/ſ, a/A: lowercase text without "as a" or ſ cannot match.
+    hinted = ("作为" in text or "as a" in text.lower() or "ſ" in text) and _REFUSAL_HINT.search(text)
+    for pattern in _REFUSAL if hinted else _ANCHORED_REFUSAL:
         if match := pattern.search(text):
             return match
     return None

@@ -18,6 +18,7 @@ from functools import cache
 import orjson
 from ftfy import TextFixerConfig, fix_text
 
+from datacraft.clean.blockstats import class_table, classes_present
 from datacraft.clean.config import NormalizeConfig
 from datacraft.records import (
     PREFERENCE_FIELDS,
@@ -26,6 +27,7 @@ from datacraft.records import (
     alpaca_view,
     map_texts,
     record_format,
+    texts,
 )
 from datacraft.textutil import CJK_CLASS, cjk_count
 
@@ -83,6 +85,11 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|assistant|答案|回答|输出|回复|答)"
                      r"\s*[:：]\s*", re.I)
 _QUOTE_PAIRS = {'"': '"', "“": "”", "「": "」", "『": "』"}
+
+# Character classes whose absence lets a step be skipped, found for a whole block at once (numpy).
+SUSPECT, LINE_ENDS, FULLWIDTH, WHITESPACE_RARE = 1, 2, 4, 8
+_CLASSES = ((SUSPECT, _FTFY_SUSPECT.pattern), (LINE_ENDS, "\r|" + _ZERO_WIDTH.pattern),
+            (FULLWIDTH, _FULLWIDTH.pattern), (WHITESPACE_RARE, _WHITESPACE_RARE.pattern))
 
 STEPS = ("nfc", "mojibake", "html", "fullwidth", "whitespace", "t2s", "prefix", "quotes")
 
@@ -174,7 +181,7 @@ def to_halfwidth(text: str) -> str:
     return "\n".join(lines)
 
 
-def clean_whitespace(text: str) -> str:
+def clean_whitespace(text: str, rare: bool = True) -> str:
     """Unify line ends, drop zero-width chars, collapse inner space runs, keep indentation, <= 1 blank line.
 
     Text that looks like unfenced code only loses trailing spaces: its alignment and blank lines are content.
@@ -182,7 +189,7 @@ def clean_whitespace(text: str) -> str:
     >>> clean_whitespace("  a   b \\r\\n\\n\\n\\n  - c\\u200b ")
     'a b\\n\\n  - c'
     """
-    if whitespace_is_clean(text):
+    if whitespace_is_clean(text, rare):
         return text  # _clean_whitespace would not change it; most texts end here
     return _clean_whitespace(text)
 
@@ -199,15 +206,16 @@ def _clean_whitespace(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-def whitespace_is_clean(text: str) -> bool:
+def whitespace_is_clean(text: str, rare: bool = True) -> bool:
     """True when `clean_whitespace` would surely return `text` unchanged (substring tests, no line loop).
 
     Sound, not complete: a tab or an indented line takes the full path even when nothing changes.
+    `rare=False` says the text is known to hold no `_WHITESPACE_RARE` character.
     """
     if not text:
         return True
     return not (text[0].isspace() or text[-1].isspace() or "  " in text or "\t" in text or " \n" in text
-                or "\n\n\n" in text or _WHITESPACE_RARE.search(text))
+                or "\n\n\n" in text or (rare and _WHITESPACE_RARE.search(text)))
 
 
 def _looks_like_code(text: str) -> bool:
@@ -261,6 +269,12 @@ class Normalizer:
     def __init__(self, config: NormalizeConfig | None = None):
         self.config = config or NormalizeConfig()
         self.changes: Counter[str] = Counter()
+        self.classes: dict[str, int] = {}  # text -> classes present in it, for the current block
+
+    def load_block(self, records: list[Record]) -> None:
+        """Find which character classes each text of a block holds (numpy), so steps can be skipped."""
+        found = list(dict.fromkeys(text for record in records for _, _, text in texts(record)))
+        self.classes = dict(zip(found, classes_present(found, class_table(_CLASSES)), strict=True))
 
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
@@ -271,38 +285,54 @@ class Normalizer:
             if role in TOOL_ROLES:
                 return text  # tool-call arguments, observations and tool lists are JSON: left as they are
             # chosen/rejected are answers: labels and wrapping quotes go as from `output`.
-            return self.text(text, fired, html=markup_ok, field="output" if field in PREFERENCE_FIELDS else field)
+            return self.text(text, fired, html=markup_ok, field="output" if field in PREFERENCE_FIELDS else field,
+                             classes=self.classes.get(text))
 
         out = map_texts(record, turn)
-        self.changes.update(fired)
+        if fired:
+            self.changes.update(fired)
         return out
 
-    def text(self, text: str, fired: set[str] | None = None, *, html: bool = True, field: str = "") -> str:
-        """Normalise one string; `field` "output" also strips answer labels."""
+    def text(self, text: str, fired: set[str] | None = None, *, html: bool = True, field: str = "",
+             classes: int | None = None) -> str:
+        """Normalise one string; `field` "output" also strips answer labels.
+
+        `classes` (from `load_block`) says which character classes `text` holds; while no step has
+        changed the text, a step whose class is absent is skipped (it would change nothing).
+        """
         cfg = self.config
         fired = fired if fired is not None else set()
+        changed = False
 
         def step(name: str, fn: Callable[[str], str], value: str) -> str:
+            nonlocal changed
             result = fn(value)
             if result != value:
                 fired.add(name)
+                changed = True
             return result
 
-        text = step("nfc", lambda s: unicodedata.normalize("NFC", s), text)
-        if cfg.fix_mojibake:
-            text = step("mojibake", fix_mojibake, text)
-        if cfg.whitespace:
+        def absent(bit: int) -> bool:
+            # Masking code only removes characters and adds noncharacters and digits: absence still holds.
+            return classes is not None and not changed and not classes & bit
+
+        if not absent(SUSPECT):  # without such characters the text is NFC and ftfy leaves it alone
+            text = step("nfc", lambda s: unicodedata.normalize("NFC", s), text)
+            if cfg.fix_mojibake:
+                text = step("mojibake", fix_mojibake, text)
+        if cfg.whitespace and not absent(LINE_ENDS):
             # Line ends and zero-width characters are wrong in code too; the rest spares code.
             text = step("whitespace", _line_ends_and_zero_width, text)
         masked, spans = mask_code(text)
         if html and cfg.html and looks_like_html(masked):
             masked = step("html", clean_html, masked)
-        if cfg.fullwidth:
+        if cfg.fullwidth and not absent(FULLWIDTH):
             masked = step("fullwidth", to_halfwidth, masked)
         if cfg.t2s:
             masked = step("t2s", traditional_to_simplified, masked)
         if cfg.whitespace:
-            masked = step("whitespace", clean_whitespace, masked)
+            rare = not absent(WHITESPACE_RARE)
+            masked = step("whitespace", lambda s: clean_whitespace(s, rare), masked)
         text = unmask_code(masked, spans)
         if cfg.strip_prefixes and field == "output":
             text = step("prefix", strip_prefix, text)
