@@ -151,14 +151,16 @@ def run_pipeline(config_path: str, *, force: bool = False,
         entry: dict[str, Any] = {"stage": kind, "label": label, "settings": settings, "fingerprint": fingerprint}
         old = previous.get(label)
         if old and old.get("fingerprint") == fingerprint and _outputs_intact(out_dir, old.get("outputs", {})):
-            entry.update({k: old[k] for k in ("outputs", "counts", "seconds")}, skipped=True)
+            entry.update({k: old[k] for k in ("outputs", "counts", "seconds", "cpu_seconds") if k in old}, skipped=True)
             say(f"{label}: unchanged, skipped")
         else:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             counts, outputs = _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
-            entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3), skipped=False,
+            # CPU time (this process, all threads) as well as wall: on a shared machine wall time says little.
+            entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3),
+                         cpu_seconds=round(time.process_time() - cpu, 3), skipped=False,
                          outputs={name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()})
-            say(f"{label}: done in {entry['seconds']:.2f}s")
+            say(f"{label}: done in {entry['seconds']:.2f}s ({entry['cpu_seconds']:.2f}s CPU)")
         manifest["stages"].append(entry)
         if REGISTRY[kind].makes_records:
             current = out_dir / entry["outputs"]["records"]["path"]

@@ -46,6 +46,9 @@ def test_pipeline_runs_every_stage_and_balances(project):
     assert [s["stage"] for s in manifest["stages"]] == ["read", "clean", "dedupe", "validate", "export"]
     assert manifest["totals"] == {"read": 7, "kept": 4, "rejected": 3, "balanced": True}
     assert manifest["inputs"][0]["path"] == "in.jsonl" and len(manifest["inputs"][0]["sha256"]) == 64
+    # Each stage's CPU time is recorded next to its wall time (on a shared machine the wall says little).
+    assert all(isinstance(s["cpu_seconds"], float) and s["cpu_seconds"] >= 0 for s in manifest["stages"])
+    assert sum(s["cpu_seconds"] for s in manifest["stages"]) > 0
     out = project / "out"
     reasons = {}
     for stage in manifest["stages"][:4]:
@@ -64,8 +67,10 @@ def test_pipeline_runs_every_stage_and_balances(project):
 def test_rerun_skips_unchanged_stages_and_redoes_changed_ones(project):
     config = str(project / "pipeline.yaml")
     run_pipeline(config)
+    first = json.loads((project / "out" / "manifest.json").read_text(encoding="utf-8"))
     again = run_pipeline(config)
     assert all(s["skipped"] for s in again["stages"])
+    assert [s["cpu_seconds"] for s in again["stages"]] == [s["cpu_seconds"] for s in first["stages"]]
     assert again["totals"]["kept"] == 4
     # A changed input invalidates every stage; a changed stage setting only that stage and later ones.
     with open(project / "in.jsonl", "a", encoding="utf-8") as handle:
