@@ -5,7 +5,7 @@ defects on 12% of them, of the kinds `clean` exists for: mojibake, HTML junk, fu
 zero-width characters and space runs, answer labels, wrapping quotes, looping output, refusals,
 junk symbols, a Markdown rule or a 200-dash separator line, code blocks. Each size runs in a
 subprocess; the script prints its CPU (user + system), wall, peak RSS (the child's VmHWM), the
-per-stage seconds from `manifest.json`, and the floor measured in the same run: read every line,
+per-stage CPU seconds from `manifest.json`, and the floor measured in the same run: read every line,
 parse it, hash its text and write it back out (orjson + xxhash), which no pipeline can beat.
 The train/validation digests let two code versions be compared on the same corpus.
 
@@ -172,8 +172,9 @@ def run_size(n: int, data_dir: Path, keep: Path | None, code: Path) -> dict:
     run = child(f"from datacraft.cli import cli\nsys.argv = ['datacraft', 'run', '--quiet', {str(config)!r}]\ncli()", env)
     manifest = json.loads((work / "out" / "manifest.json").read_text())
     stages = {s["stage"]: s["seconds"] for s in manifest["stages"]}
+    stages_cpu = {s["stage"]: s.get("cpu_seconds", 0.0) for s in manifest["stages"]}
     export = next(p for p in (work / "out").iterdir() if p.is_dir() and p.name.endswith("_export"))
-    result = {"n": n, "mb": data.stat().st_size / 1e6, "floor": floor, "run": run, "stages_wall_s": stages,
+    result = {"n": n, "mb": data.stat().st_size / 1e6, "floor": floor, "run": run, "stages_wall_s": stages, "stages_cpu_s": stages_cpu,
               "totals": manifest["totals"], "digest": digest(export)}
     if keep is None:
         shutil.rmtree(work)
@@ -190,11 +191,11 @@ def main() -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start (shared)")
     print("| N | MB | floor CPU s | run CPU s | ratio to floor | run wall s | peak RSS MiB | "
-          "read / clean / dedupe / validate / export wall s | µs CPU/record | kept | digest |")
+          "read / clean / dedupe / validate / export CPU s | µs CPU/record | kept | digest |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         r = run_size(n, args.data_dir, args.keep, args.code.resolve())
-        s = r["stages_wall_s"]
+        s = r["stages_cpu_s"]
         split = " / ".join(f"{s.get(k, 0):.1f}" for k in ("read", "clean", "dedupe", "validate", "export"))
         print(f"| {n:,} | {r['mb']:.0f} | {r['floor']['cpu_s']:.1f} | {r['run']['cpu_s']:.1f} | "
               f"{r['run']['cpu_s'] / r['floor']['cpu_s']:.1f}x | {r['run']['wall_s']:.1f} | "
