@@ -167,7 +167,11 @@ def run_size(n: int, data_dir: Path, keep: Path | None, code: Path) -> dict:
     work.mkdir(parents=True)
     config = work / "pipeline.yaml"
     config.write_text(PIPELINE.format(out=work / "out", data=data))
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    # Run a snapshot of the code: a checkout edited or merged during a long run would otherwise feed
+    # the child two versions of datacraft (how the first 1M run died after dedupe).
+    snapshot = work / "code"
+    shutil.copytree(code / "datacraft", snapshot / "datacraft", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(snapshot)}
     floor = child(_FLOOR.format(out=str(work / "floor.jsonl"), data=str(data)), env)
     run = child(f"from datacraft.cli import cli\nsys.argv = ['datacraft', 'run', '--quiet', {str(config)!r}]\ncli()", env)
     manifest = json.loads((work / "out" / "manifest.json").read_text())

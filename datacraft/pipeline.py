@@ -9,6 +9,7 @@ its outputs on disk are unchanged, so a crash or Ctrl-C resumes at the stage it 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import platform
 import time
@@ -121,10 +122,28 @@ def _read_inputs(inputs: list[InputSpec], base: Path) -> Callable[[Ledger], Iter
     return read
 
 
+# Each stage's package, imported before the first record is read. A run lasts minutes to hours; a
+# package imported lazily in the middle of it, from a checkout that changed meanwhile (a merge, a
+# pull), mixes two versions of datacraft: the first 1M-record benchmark run stopped after dedupe
+# with exit 1 that way (an ImportError: validate's new code needed names the loaded records module
+# did not have yet).
+_STAGE_PACKAGES = {"read": ("datacraft.io.readers",), "clean": ("datacraft.clean",), "dedupe": ("datacraft.dedupe",),
+                   "validate": ("datacraft.validate",), "decontaminate": ("datacraft.decontam",),
+                   "export": ("datacraft.export",), "stats": ("datacraft.stats", "datacraft.runner")}
+
+
+def import_stage_code(kinds: list[str]) -> None:
+    """Import the packages the given stages run, so that no stage imports code in mid-run."""
+    for kind in kinds:
+        for name in _STAGE_PACKAGES.get(kind, ()):
+            importlib.import_module(name)
+
+
 def run_pipeline(config_path: str, *, force: bool = False,
                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run (or resume) a pipeline file; returns the manifest it wrote."""
     config, stages = load_pipeline(config_path)
+    import_stage_code([kind for kind, _ in stages])
     base = Path(config_path).resolve().parent
     out_dir = (base / config.output_dir).resolve()
     manifest_path = out_dir / "manifest.json"

@@ -155,3 +155,41 @@ def test_an_output_dir_that_holds_an_input_is_refused(project):
     (project / "p.yaml").write_text(CONFIG.replace("output_dir: out", "output_dir: ."), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^output_dir .* holds the input .*in\.jsonl; write to a new folder"):
         run_pipeline(str(project / "p.yaml"))
+
+
+def test_every_stage_is_imported_before_the_first_record(project, monkeypatch):
+    """A checkout that changes during a run (a merge) must not mix two versions of the code.
+
+    The first 1M-record benchmark run exited 1 after dedupe: validate's package was imported only
+    when its stage began, from a tree a merge had changed meanwhile (ImportError). Here, once the
+    read stage is done, importing any datacraft module not yet loaded fails as that one did.
+    """
+    import sys
+
+    import datacraft
+
+    for name in [n for n in sys.modules if n.startswith(("datacraft.validate", "datacraft.export",
+                                                         "datacraft.stats"))]:
+        monkeypatch.delitem(sys.modules, name)  # as in a fresh `datacraft run` process
+    for attr in ("validate", "export", "stats"):
+        if hasattr(datacraft, attr):
+            monkeypatch.setattr(datacraft, attr, getattr(datacraft, attr))
+
+    class ChangedCheckout:
+        active = False
+
+        def find_spec(self, name, path=None, target=None):
+            if self.active and name.startswith("datacraft.") and name not in sys.modules:
+                raise ImportError(f"cannot import {name}: the checkout changed during the run")
+            return None
+
+    finder = ChangedCheckout()
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+
+    def progress(message: str) -> None:
+        if message.startswith("01_read"):
+            finder.active = True
+
+    manifest = run_pipeline(str(project / "pipeline.yaml"), progress=progress)
+    assert finder.active
+    assert manifest["totals"] == {"read": 7, "kept": 4, "rejected": 3, "balanced": True}
