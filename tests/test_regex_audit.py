@@ -103,6 +103,7 @@ FACTORIES = {
     "_compile",  # ingest.robots: escaped literals joined by `.*`, matched against one URL path (bounded)
     "_indented_run",  # io.jsonscan: `,[ \t\r]*\n` + an escaped run of spaces + `\{`: linear
     "_unwrap",  # io.jsonscan: `"<escaped key>"\s*:\s*\[`: linear
+    "class_table",  # clean.blockstats: `(?:<one character class>)+`, run once on the string of all code points
 }
 # Searched only in bounded text, so their quadratic worst case is a constant: name -> where bounded.
 BOUNDED = {

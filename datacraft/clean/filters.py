@@ -57,6 +57,8 @@ _REFUSAL = [re.compile(p, re.I) for p in (
     r"\A我(?:无法|不能)(?:回答|提供|完成|满足|协助|帮助|执行|处理|生成)",
 )]
 _ANCHORED_REFUSAL = [p for p in _REFUSAL if p.pattern.startswith("\\A")]
+# One search for "does any anchored pattern match": the alternation matches exactly when one does.
+_ANY_ANCHORED = re.compile("|".join(f"(?:{p.pattern})" for p in _ANCHORED_REFUSAL), re.I)
 
 
 def may_hold_code(text: str) -> bool:
@@ -177,6 +179,8 @@ def refusal_match(text: str) -> re.Match[str] | None:
     """
     # Under re.I "as a" matches only a/A, s/S/ſ, a/A: lowercase text without "as a" or ſ cannot match.
     hinted = ("作为" in text or "as a" in text.lower() or "ſ" in text) and _REFUSAL_HINT.search(text)
+    if not hinted and not _ANY_ANCHORED.search(text):
+        return None
     for pattern in _REFUSAL if hinted else _ANCHORED_REFUSAL:
         if match := pattern.search(text):
             return match

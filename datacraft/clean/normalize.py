@@ -87,9 +87,9 @@ _PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|ass
 _QUOTE_PAIRS = {'"': '"', "“": "”", "「": "」", "『": "』"}
 
 # Character classes whose absence lets a step be skipped, found for a whole block at once (numpy).
-SUSPECT, LINE_ENDS, FULLWIDTH, WHITESPACE_RARE = 1, 2, 4, 8
+SUSPECT, LINE_ENDS, FULLWIDTH, WHITESPACE_RARE, MARKUP = 1, 2, 4, 8, 16
 _CLASSES = ((SUSPECT, _FTFY_SUSPECT.pattern), (LINE_ENDS, "\r|" + _ZERO_WIDTH.pattern),
-            (FULLWIDTH, _FULLWIDTH.pattern), (WHITESPACE_RARE, _WHITESPACE_RARE.pattern))
+            (FULLWIDTH, _FULLWIDTH.pattern), (WHITESPACE_RARE, _WHITESPACE_RARE.pattern), (MARKUP, "[<&]"))
 
 STEPS = ("nfc", "mojibake", "html", "fullwidth", "whitespace", "t2s", "prefix", "quotes")
 
@@ -278,15 +278,23 @@ class Normalizer:
 
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
-        # Whether the record is about markup matters only where some text could look like HTML.
-        markup_ok = self.config.html and (not _may_hold_markup(record) or not _about_markup(record))
+        # Whether the record is about markup matters only where some text could look like HTML:
+        # asked once, for the first text holding "<" or "&" (a text without either never does).
+        about: list[bool] = []
+
+        def markup_ok() -> bool:
+            if not about:
+                about.append(self.config.html and (not _may_hold_markup(record) or not _about_markup(record)))
+            return about[0]
 
         def turn(role: str, field: str, text: str) -> str:
             if role in TOOL_ROLES:
                 return text  # tool-call arguments, observations and tool lists are JSON: left as they are
+            classes = self.classes.get(text)
+            html = self.config.html if classes is not None and not classes & MARKUP else markup_ok()
             # chosen/rejected are answers: labels and wrapping quotes go as from `output`.
-            return self.text(text, fired, html=markup_ok, field="output" if field in PREFERENCE_FIELDS else field,
-                             classes=self.classes.get(text))
+            return self.text(text, fired, html=html, field="output" if field in PREFERENCE_FIELDS else field,
+                             classes=classes)
 
         out = map_texts(record, turn)
         if fired:
