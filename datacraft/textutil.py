@@ -10,6 +10,8 @@ _CJK = re.compile(f"[{CJK_CLASS}]")
 _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 _WORD = re.compile(rf"[^\W\d_{CJK_CLASS}]+|\d+")
 _LATIN = re.compile(r"[A-Za-z]")
+_LATIN_RUN = re.compile(r"[A-Za-z]+")
+_KANA_OR_HANGUL = re.compile("[\u3040-\u30ff\uac00-\ud7af]")
 
 
 def cjk_count(text: str) -> int:
@@ -30,7 +32,7 @@ def is_cjk(text: str) -> bool:
     cjk = cjk_count(text)
     if not cjk:
         return False
-    return cjk * 3 >= cjk + len(_LATIN.findall(text))
+    return cjk * 3 >= cjk + sum(map(len, _LATIN_RUN.findall(text)))  # runs: one object per word
 
 
 def text_length(text: str) -> int:
@@ -48,9 +50,9 @@ def language(text: str) -> str:
     >>> language("你好"), language("hello there"), language("12345")
     ('zh', 'en', 'other')
     """
-    if re.search("[\u3040-\u30ff]", text):
-        return "ja"
-    if re.search("[\uac00-\ud7af]", text):
+    if _KANA_OR_HANGUL.search(text):  # one scan for both, then which (most texts have neither)
+        if re.search("[\u3040-\u30ff]", text):
+            return "ja"
         return "ko"
     if is_cjk(text):
         return "zh"

@@ -74,3 +74,24 @@ def test_halfwidth_shortcut_matches_the_character_loop(text: str) -> None:
             out += ch
         slow.append(out)
     assert N.to_halfwidth(text) == "\n".join(slow)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.sampled_from(list("ab Zz1 中文かカ한국\u3000，.LoRA微调")), max_size=40))
+def test_language_is_unchanged(text: str) -> None:
+    """`language` with one scan for kana/hangul and Latin letters counted in runs decides as before."""
+    import re
+
+    from datacraft.textutil import cjk_count, language
+
+    def before(t: str) -> str:
+        if re.search("[\u3040-\u30ff]", t):
+            return "ja"
+        if re.search("[\uac00-\ud7af]", t):
+            return "ko"
+        cjk = cjk_count(t)
+        if cjk and cjk * 3 >= cjk + len(re.findall("[A-Za-z]", t)):
+            return "zh"
+        return "en" if re.search("[A-Za-z]", t) else "other"
+
+    assert language(text) == before(text)
