@@ -132,18 +132,21 @@ out.close()
 """
 
 
-def child(body: str, env: dict | None = None) -> dict:
+def child(body: str, env: dict | None = None, cwd: Path | None = None) -> dict:
     """Run `body` in a fresh interpreter: wall, CPU (user + system) and peak RSS of that child."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    # `-c` puts the working directory first on sys.path: run elsewhere than a checkout, so that
+    # PYTHONPATH (the code under test) decides which datacraft is imported.
     done = subprocess.run([sys.executable, "-c", _CHILD.format(body=body)], check=False, text=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     if done.returncode:
         raise SystemExit(f"child exited {done.returncode}:\n{done.stderr[-3000:]}")
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = int(done.stderr.split("PEAK_RSS_KB")[-1].split()[0]) / 1024
-    return {"wall_s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+    imported = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if line.startswith("DATACRAFT ")]
+    return {"datacraft": imported[0] if imported else None, "wall_s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
             "user_s": after.ru_utime - before.ru_utime, "peak_rss_mib": peak}
 
 
@@ -172,8 +175,12 @@ def run_size(n: int, data_dir: Path, keep: Path | None, code: Path) -> dict:
     snapshot = work / "code"
     shutil.copytree(code / "datacraft", snapshot / "datacraft", ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PYTHONPATH": str(snapshot)}
-    floor = child(_FLOOR.format(out=str(work / "floor.jsonl"), data=str(data)), env)
-    run = child(f"from datacraft.cli import cli\nsys.argv = ['datacraft', 'run', '--quiet', {str(config)!r}]\ncli()", env)
+    floor = child(_FLOOR.format(out=str(work / "floor.jsonl"), data=str(data)), env, work)
+    run = child("import datacraft\nsys.stderr.write('DATACRAFT ' + datacraft.__file__ + '\\n')\n"
+                f"from datacraft.cli import cli\nsys.argv = ['datacraft', 'run', '--quiet', {str(config)!r}]\ncli()",
+                env, work)
+    if not run["datacraft"].startswith(str(snapshot)):
+        raise SystemExit(f"the run imported {run['datacraft']}, not the code under test in {snapshot}")
     manifest = json.loads((work / "out" / "manifest.json").read_text())
     stages = {s["stage"]: s["seconds"] for s in manifest["stages"]}
     stages_cpu = {s["stage"]: s.get("cpu_seconds", 0.0) for s in manifest["stages"]}
