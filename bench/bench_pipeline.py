@@ -173,7 +173,8 @@ def run_size(n: int, data_dir: Path, keep: Path | None, code: Path) -> dict:
     # Run a snapshot of the code: a checkout edited or merged during a long run would otherwise feed
     # the child two versions of datacraft (how the first 1M run died after dedupe).
     snapshot = work / "code"
-    shutil.copytree(code / "datacraft", snapshot / "datacraft", ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("datacraft", "schemas", "prompts"):  # the package and the folders it loads (resources.py)
+        shutil.copytree(code / part, snapshot / part, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PYTHONPATH": str(snapshot)}
     floor = child(_FLOOR.format(out=str(work / "floor.jsonl"), data=str(data)), env, work)
     run = child("import datacraft\nsys.stderr.write('DATACRAFT ' + datacraft.__file__ + '\\n')\n"
