@@ -20,6 +20,7 @@ STOPPED = {
     "max_requests": "hit --max-requests",
     "max_cost": "hit --max-cost",
     "documents_used_up": "every document chunk was used",
+    "prompts_used_up": "every seed prompt has its preference pair (or its reject)",
     "no_progress": "many requests in a row gave no usable item (see the rejects)",
     "interrupted": "interrupted",
     "terminated": "terminated (SIGTERM)",
@@ -44,6 +45,12 @@ FAILED_STOPS = {"no_progress"}
               help="Prompt language (default auto: the seeds', or each passage's; other: the fallback prompt).")
 @click.option("--application", default=None, metavar="TEXT", help="What the dataset is for, told to the model.")
 @click.option("--criterion", "criteria", multiple=True, metavar="TEXT", help="An extra quality rule for the model; repeatable.")
+@click.option("--kind", type=click.Choice(["single", "multi-turn", "preference"]), default=None,
+              help="single: instruction/answer records (default); multi-turn: conversations (--turns); "
+                   "preference: a chosen/rejected pair for each seed's prompt, ranked by the LLM as judge.")
+@click.option("--turns", default=None, metavar="N|LOW-HIGH", help="--kind multi-turn: user turns per conversation (default 2-4).")
+@click.option("--temperatures", default=None, metavar="T1,T2,...",
+              help="--kind preference: one candidate answer per temperature (default 0.3,1.0).")
 @click.option("--dry-run", is_flag=True, help="Print the first request exactly as it would be sent, and send nothing.")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="Your own Jinja2 prompt template.")
 @click.option("--seed", type=int, default=None, help="Sampling seed: which seeds each request shows.")
@@ -54,7 +61,8 @@ FAILED_STOPS = {"no_progress"}
 @llm_options
 def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
             feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,
-            lang: str | None, application: str | None, criteria: tuple[str, ...], dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
+            lang: str | None, application: str | None, criteria: tuple[str, ...], kind: str | None,
+            turns: str | None, temperatures: str | None, dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
             max_cost: float | None, restart: bool, config_path: str | None, **llm_flags: Any) -> None:
     """Generate new Alpaca records from seed examples (or documents) with any OpenAI-compatible LLM.
 
@@ -73,12 +81,15 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
         datacraft generate --seeds seeds.jsonl -n 1000 -o gen.jsonl --feedback feedback.jsonl \\
             --round-size 200 --max-cost 5 --model gpt-4o-mini
         datacraft generate --from-docs docs.jsonl -n 300 -o qa.jsonl --base-url http://localhost:8000/v1 --model qwen
+        datacraft generate --seeds seeds.jsonl --kind multi-turn --turns 2-4 -n 50 -o chats.jsonl --model gpt-4o-mini
+        datacraft generate --seeds prompts.jsonl --kind preference -n 50 -o pairs.jsonl --model gpt-4o-mini
     """
     sections = load_sections(config_path)
     where = config_path or "config"
     config = generate_config(sections, where, n=n, rounds=rounds, round_size=round_size, batch_size=batch_size,
                              lang=lang, prompt=prompt_path, seed=seed, application=application,
-                             criteria=list(criteria) or None)
+                             criteria=list(criteria) or None, kind=kind, turns=turns,
+                             temperatures=_numbers(temperatures, "--temperatures"))
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
     llm = llm_config(sections, where, llm_flags)
     if dry_run:
@@ -106,6 +117,16 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
         click.echo(f"Error: stopped with {summary['written']} of -n {summary['n']} records: {why}. "
                    "Fix the prompt, the filters or the endpoint, then rerun the same command to resume.", err=True)
         sys.exit(1)
+
+
+def _numbers(value: str | None, option: str) -> list[float] | None:
+    """"0.3,1.0" -> [0.3, 1.0]; a bad list is a usage error before any work starts."""
+    if value is None:
+        return None
+    try:
+        return [float(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {value!r}", param_hint=option) from None
 
 
 class _Bar:

@@ -13,6 +13,7 @@ import shutil
 import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from datacraft.errors import ConfigError
 from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
-from datacraft.generate.engine import Generator, Progress
+from datacraft.generate.engine import Asker, Generator, Progress
 from datacraft.generate.feedback import (
     ACCEPTED,
     EDITED,
@@ -35,9 +36,12 @@ from datacraft.generate.feedback import (
 )
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
 from datacraft.generate.lang import majority_language
+from datacraft.generate.multiturn import TEMPLATE as MULTITURN_TEMPLATE
+from datacraft.generate.multiturn import MultiTurnChecker, build_multiturn_prompt, parse_conversations
 from datacraft.generate.novelty import NoveltyChecker
+from datacraft.generate.preference import JUDGE_TEMPLATE, PreferenceChecker, ask_preference, prompt_messages
 from datacraft.generate.prompts import template_version
-from datacraft.generate.requests import RoundContext, build_prompt, request_seed
+from datacraft.generate.requests import RoundContext, ask, build_prompt, request_seed
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
 from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key
@@ -46,6 +50,7 @@ from datacraft.records import Record
 # Settings that change what a prompt says: a change starts a new round.
 _PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
                     "max_tokens", "seed", "qa_per_chunk", "chunk_chars", "application", "criteria")
+_KIND_SETTINGS = {"multi-turn": ("turns",), "preference": ("temperatures", "judge_retries")}
 
 
 def state_dir(output: str) -> Path:
@@ -71,7 +76,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     config = config or GenerateConfig()
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
-    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost)
+    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind)
     key = api_key(llm)  # a missing key fails here, before anything is written
     load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
     seed_records = load_seeds(seeds, read_options) if seeds else []
@@ -96,7 +101,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                           "missing); pass --restart to replace it, or choose another -o")
     state = journal.replay()
     state.set_removed(load_feedback(feedback).decisions())  # records rejected in review do not count towards -n
-    mode = "docs" if chunks is not None else "seeds"
+    mode = "docs" if chunks is not None else "seeds" if config.kind == "single" else f"seeds:{config.kind}"
     sources = {"docs": content_version([c.provenance()["chunk"]["sha1"] for c in chunks]) if chunks else None}
     if state.header is None:
         journal.append(header(mode, sources), state)
@@ -105,9 +110,10 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                           "; choose another -o, or pass --restart to start over")
 
     novelty = NoveltyChecker(config.rouge_threshold, config.near_threshold)
-    novelty.add_many(seed_records, [s["id"] for s in seed_records], kind="seed")
-    novelty.add_many(state.accepted, [r.get("id", "") for r in state.accepted])
-    checker = ItemChecker(clean, novelty, llm.model or "", config.min_support)
+    checker, ask = _kind(config, clean, novelty, llm.model or "", seed_records)
+    if config.kind != "preference":  # a preference run answers given prompts: nothing to be novel against
+        novelty.add_many([checker.novelty_view(s) for s in seed_records], [s["id"] for s in seed_records], kind="seed")
+        novelty.add_many([checker.novelty_view(r) for r in state.accepted], [r.get("id", "") for r in state.accepted])
 
     def next_round() -> tuple[RoundState, RoundContext]:
         fb = load_feedback(feedback)
@@ -126,8 +132,8 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
             last = state.rounds[-1]
         decisions = fb.decisions()
         state.set_removed(decisions)
-        ctx = RoundContext(last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
-                           fb.for_prompt(config.feedback_per_prompt), fb.version, lang, chunks)
+        ctx = _context(config, last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
+                       fb, lang, chunks)
         return last, ctx
 
     store = ResponseCache(llm.cache or run_dir / "cache.sqlite") if llm.use_cache else None
@@ -135,7 +141,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     budget = Budget(max_requests, max_cost, spent_before=state.usage.get("cost", 0.0),
                     paid_before=int(state.usage.get("calls", 0) - state.usage.get("cached", 0)))
     client = LLMClient(llm, cache=store, budget=budget, key=key)
-    generator = Generator(config, client, journal, state, checker, progress)
+    generator = Generator(config, client, journal, state, checker, progress, ask)
     stopped = "interrupted"
     try:
         stopped = asyncio.run(_main(client, generator, next_round))
@@ -182,11 +188,14 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
 def _round_identity(config: GenerateConfig, llm: LLMConfig, lang: str, seed_records: list[Record],
                     chunks: list[Any] | None, fb: Feedback) -> tuple[str, dict[str, Any]]:
     """(identity, info) of the round these settings and this feedback make: a change starts a new round."""
-    template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
-                                config.prompt)
+    name = f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}"
+    name = {"multi-turn": MULTITURN_TEMPLATE, "preference": JUDGE_TEMPLATE}.get(config.kind, name)
+    template = template_version(name, config.prompt if config.kind != "preference" else None)
     info = {"mode": "docs" if chunks is not None else "seeds", "lang": lang, "model": llm.model,
             "seeds_version": content_version(seed_records), "template": template, "feedback_entries": len(fb.entries),
             **{key: getattr(config, key) for key in _PROMPT_SETTINGS}}
+    if config.kind != "single":  # (only then: a single-turn journal from before keeps its round identity)
+        info.update({"kind": config.kind, **{key: getattr(config, key) for key in _KIND_SETTINGS[config.kind]}})
     return content_version([fb.version, info]), info
 
 
@@ -200,14 +209,43 @@ def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMCo
     continues = last is not None and last.identity == identity and not (
         config.round_size is not None and len(state.accepted) >= last.pool + config.round_size)
     pool = last.pool if continues and last is not None else len(state.accepted)
-    ctx = RoundContext(len(state.rounds) + (0 if continues else 1), seed_records,
-                       good_examples(state.accepted[:pool], fb.decisions()), fb.for_prompt(config.feedback_per_prompt),
-                       fb.version, lang, chunks)
-    messages = build_prompt(config, ctx, state.next_request)[0]
+    ctx = _context(config, len(state.rounds) + (0 if continues else 1), seed_records,
+                   good_examples(state.accepted[:pool], fb.decisions()), fb, lang, chunks)
     client = LLMClient(llm, key=key)
+    if config.kind == "preference":  # the first candidate answer to the next prompt
+        if state.next_request >= len(seed_records):
+            raise ConfigError("every seed prompt has its preference pair already: nothing left to send")
+        messages = prompt_messages(seed_records[state.next_request])
+        params = client.params(seed=request_seed(config, state.next_request), temperature=config.temperatures[0],
+                               max_tokens=config.max_tokens)
+        return {"model": llm.model, "messages": messages, **client.wire(params)}
+    build = build_multiturn_prompt if config.kind == "multi-turn" else build_prompt
+    messages = build(config, ctx, state.next_request)[0]
     params = client.params(json_mode=True, seed=request_seed(config, state.next_request),
                            temperature=config.temperature, max_tokens=config.max_tokens)
     return {"model": llm.model, "messages": messages, **client.wire(params)}
+
+
+def _kind(config: GenerateConfig, clean: CleanConfig, novelty: NoveltyChecker, model: str,
+          seeds: list[Record]) -> tuple[Any, Asker]:
+    """(the checker that judges a request's items, what one request does) for the run's --kind."""
+    if config.kind == "multi-turn":
+        return MultiTurnChecker(clean, novelty, model, config.turns), partial(
+            ask, build=build_multiturn_prompt, parse=parse_conversations)
+    if config.kind == "preference":
+        return PreferenceChecker(clean, model, seeds), ask_preference
+    return ItemChecker(clean, novelty, model, config.min_support), ask
+
+
+def _context(config: GenerateConfig, number: int, seeds: list[Record], earlier: list[Record], fb: Feedback,
+             lang: str, chunks: list[Any] | None) -> RoundContext:
+    """What every request of a round shares; a run from documents or prompts ends when they are used up."""
+    ctx = RoundContext(number, seeds, earlier, fb.for_prompt(config.feedback_per_prompt), fb.version, lang, chunks)
+    if chunks is not None:
+        ctx.limit = len(chunks)
+    elif config.kind == "preference":  # one request per seed prompt, one pair per request
+        ctx.limit, ctx.used_up, ctx.per_request = len(seeds), "prompts_used_up", 1
+    return ctx
 
 
 def good_examples(records: list[Record], decisions: dict[tuple[str, str], FeedbackEntry]) -> list[Record]:
@@ -219,10 +257,12 @@ def good_examples(records: list[Record], decisions: dict[tuple[str, str], Feedba
 
 
 def _check_options(output: str, seeds: str | None, docs: list[str], feedback: str | None, rejects: str | None,
-                   llm: LLMConfig, max_cost: float | None) -> None:
+                   llm: LLMConfig, max_cost: float | None, kind: str = "single") -> None:
     """Reject conflicting or impossible options before any work starts."""
     if not seeds and not docs:
         raise ConfigError("nothing to generate from: pass --seeds FILE or --from-docs FILE")
+    if kind != "single" and docs:
+        raise ConfigError(f"--kind {kind} works from --seeds, not --from-docs (use --kind single for document Q&A)")
     if output == "-":
         raise ConfigError("generate needs a file for -o (its resume journal lives beside it), not stdout")
     inputs = [p for p in (seeds, *docs, feedback) if p]
