@@ -21,7 +21,7 @@ from datacraft.generate.config import GenerateConfig
 from datacraft.generate.parse import ParsedReply, json_objects, strip_wrappers
 from datacraft.generate.prompts import Messages, render
 from datacraft.generate.requests import Outcome, RoundContext, request_seed
-from datacraft.llm import LLMClient, RequestFailed
+from datacraft.llm import Completion, LLMClient, RequestFailed
 from datacraft.records import ASSISTANT, SYSTEM, Record, conversation
 from datacraft.validate import validate_record
 
@@ -108,14 +108,18 @@ async def ask_preference(client: LLMClient, config: GenerateConfig, ctx: RoundCo
     outcome = Outcome(k, shown=[seed["id"]], lang=ctx.lang)
     messages = prompt_messages(seed)
     base = request_seed(config, k)
-    try:
-        candidates = await asyncio.gather(*(
-            client.complete(messages, seed=base + number, temperature=t, max_tokens=config.max_tokens)
-            for number, t in enumerate(config.temperatures)))
-    except RequestFailed as exc:
-        outcome.failure = exc
+    replies = await asyncio.gather(*(
+        client.complete(messages, seed=base + number, temperature=t, max_tokens=config.max_tokens)
+        for number, t in enumerate(config.temperatures)), return_exceptions=True)
+    for reply in replies:  # BudgetExhausted (nothing committed; a rerun resumes from the cache) and bugs first
+        if isinstance(reply, BaseException) and not isinstance(reply, RequestFailed):
+            raise reply
+    candidates = [r for r in replies if isinstance(r, Completion)]
+    outcome.completions.extend(candidates)  # what was paid for counts, even when another candidate failed
+    failed = next((r for r in replies if isinstance(r, RequestFailed)), None)
+    if failed is not None:
+        outcome.failure = failed
         return outcome
-    outcome.completions.extend(candidates)
     answers = [c.text.strip() for c in candidates]
     if not all(answers):
         return _fail(outcome, EMPTY_CANDIDATE, f"the candidate at temperature {config.temperatures[answers.index('')]} was empty")
