@@ -359,3 +359,21 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
                      "finish_reason": reply.finish_reason, "logprobs": None}],
         "usage": usage,
     }
+
+
+if __name__ == "__main__":  # serve on a fixed port by hand: python tests/fakellm.py --port 8123 --kinds
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The fake OpenAI-compatible server, for trying commands by hand.")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--kinds", action="store_true", help="also answer multi-turn, plain-answer and judge prompts")
+    parser.add_argument("--lang", default="en", help="language of invented items: en or zh")
+    options = parser.parse_args()
+    fake = FakeLLM(kinds=options.kinds, lang=options.lang)
+    server = ThreadingHTTPServer(("127.0.0.1", options.port), type("Handler", (_Handler,), {"server_fake": fake}))
+    server.daemon_threads = True
+    print(f"serving on http://127.0.0.1:{options.port}/v1 (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
