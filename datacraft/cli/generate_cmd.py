@@ -11,6 +11,7 @@ import click
 from datacraft.clean import CleanConfig
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
+from datacraft.errors import ConfigError
 from datacraft.generate import run_generation
 from datacraft.generate.config import generate_config, load_sections
 
@@ -90,6 +91,9 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
                              lang=lang, prompt=prompt_path, seed=seed, application=application,
                              criteria=list(criteria) or None, kind=kind, turns=turns,
                              temperatures=_numbers(temperatures, "--temperatures"))
+    for value, option, wanted in ((turns, "--turns", "multi-turn"), (temperatures, "--temperatures", "preference")):
+        if value is not None and config.kind != wanted:
+            raise ConfigError(f"{option} is for --kind {wanted} (this run is --kind {config.kind})")
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
     llm = llm_config(sections, where, llm_flags)
     if dry_run:

@@ -77,6 +77,9 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
     _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind)
+    if config.kind == "preference" and config.prompt is not None:
+        raise ConfigError("--prompt is the template that asks for new records; --kind preference answers the seeds' "
+                          "own prompts and judges with prompts/preference_judge.j2")
     key = api_key(llm)  # a missing key fails here, before anything is written
     load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
     seed_records = load_seeds(seeds, read_options) if seeds else []

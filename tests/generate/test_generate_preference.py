@@ -184,3 +184,14 @@ def test_a_failed_candidate_request_rejects_the_prompt_with_the_failure(llm_env,
     assert len(read(tmp_path / "pairs.jsonl")) == 3
     manifest = json.loads((tmp_path / "pairs.manifest.json").read_text())
     assert manifest["usage_total"]["calls"] == 1 + 3 * 3  # the candidate that came back is counted
+
+
+def test_options_of_another_kind_are_refused(fake_llm, llm_env, tmp_path):
+    out = str(tmp_path / "o.jsonl")
+    base = ["generate", "--seeds", SEEDS, "-o", out, "--base-url", fake_llm.url, "--model", "m"]
+    for extra, message in ((["--turns", "2-3"], "--turns is for --kind multi-turn (this run is --kind single)"),
+                           (["--kind", "multi-turn", "--temperatures", "0,1"], "--temperatures is for --kind preference"),
+                           (["--kind", "preference", "--prompt", SEEDS], "--kind preference answers the seeds' own prompts")):
+        result = CliRunner().invoke(cli, [*base, *extra])
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not fake_llm.requests
