@@ -12,9 +12,9 @@ from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.errors import ConfigError
 from datacraft.generate.config import load_sections, review_config
 from datacraft.io.writers import check_not_input
-from datacraft.review.pairs import write_pairs
 from datacraft.records import Record, training_view
 from datacraft.review import ReviewSession, auto_review, load_for_review
+from datacraft.review.pairs import write_pairs
 
 _FIELDS = ("instruction", "input", "output")
 _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit"

@@ -37,9 +37,18 @@ from datacraft.generate.feedback import (
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
 from datacraft.generate.lang import majority_language
 from datacraft.generate.multiturn import TEMPLATE as MULTITURN_TEMPLATE
-from datacraft.generate.multiturn import MultiTurnChecker, build_multiturn_prompt, parse_conversations
+from datacraft.generate.multiturn import (
+    MultiTurnChecker,
+    build_multiturn_prompt,
+    parse_conversations,
+)
 from datacraft.generate.novelty import NoveltyChecker
-from datacraft.generate.preference import JUDGE_TEMPLATE, PreferenceChecker, ask_preference, prompt_messages
+from datacraft.generate.preference import (
+    JUDGE_TEMPLATE,
+    PreferenceChecker,
+    ask_preference,
+    prompt_messages,
+)
 from datacraft.generate.prompts import template_version
 from datacraft.generate.requests import RoundContext, ask, build_prompt, request_seed
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
@@ -83,7 +92,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     key = api_key(llm)  # a missing key fails here, before anything is written
     load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
     seed_records = load_seeds(seeds, read_options) if seeds else []
-    warnings = seed_warnings(seed_records) if seeds and not docs else []
+    warnings = seed_warnings(seed_records, examples=config.kind != "preference") if seeds and not docs else []
     for warning in warnings if warn else ():
         warn(warning)
     chunks = list(iter_chunks(docs, config.chunk_chars)) if docs else None

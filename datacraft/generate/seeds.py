@@ -68,10 +68,10 @@ def load_seeds(path: str, read_options: dict[str, Any] | None = None) -> list[Re
     return seeds
 
 
-def seed_warnings(seeds: list[Record]) -> list[str]:
-    """Advice about a seed set: too few seeds, duplicated ones."""
+def seed_warnings(seeds: list[Record], examples: bool = True) -> list[str]:
+    """Advice about a seed set: too few seeds (when they are style examples), duplicated ones."""
     warnings = []
-    if len(seeds) < FEW_SEEDS:
+    if examples and len(seeds) < FEW_SEEDS:
         warnings.append(f"only {len(seeds)} seed examples: with fewer than {FEW_SEEDS}, generations tend to "
                         "copy the seeds' topics; write a few more varied ones")
     repeated = [text for text, n in Counter(s["instruction"].strip() for s in seeds).items() if n > 1]
