@@ -86,6 +86,9 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
     _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind)
+    if config.kind == "preference" and llm.temperature is not None:
+        raise ConfigError(f"llm.temperature ({llm.temperature}) would give every candidate the same temperature; "
+                          "remove it and set the candidates' temperatures with --temperatures")
     if config.kind == "preference" and config.prompt is not None:
         raise ConfigError("--prompt is the template that asks for new records; --kind preference answers the seeds' "
                           "own prompts and judges with prompts/preference_judge.j2")

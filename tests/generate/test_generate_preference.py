@@ -195,3 +195,11 @@ def test_options_of_another_kind_are_refused(fake_llm, llm_env, tmp_path):
         result = CliRunner().invoke(cli, [*base, *extra])
         assert result.exit_code == 2 and message in result.output, result.output
     assert not fake_llm.requests
+
+
+def test_a_fixed_llm_temperature_is_refused_for_preference(fake_llm, llm_env, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("llm:\n  temperature: 0.7\n", encoding="utf-8")
+    result = generate(fake_llm, tmp_path / "p.jsonl", "--config", str(config))
+    assert result.exit_code == 2 and "would give every candidate the same temperature" in result.output
+    assert not fake_llm.requests
