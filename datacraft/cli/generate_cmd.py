@@ -52,6 +52,8 @@ FAILED_STOPS = {"no_progress"}
 @click.option("--turns", default=None, metavar="N|LOW-HIGH", help="--kind multi-turn: user turns per conversation (default 2-4).")
 @click.option("--temperatures", default=None, metavar="T1,T2,...",
               help="--kind preference: one candidate answer per temperature (default 0.3,1.0).")
+@click.option("--models", default=None, metavar="M1,M2,...",
+              help="--kind preference: models that write the candidates (same endpoint); --model judges.")
 @click.option("--dry-run", is_flag=True, help="Print the first request exactly as it would be sent, and send nothing.")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="Your own Jinja2 prompt template.")
 @click.option("--seed", type=int, default=None, help="Sampling seed: which seeds each request shows.")
@@ -63,7 +65,7 @@ FAILED_STOPS = {"no_progress"}
 def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
             feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,
             lang: str | None, application: str | None, criteria: tuple[str, ...], kind: str | None,
-            turns: str | None, temperatures: str | None, dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
+            turns: str | None, temperatures: str | None, models: str | None, dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
             max_cost: float | None, restart: bool, config_path: str | None, **llm_flags: Any) -> None:
     """Generate new Alpaca records from seed examples (or documents) with any OpenAI-compatible LLM.
 
@@ -90,8 +92,10 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
     config = generate_config(sections, where, n=n, rounds=rounds, round_size=round_size, batch_size=batch_size,
                              lang=lang, prompt=prompt_path, seed=seed, application=application,
                              criteria=list(criteria) or None, kind=kind, turns=turns,
-                             temperatures=_numbers(temperatures, "--temperatures"))
-    for value, option, wanted in ((turns, "--turns", "multi-turn"), (temperatures, "--temperatures", "preference")):
+                             temperatures=_numbers(temperatures, "--temperatures"),
+                             models=[m.strip() for m in models.split(",") if m.strip()] if models else None)
+    for value, option, wanted in ((turns, "--turns", "multi-turn"), (temperatures, "--temperatures", "preference"),
+                                  (models, "--models", "preference")):
         if value is not None and config.kind != wanted:
             raise ConfigError(f"{option} is for --kind {wanted} (this run is --kind {config.kind})")
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")

@@ -46,7 +46,8 @@ class GenerateConfig(BaseModel):
     prompt: str | None = Field(None, description="your own prompt template (Jinja2) instead of prompts/generate_<lang>.j2")
     kind: Literal["single", "multi-turn", "preference"] = Field("single", description="what each record is: one exchange, a conversation (--turns), or a chosen/rejected pair for each seed's prompt")
     turns: tuple[int, int] = Field((2, 4), description="multi-turn: user turns per conversation, fewest and most (--turns 2-4)")
-    temperatures: list[float] = Field([0.3, 1.0], min_length=2, description="preference: one candidate answer per temperature (UltraFeedback samples several models; temperatures are the one-model version)")
+    temperatures: list[float] = Field([0.3, 1.0], min_length=1, description="preference: candidate temperatures; one candidate per model and temperature")
+    models: list[str] = Field([], description="preference: the models that write candidates (UltraFeedback samples several); empty: the judge's model (--model)")
     judge_retries: int = Field(2, ge=0, description="preference: judge requests repeated after a tie or an unreadable verdict before the prompt is rejected")
 
     @field_validator("turns", mode="before")
@@ -68,6 +69,14 @@ class GenerateConfig(BaseModel):
         if any(not 0 <= t <= 2 for t in value):
             raise ValueError("temperatures must lie between 0 and 2")
         return value
+
+    def candidates(self, judge: str) -> list[tuple[str, float]]:
+        """(model, temperature) of each preference candidate: every model at every temperature.
+
+        >>> GenerateConfig(models=["a", "b"], temperatures=[0.7]).candidates("judge")
+        [('a', 0.7), ('b', 0.7)]
+        """
+        return [(model, t) for model in (self.models or [judge]) for t in self.temperatures]
 
     @field_validator("lang")
     @classmethod

@@ -1,8 +1,9 @@
 """Preference generation, UltraFeedback/distilabel style: candidate answers to each prompt, ranked by a judge.
 
-Request k takes the k-th seed's prompt (with its system prompt and earlier turns), asks for one
-candidate answer per temperature in `temperatures`, and shows them to the judge (the same LLM, a
-rubric, candidates in a per-prompt shuffled order against position bias). The best-rated answer
+Request k takes the k-th seed's prompt (with its system prompt and earlier turns), asks each of
+`models` (default: the judge's own model) for a candidate answer at each of `temperatures`, and
+shows them to the judge (the `--model` LLM, a rubric, candidates in a per-prompt shuffled order
+against position bias). The best-rated answer
 becomes `chosen`, the worst `rejected`; every score and the judge's rationale go to `meta.preference`.
 A tie or an unreadable verdict is asked again (`judge_retries`), then the prompt is rejected with a
 reason, like a failed candidate request or identical candidates: nothing is dropped silently.
@@ -102,15 +103,20 @@ def _pick(scores: list[float]) -> tuple[int, int] | None:
     return scores.index(best), len(scores) - 1 - scores[::-1].index(worst)
 
 
-async def ask_preference(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: int) -> Outcome:
-    """Candidates for prompt k, then the judge (retried on a tie or an unreadable verdict). Raises BudgetExhausted."""
+async def ask_preference(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: int,
+                         writers: dict[str, LLMClient] | None = None) -> Outcome:
+    """Candidates for prompt k, then the judge (retried on a tie or an unreadable verdict). Raises BudgetExhausted.
+
+    `client` is the judge (and writes the candidates of its own model); `writers` the clients of other --models.
+    """
     seed = ctx.seeds[k]
     outcome = Outcome(k, shown=[seed["id"]], lang=ctx.lang)
     messages = prompt_messages(seed)
     base = request_seed(config, k)
+    specs = config.candidates(client.model)
     replies = await asyncio.gather(*(
-        client.complete(messages, seed=base + number, temperature=t, max_tokens=config.max_tokens)
-        for number, t in enumerate(config.temperatures)), return_exceptions=True)
+        (writers or {}).get(model, client).complete(messages, seed=base + number, temperature=t, max_tokens=config.max_tokens)
+        for number, (model, t) in enumerate(specs)), return_exceptions=True)
     for reply in replies:  # BudgetExhausted (nothing committed; a rerun resumes from the cache) and bugs first
         if isinstance(reply, BaseException) and not isinstance(reply, RequestFailed):
             raise reply
@@ -122,7 +128,8 @@ async def ask_preference(client: LLMClient, config: GenerateConfig, ctx: RoundCo
         return outcome
     answers = [c.text.strip() for c in candidates]
     if not all(answers):
-        return _fail(outcome, EMPTY_CANDIDATE, f"the candidate at temperature {config.temperatures[answers.index('')]} was empty")
+        model, t = specs[answers.index("")]
+        return _fail(outcome, EMPTY_CANDIDATE, f"the candidate of {model} at temperature {t} was empty")
     if len(set(answers)) < len(answers):
         return _fail(outcome, IDENTICAL_CANDIDATES, "two candidates are the same text: nothing to prefer")
     order = random.Random(f"{config.seed}:{k}:order").sample(range(len(answers)), len(answers))
@@ -140,7 +147,7 @@ async def ask_preference(client: LLMClient, config: GenerateConfig, ctx: RoundCo
         verdict = parse_verdict(reply.text, labels)
         picked = _pick(verdict.scores) if isinstance(verdict, Verdict) else None
         if isinstance(verdict, Verdict) and picked is not None:
-            return _pair(outcome, config, seed, answers, order, labels, verdict, picked, attempt + 1)
+            return _pair(outcome, specs, seed, answers, order, labels, verdict, picked, attempt + 1)
         problem = verdict if isinstance(verdict, str) else f"every candidate scored {verdict.scores[0]:g}"
         problems.append(problem)
         judge = [*judge, {"role": ASSISTANT, "content": reply.text},
@@ -161,7 +168,7 @@ def _fail(outcome: Outcome, reason: str, detail: str) -> Outcome:
     return outcome
 
 
-def _pair(outcome: Outcome, config: GenerateConfig, seed: Record, answers: list[str], order: list[int],
+def _pair(outcome: Outcome, specs: list[tuple[str, float]], seed: Record, answers: list[str], order: list[int],
           labels: list[str], verdict: Verdict, picked: tuple[int, int], attempts: int) -> Outcome:
     """The preference record of prompt k: the seed's prompt fields with `chosen` and `rejected`."""
     scores = {order[position]: score for position, score in enumerate(verdict.scores)}  # candidate -> score
@@ -170,10 +177,10 @@ def _pair(outcome: Outcome, config: GenerateConfig, seed: Record, answers: list[
     record.update({"chosen": answers[chosen], "rejected": answers[rejected]})
     outcome.parsed = ParsedReply(items=[{"record": record, "preference": {
         "rationale": verdict.rationale, "judge_attempts": attempts,
-        "candidates": [{"temperature": t, "score": scores[i], "label": labels[order.index(i)]}
-                       for i, t in enumerate(config.temperatures)],
-        "chosen": {"temperature": config.temperatures[chosen], "score": scores[chosen]},
-        "rejected": {"temperature": config.temperatures[rejected], "score": scores[rejected]}}}])
+        "candidates": [{"model": model, "temperature": t, "score": scores[i], "label": labels[order.index(i)]}
+                       for i, (model, t) in enumerate(specs)],
+        "chosen": {"model": specs[chosen][0], "temperature": specs[chosen][1], "score": scores[chosen]},
+        "rejected": {"model": specs[rejected][0], "temperature": specs[rejected][1], "score": scores[rejected]}}}])
     return outcome
 
 

@@ -9,6 +9,7 @@ rewritten atomically from the journal at the end of every run, including an inte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 from collections import Counter
@@ -59,7 +60,7 @@ from datacraft.records import Record
 # Settings that change what a prompt says: a change starts a new round.
 _PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
                     "max_tokens", "seed", "qa_per_chunk", "chunk_chars", "application", "criteria")
-_KIND_SETTINGS = {"multi-turn": ("turns",), "preference": ("temperatures", "judge_retries")}
+_KIND_SETTINGS = {"multi-turn": ("turns",), "preference": ("temperatures", "models", "judge_retries")}
 
 
 def state_dir(output: str) -> Path:
@@ -85,7 +86,13 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     config = config or GenerateConfig()
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
-    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind)
+    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind,
+                   config.models if config.kind == "preference" else ())
+    if config.kind == "preference" and len(config.candidates(llm.model or "")) < 2:
+        raise ConfigError("--kind preference needs at least 2 candidates to compare: give 2+ temperatures "
+                          "(--temperatures 0.3,1.0) or 2+ models (--models a,b)")
+    if len(set(config.models)) < len(config.models):
+        raise ConfigError(f"--models names a model twice: {','.join(config.models)}")
     if config.kind == "preference" and llm.temperature is not None:
         raise ConfigError(f"llm.temperature ({llm.temperature}) would give every candidate the same temperature; "
                           "remove it and set the candidates' temperatures with --temperatures")
@@ -156,10 +163,13 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     budget = Budget(max_requests, max_cost, spent_before=state.usage.get("cost", 0.0),
                     paid_before=int(state.usage.get("calls", 0) - state.usage.get("cached", 0)))
     client = LLMClient(llm, cache=store, budget=budget, key=key)
+    writers = _writers(config, llm, client, store, budget, key)
+    if writers:
+        ask = partial(ask_preference, writers=writers)
     generator = Generator(config, client, journal, state, checker, progress, ask)
     stopped = "interrupted"
     try:
-        stopped = asyncio.run(_main(client, generator, next_round))
+        stopped = asyncio.run(_main(client, generator, next_round, list(writers.values())))
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
@@ -171,7 +181,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     return summary
 
 
-async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str:
+async def _main(client: LLMClient, generator: Generator, next_round: Any, others: Sequence[LLMClient] = ()) -> str:
     """Run the generator; SIGTERM (a `kill`, a container stop) ends it the way Ctrl-C does."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -189,7 +199,9 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
         handled = False
     try:
-        async with client:
+        async with client, contextlib.AsyncExitStack() as stack:
+            for other in others:
+                await stack.enter_async_context(other)
             return await generator.run(next_round)
     except asyncio.CancelledError:
         if terminated:
@@ -231,14 +243,28 @@ def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMCo
         if state.next_request >= len(seed_records):
             raise ConfigError("every seed prompt has its preference pair already: nothing left to send")
         messages = prompt_messages(seed_records[state.next_request])
-        params = client.params(seed=request_seed(config, state.next_request), temperature=config.temperatures[0],
+        model, temperature = config.candidates(llm.model or "")[0]
+        params = client.params(seed=request_seed(config, state.next_request), temperature=temperature,
                                max_tokens=config.max_tokens)
-        return {"model": llm.model, "messages": messages, **client.wire(params)}
+        return {"model": model, "messages": messages, **client.wire(params)}
     build = build_multiturn_prompt if config.kind == "multi-turn" else build_prompt
     messages = build(config, ctx, state.next_request)[0]
     params = client.params(json_mode=True, seed=request_seed(config, state.next_request),
                            temperature=config.temperature, max_tokens=config.max_tokens)
     return {"model": llm.model, "messages": messages, **client.wire(params)}
+
+
+def _writers(config: GenerateConfig, llm: LLMConfig, judge: LLMClient, store: ResponseCache | None, budget: Budget,
+             key: str) -> dict[str, LLMClient]:
+    """Clients for the --models other than the judge's: same endpoint, cache, budget, usage and concurrency."""
+    writers = {}
+    for model in config.models if config.kind == "preference" else ():
+        if model == llm.model:
+            continue
+        writer = LLMClient(llm.model_copy(update={"model": model}), cache=store, budget=budget, key=key)
+        writer.usage, writer.limiter = judge.usage, judge.limiter  # one endpoint: one tally, one concurrency limit
+        writers[model] = writer
+    return writers
 
 
 def _kind(config: GenerateConfig, clean: CleanConfig, novelty: NoveltyChecker, model: str,
@@ -272,7 +298,7 @@ def good_examples(records: list[Record], decisions: dict[tuple[str, str], Feedba
 
 
 def _check_options(output: str, seeds: str | None, docs: list[str], feedback: str | None, rejects: str | None,
-                   llm: LLMConfig, max_cost: float | None, kind: str = "single") -> None:
+                   llm: LLMConfig, max_cost: float | None, kind: str = "single", models: Sequence[str] = ()) -> None:
     """Reject conflicting or impossible options before any work starts."""
     if not seeds and not docs:
         raise ConfigError("nothing to generate from: pass --seeds FILE or --from-docs FILE")
@@ -284,9 +310,10 @@ def _check_options(output: str, seeds: str | None, docs: list[str], feedback: st
     check_not_input(output, inputs)
     if rejects:
         check_not_input(rejects, [*inputs, output])
-    if max_cost is not None and llm.price(llm.model or "") is None:
-        raise ConfigError(f"--max-cost needs the price of model {llm.model!r}: add it under llm.prices in the "
-                          "config file (USD per 1M input and output tokens)")
+    for model in [llm.model or "", *models] if max_cost is not None else ():
+        if llm.price(model) is None:
+            raise ConfigError(f"--max-cost needs the price of model {model!r}: add it under llm.prices in the "
+                              "config file (USD per 1M input and output tokens)")
 
 
 def _finish(output: str, rejects: str | None, state: JournalState, config: GenerateConfig, llm: LLMConfig,

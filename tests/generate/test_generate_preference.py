@@ -60,7 +60,8 @@ def test_one_pair_per_prompt_with_the_judges_scores_and_rationale(llm_env, tmp_p
         assert pair["chosen"].startswith("answer written at temperature 0.3")
         assert pair["rejected"].startswith("answer written at temperature 1.0")
         pref = pair["meta"]["preference"]
-        assert pref["chosen"] == {"temperature": 0.3, "score": 9.0} and pref["rejected"] == {"temperature": 1.0, "score": 3.0}
+        assert pref["chosen"] == {"model": "fake-model", "temperature": 0.3, "score": 9.0}
+        assert pref["rejected"] == {"model": "fake-model", "temperature": 1.0, "score": 3.0}
         assert pref["rationale"] == "the cooler answer is more precise" and pref["judge_attempts"] == 1
         assert pair["meta"]["kind"] == "preference" and "output" not in pair
     judge_prompts = [b["messages"][0]["content"] for b in bodies if "\nCandidate A:\n" in b["messages"][0]["content"]]
@@ -136,7 +137,8 @@ def test_pairs_export_to_the_ranking_forms(llm_env, tmp_path):
 
 
 def test_bad_temperatures_are_refused_before_any_request(fake_llm, llm_env, tmp_path):
-    for value, message in (("0.5", "at least 2 items"), ("0.5,x", "expected numbers separated by commas"),
+    for value, message in (("0.5", "--kind preference needs at least 2 candidates to compare"),
+                           ("0.5,x", "expected numbers separated by commas"),
                            ("0.5,3", "temperatures must lie between 0 and 2")):
         result = generate(fake_llm, tmp_path / "p.jsonl", "--temperatures", value)
         assert result.exit_code == 2 and message in result.output, result.output
@@ -203,3 +205,28 @@ def test_a_fixed_llm_temperature_is_refused_for_preference(fake_llm, llm_env, tm
     result = generate(fake_llm, tmp_path / "p.jsonl", "--config", str(config))
     assert result.exit_code == 2 and "would give every candidate the same temperature" in result.output
     assert not fake_llm.requests
+
+
+def test_models_write_candidates_and_the_judge_model_ranks_them(llm_env, tmp_path):
+    def handler(body, index):  # the small model writes worse answers; the judge prefers the big one's
+        first = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        if "\nCandidate A:\n" in first:
+            assert body["model"] == "judge-model"
+            blocks = re.findall(r'\nCandidate ([A-Z]):\n"""\n(.*?)\n"""', first, re.DOTALL)
+            return Reply(json.dumps({"ratings": [{"candidate": label, "score": 8 if "big-model" in text else 2}
+                                                 for label, text in blocks]}))
+        return Reply(f"answer by {body['model']} at {body['temperature']}")
+
+    with FakeLLM(handler) as server:
+        result = generate(server, tmp_path / "pairs.jsonl", "-n", "3", "--models", "big-model,small-model",
+                          "--temperatures", "0.7", "--model", "judge-model")
+        writers = {b["model"] for b in server.requests if "\nCandidate A:\n" not in b["messages"][0]["content"]}
+        again = generate(server, tmp_path / "p2.jsonl", "--models", "a,a")
+    assert again.exit_code == 2 and "--models names a model twice" in again.output
+    assert result.exit_code == 0, result.output
+    assert writers == {"big-model", "small-model"}
+    pairs = read(tmp_path / "pairs.jsonl")
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [("answer by big-model at 0.7", "answer by small-model at 0.7")] * 3
+    assert pairs[0]["meta"]["preference"]["chosen"] == {"model": "big-model", "temperature": 0.7, "score": 8.0}
+    manifest = json.loads((tmp_path / "pairs.manifest.json").read_text())
+    assert manifest["usage"]["requests"] >= 9  # the writers' requests are counted with the judge's
