@@ -184,3 +184,19 @@ def test_parse_conversations_on_clean_noisy_empty_and_garbage_replies():
 ])
 def test_the_follow_up_check(pairs, ok):
     assert (follow_up_problem(pairs) is None) is ok
+
+
+def test_a_single_turn_item_that_brings_its_history_keeps_it(llm_env, tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps(s) + "\n" for s in HISTORY_SEEDS), encoding="utf-8")
+    items = [{"history": [["Name a prime number below 10.", "7 is one."]], "instruction": "Is it odd?", "input": "",
+              "output": "Yes, 7 is odd."},
+             {"history": "not a list of pairs", "instruction": "Why is the sky blue at noon?", "input": "",
+              "output": "Air scatters blue light more than red light."}]
+    with FakeLLM() as server:
+        server.script = [Reply(json.dumps({"items": items}))]
+        result = CliRunner().invoke(cli, ["generate", "--seeds", str(seeds), "-n", "1", "-o", str(tmp_path / "o.jsonl"),
+                                          "--rejects", str(tmp_path / "r.jsonl"), "--base-url", server.url, "--model", "m"])
+    assert result.exit_code == 0, result.output
+    assert read(tmp_path / "o.jsonl")[0]["history"] == [["Name a prime number below 10.", "7 is one."]]
+    assert [r["reason"] for r in read(tmp_path / "r.jsonl")] == ["bad_history"]
