@@ -66,8 +66,7 @@ class Outcome:
 def _shown(record: Record) -> Record:
     """A seed or earlier item as the prompt shows it; a seed's earlier turns (`history`) come first."""
     view = training_view(record)
-    shown = {k: view[k] for k in ("history", "instruction", "input", "output") if k in view}
-    return shown
+    return {k: view[k] for k in ("history", "instruction", "input", "output") if k in view}
 
 
 def _lesson(entry: FeedbackEntry) -> dict[str, Any]:

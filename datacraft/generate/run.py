@@ -23,10 +23,9 @@ import orjson
 from datacraft import __version__
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
-from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
-from datacraft.generate.engine import Asker, Generator, Progress
+from datacraft.generate.engine import Generator, Progress
 from datacraft.generate.feedback import (
     ACCEPTED,
     EDITED,
@@ -36,22 +35,20 @@ from datacraft.generate.feedback import (
     load_feedback,
 )
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
+from datacraft.generate.kinds import (
+    KIND_SETTINGS,
+    KIND_TEMPLATES,
+    candidate_writers,
+    check_kind,
+    kind_parts,
+    round_context,
+)
 from datacraft.generate.lang import majority_language
-from datacraft.generate.multiturn import TEMPLATE as MULTITURN_TEMPLATE
-from datacraft.generate.multiturn import (
-    MultiTurnChecker,
-    build_multiturn_prompt,
-    parse_conversations,
-)
+from datacraft.generate.multiturn import build_multiturn_prompt
 from datacraft.generate.novelty import NoveltyChecker
-from datacraft.generate.preference import (
-    JUDGE_TEMPLATE,
-    PreferenceChecker,
-    ask_preference,
-    prompt_messages,
-)
+from datacraft.generate.preference import ask_preference, prompt_messages
 from datacraft.generate.prompts import template_version
-from datacraft.generate.requests import RoundContext, ask, build_prompt, request_seed
+from datacraft.generate.requests import RoundContext, build_prompt, request_seed
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
 from datacraft.io.writers import JsonlWriter, atomic_write, check_not_input, write_records
 from datacraft.llm import Budget, LLMClient, LLMConfig, ResponseCache, api_key
@@ -60,7 +57,6 @@ from datacraft.records import Record
 # Settings that change what a prompt says: a change starts a new round.
 _PROMPT_SETTINGS = ("batch_size", "seeds_per_prompt", "earlier_per_prompt", "feedback_per_prompt", "temperature",
                     "max_tokens", "seed", "qa_per_chunk", "chunk_chars", "application", "criteria")
-_KIND_SETTINGS = {"multi-turn": ("turns",), "preference": ("temperatures", "models", "judge_retries")}
 
 
 def state_dir(output: str) -> Path:
@@ -88,17 +84,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     docs = [str(d) for d in docs]
     _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind,
                    config.models if config.kind == "preference" else ())
-    if config.kind == "preference" and len(config.candidates(llm.model or "")) < 2:
-        raise ConfigError("--kind preference needs at least 2 candidates to compare: give 2+ temperatures "
-                          "(--temperatures 0.3,1.0) or 2+ models (--models a,b)")
-    if len(set(config.models)) < len(config.models):
-        raise ConfigError(f"--models names a model twice: {','.join(config.models)}")
-    if config.kind == "preference" and llm.temperature is not None:
-        raise ConfigError(f"llm.temperature ({llm.temperature}) would give every candidate the same temperature; "
-                          "remove it and set the candidates' temperatures with --temperatures")
-    if config.kind == "preference" and config.prompt is not None:
-        raise ConfigError("--prompt is the template that asks for new records; --kind preference answers the seeds' "
-                          "own prompts and judges with prompts/preference_judge.j2")
+    check_kind(config, llm)
     key = api_key(llm)  # a missing key fails here, before anything is written
     load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
     seed_records = load_seeds(seeds, read_options) if seeds else []
@@ -132,7 +118,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                           "; choose another -o, or pass --restart to start over")
 
     novelty = NoveltyChecker(config.rouge_threshold, config.near_threshold)
-    checker, ask = _kind(config, clean, novelty, llm.model or "", seed_records)
+    checker, asker = kind_parts(config, clean, novelty, llm.model or "", seed_records)
     if config.kind != "preference":  # a preference run answers given prompts: nothing to be novel against
         novelty.add_many([checker.novelty_view(s) for s in seed_records], [s["id"] for s in seed_records], kind="seed")
         novelty.add_many([checker.novelty_view(r) for r in state.accepted], [r.get("id", "") for r in state.accepted])
@@ -154,7 +140,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
             last = state.rounds[-1]
         decisions = fb.decisions()
         state.set_removed(decisions)
-        ctx = _context(config, last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
+        ctx = round_context(config, last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
                        fb, lang, chunks)
         return last, ctx
 
@@ -163,10 +149,10 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     budget = Budget(max_requests, max_cost, spent_before=state.usage.get("cost", 0.0),
                     paid_before=int(state.usage.get("calls", 0) - state.usage.get("cached", 0)))
     client = LLMClient(llm, cache=store, budget=budget, key=key)
-    writers = _writers(config, llm, client, store, budget, key)
+    writers = candidate_writers(config, llm, client, store, budget, key)
     if writers:
-        ask = partial(ask_preference, writers=writers)
-    generator = Generator(config, client, journal, state, checker, progress, ask)
+        asker = partial(ask_preference, writers=writers)
+    generator = Generator(config, client, journal, state, checker, progress, asker)
     stopped = "interrupted"
     try:
         stopped = asyncio.run(_main(client, generator, next_round, list(writers.values())))
@@ -216,13 +202,13 @@ def _round_identity(config: GenerateConfig, llm: LLMConfig, lang: str, seed_reco
                     chunks: list[Any] | None, fb: Feedback) -> tuple[str, dict[str, Any]]:
     """(identity, info) of the round these settings and this feedback make: a change starts a new round."""
     name = f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}"
-    name = {"multi-turn": MULTITURN_TEMPLATE, "preference": JUDGE_TEMPLATE}.get(config.kind, name)
+    name = KIND_TEMPLATES.get(config.kind, name)
     template = template_version(name, config.prompt if config.kind != "preference" else None)
     info = {"mode": "docs" if chunks is not None else "seeds", "lang": lang, "model": llm.model,
             "seeds_version": content_version(seed_records), "template": template, "feedback_entries": len(fb.entries),
             **{key: getattr(config, key) for key in _PROMPT_SETTINGS}}
     if config.kind != "single":  # (only then: a single-turn journal from before keeps its round identity)
-        info.update({"kind": config.kind, **{key: getattr(config, key) for key in _KIND_SETTINGS[config.kind]}})
+        info.update({"kind": config.kind, **{key: getattr(config, key) for key in KIND_SETTINGS[config.kind]}})
     return content_version([fb.version, info]), info
 
 
@@ -236,7 +222,7 @@ def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMCo
     continues = last is not None and last.identity == identity and not (
         config.round_size is not None and len(state.accepted) >= last.pool + config.round_size)
     pool = last.pool if continues and last is not None else len(state.accepted)
-    ctx = _context(config, len(state.rounds) + (0 if continues else 1), seed_records,
+    ctx = round_context(config, len(state.rounds) + (0 if continues else 1), seed_records,
                    good_examples(state.accepted[:pool], fb.decisions()), fb, lang, chunks)
     client = LLMClient(llm, key=key)
     if config.kind == "preference":  # the first candidate answer to the next prompt
@@ -252,41 +238,6 @@ def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMCo
     params = client.params(json_mode=True, seed=request_seed(config, state.next_request),
                            temperature=config.temperature, max_tokens=config.max_tokens)
     return {"model": llm.model, "messages": messages, **client.wire(params)}
-
-
-def _writers(config: GenerateConfig, llm: LLMConfig, judge: LLMClient, store: ResponseCache | None, budget: Budget,
-             key: str) -> dict[str, LLMClient]:
-    """Clients for the --models other than the judge's: same endpoint, cache, budget, usage and concurrency."""
-    writers = {}
-    for model in config.models if config.kind == "preference" else ():
-        if model == llm.model:
-            continue
-        writer = LLMClient(llm.model_copy(update={"model": model}), cache=store, budget=budget, key=key)
-        writer.usage, writer.limiter = judge.usage, judge.limiter  # one endpoint: one tally, one concurrency limit
-        writers[model] = writer
-    return writers
-
-
-def _kind(config: GenerateConfig, clean: CleanConfig, novelty: NoveltyChecker, model: str,
-          seeds: list[Record]) -> tuple[Any, Asker]:
-    """(the checker that judges a request's items, what one request does) for the run's --kind."""
-    if config.kind == "multi-turn":
-        return MultiTurnChecker(clean, novelty, model, config.turns), partial(
-            ask, build=build_multiturn_prompt, parse=parse_conversations)
-    if config.kind == "preference":
-        return PreferenceChecker(clean, model, seeds), ask_preference
-    return ItemChecker(clean, novelty, model, config.min_support), ask
-
-
-def _context(config: GenerateConfig, number: int, seeds: list[Record], earlier: list[Record], fb: Feedback,
-             lang: str, chunks: list[Any] | None) -> RoundContext:
-    """What every request of a round shares; a run from documents or prompts ends when they are used up."""
-    ctx = RoundContext(number, seeds, earlier, fb.for_prompt(config.feedback_per_prompt), fb.version, lang, chunks)
-    if chunks is not None:
-        ctx.limit = len(chunks)
-    elif config.kind == "preference":  # one request per seed prompt, one pair per request
-        ctx.limit, ctx.used_up, ctx.per_request = len(seeds), "prompts_used_up", 1
-    return ctx
 
 
 def good_examples(records: list[Record], decisions: dict[tuple[str, str], FeedbackEntry]) -> list[Record]:
