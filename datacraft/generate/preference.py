@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from datacraft.clean import CleanConfig, Normalizer, record_filter
@@ -53,6 +53,7 @@ class Verdict:
 
     scores: list[float]
     rationale: str
+    reasons: list[str] = field(default_factory=list)  # the judge's sentence on each candidate, when it gave one
 
 
 def parse_verdict(text: str | None, labels: list[str]) -> Verdict | str:
@@ -60,7 +61,7 @@ def parse_verdict(text: str | None, labels: list[str]) -> Verdict | str:
 
     >>> parse_verdict('```json\\n{"ratings": [{"candidate": "A", "score": 8, "rationale": "ok"},'
     ...               ' {"candidate": "B", "score": "3"}], "rationale": "A is right"}\\n```', ["A", "B"])
-    Verdict(scores=[8.0, 3.0], rationale='A is right')
+    Verdict(scores=[8.0, 3.0], rationale='A is right', reasons=['ok', ''])
     >>> parse_verdict('{"scores": {"A": 5}}', ["A", "B"])
     'no score for candidate B'
     """
@@ -91,7 +92,7 @@ def parse_verdict(text: str | None, labels: list[str]) -> Verdict | str:
                 return f"candidate {label}: the score {found[label][0]!r} is not a number"
         reasons = "; ".join(f"{label}: {found[label][1]}" for label in labels if found[label][1])
         rationale = str(value.get("rationale") or value.get("reason") or reasons).strip()
-        return Verdict(scores, rationale)
+        return Verdict(scores, rationale, [found[label][1] for label in labels])
     return 'no {"ratings": [...]} object in the verdict'
 
 
@@ -172,13 +173,14 @@ def _pair(outcome: Outcome, specs: list[tuple[str, float]], seed: Record, answer
           labels: list[str], verdict: Verdict, picked: tuple[int, int], attempts: int) -> Outcome:
     """The preference record of prompt k: the seed's prompt fields with `chosen` and `rejected`."""
     scores = {order[position]: score for position, score in enumerate(verdict.scores)}  # candidate -> score
+    reasons = {order[position]: why for position, why in enumerate(verdict.reasons)}
     chosen, rejected = order[picked[0]], order[picked[1]]
     record = {k: v for k, v in seed.items() if k in ("system", "history", "instruction", "input")}
     record.update({"chosen": answers[chosen], "rejected": answers[rejected]})
     outcome.parsed = ParsedReply(items=[{"record": record, "preference": {
         "rationale": verdict.rationale, "judge_attempts": attempts,
-        "candidates": [{"model": model, "temperature": t, "score": scores[i], "label": labels[order.index(i)]}
-                       for i, (model, t) in enumerate(specs)],
+        "candidates": [{"model": model, "temperature": t, "score": scores[i], "label": labels[order.index(i)],
+                        **({"rationale": why} if (why := reasons[i]) else {})} for i, (model, t) in enumerate(specs)],
         "chosen": {"model": specs[chosen][0], "temperature": specs[chosen][1], "score": scores[chosen]},
         "rejected": {"model": specs[rejected][0], "temperature": specs[rejected][1], "score": scores[rejected]}}}])
     return outcome

@@ -63,6 +63,7 @@ def test_one_pair_per_prompt_with_the_judges_scores_and_rationale(llm_env, tmp_p
         assert pref["chosen"] == {"model": "fake-model", "temperature": 0.3, "score": 9.0}
         assert pref["rejected"] == {"model": "fake-model", "temperature": 1.0, "score": 3.0}
         assert pref["rationale"] == "the cooler answer is more precise" and pref["judge_attempts"] == 1
+        assert [(c["temperature"], c["rationale"]) for c in pref["candidates"]] == [(0.3, "precise"), (1.0, "loose")]
         assert pair["meta"]["kind"] == "preference" and "output" not in pair
     judge_prompts = [b["messages"][0]["content"] for b in bodies if "\nCandidate A:\n" in b["messages"][0]["content"]]
     assert len(judge_prompts) == 8 and all("Rate each candidate answer" in p for p in judge_prompts)
