@@ -110,7 +110,7 @@ def judge_verdict(prompt: str, attempt: int = 0) -> dict[str, Any]:
     ratings = []
     for label, text in blocks:
         digest = hashlib.sha256(f"{attempt}:{text}".encode()).digest()
-        ratings.append({"candidate": label, "score": 1 + digest[0] % 10, "rationale": f"{len(text.split())} words"})
+        ratings.append({"candidate": label, "score": 1 + digest[0] % 10, "rationale": f"{len(text)} characters"})
     return {"ratings": ratings, "rationale": "scored by the fake judge"}
 
 
