@@ -31,7 +31,8 @@ FAILED_STOPS = {"no_progress"}
 
 
 @click.command("generate")
-@click.option("--seeds", default=None, metavar="FILE", help="Seed examples: Alpaca JSON/JSONL, or Stanford seed_tasks.jsonl.")
+@click.option("--seeds", default=None, metavar="FILE",
+              help="Seed examples (--kind preference: prompts): Alpaca, ShareGPT or OpenAI chat, or Stanford seed_tasks.jsonl.")
 @click.option("--from-docs", "docs", multiple=True, metavar="FILE",
               help="Ask for Q&A pairs grounded in these documents (JSONL with `text`, or .txt/.md); repeatable.")
 @click.option("-n", "n", type=int, default=None, help="Accepted records to end with (default 100).")
@@ -75,6 +76,10 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
     accepted) and what fails goes to --rejects with the reason. Stops at -n, a budget, or Ctrl-C;
     rerunning the same command resumes without losing or paying again for accepted work. The API
     key is read from $OPENAI_API_KEY (or --api-key-env).
+
+    --kind multi-turn asks for whole conversations (--turns user turns each); every follow-up
+    must refer back to the turns before it. --kind preference answers each seed's prompt once
+    per temperature (and --models), and the --model judge ranks the answers into chosen/rejected.
 
     Example:
 
