@@ -125,3 +125,50 @@ def test_the_size_bound_skips_only_pairs_that_cannot_reach_the_threshold():
     half = {"instruction": "one two three four five six", "input": "", "output": ""}
     ok, reason, detail = checker.check(half)
     assert (ok, reason) == (False, "near_duplicate") and detail.endswith("with a")
+
+
+def test_min_overlap_is_a_true_lower_bound_on_shared_tokens():
+    from rapidfuzz import fuzz
+
+    from datacraft.generate.novelty import elements, min_overlap
+
+    rng = __import__("random").Random(3)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcde") for _ in range(rng.randint(1, 12)))
+        b = "".join(rng.choice("abcde") for _ in range(rng.randint(1, 12)))
+        shared = len(set(elements(a)) & set(elements(b)))
+        for threshold in (0.3, 0.5, 0.7, 0.9):
+            if fuzz.ratio(a, b) >= threshold * 100:
+                assert shared >= min_overlap(len(a), threshold), (a, b, threshold)
+
+
+def _random_records(rng, count, vocabulary):
+    records = []
+    for _ in range(count):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(0, 9))]
+        if words and rng.random() < 0.3 and records:  # a near-copy of an earlier task
+            words = records[rng.randrange(len(records))]["instruction"].split()
+            if words:
+                words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        records.append({"instruction": " ".join(words), "input": rng.choice(["", "x y", "数据"]), "output": "o"})
+    return records
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.7, 0.95])
+def test_the_token_index_gives_the_verdicts_of_a_scan_of_every_stored_text(threshold):
+    import random
+
+    rng = random.Random(int(threshold * 100))
+    vocabulary = ["the", "a", "cat", "dog", "sat", "ran", "on", "mat", "park", "红", "猫", "in", "blue", "sky",
+                  *(f"w{i}" for i in range(60))]
+    seeds = _random_records(rng, 20, vocabulary)
+    stream = _random_records(rng, 400, vocabulary)
+    results = []
+    for full in (False, True):
+        checker = NoveltyChecker(rouge_threshold=threshold, near_threshold=None)
+        checker.full_scan = full
+        checker.add_many(seeds, [f"seed-{i}" for i in range(len(seeds))], kind="seed")
+        results.append([v for k in range(0, len(stream), 5)
+                        for v in checker.check_many(stream[k:k + 5], [f"g-{k}-{i}" for i in range(5)])])
+    assert results[0] == results[1]
+    assert 0 < sum(not ok for ok, _, _ in results[0]) < len(stream)  # both kinds of verdict occur
