@@ -2,7 +2,8 @@
 
 Streams real records (LLaMA-Factory's alpaca_en_demo and alpaca_zh_demo, with planted near-copies:
 earlier records with a word dropped, swapped or added) through two checkers in replies of 5, one
-with the inverted index and one with `full_scan`, against the Stanford seed tasks, at several
+with the inverted index and MinHash sketches made for 8 replies at once, and one with
+`full_scan` and a sketch per reply, against the Stanford seed tasks, at several
 ROUGE-L thresholds, and compares every verdict (reason and detail). Prints CPU seconds of each.
 
     python bench/check_novelty_exact.py [--data ../shared/data]
@@ -69,9 +70,12 @@ def run(records: list[dict], seeds: list[dict], threshold: float | None, near: f
     checker.add_many(seeds, [f"seed-{i}" for i in range(len(seeds))], kind="seed")
     verdicts = []
     cpu = time.process_time()
-    for k in range(0, len(records), 5):
-        reply = records[k:k + 5]
-        verdicts += checker.check_many(reply, [f"gen-{k}-{i}" for i in range(len(reply))])
+    for lo in range(0, len(records), 40):  # the index run sketches 8 replies at once, as generate's loop does
+        sketch = None if full else checker.sketch(records[lo:lo + 40])
+        for k in range(lo, min(lo + 40, len(records)), 5):
+            reply = records[k:k + 5]
+            rows = checker.sketch_rows(sketch, k - lo, k - lo + len(reply))
+            verdicts += checker.check_many(reply, [f"gen-{k}-{i}" for i in range(len(reply))], sketch=rows)
     return verdicts, time.process_time() - cpu
 
 

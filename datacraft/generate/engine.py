@@ -99,6 +99,8 @@ class Generator:
                 if error is not None and not isinstance(error, BudgetExhausted):
                     raise error
                 results[number] = error if error is not None else task.result()
+            # the checks that need no earlier commit, for every reply that came in, in one batch
+            self.checker.prepare([r for r in results.values() if isinstance(r, Outcome)])
             while commit_k in results:
                 outcome = results.pop(commit_k)
                 if isinstance(outcome, BudgetExhausted):

@@ -172,3 +172,43 @@ def test_the_token_index_gives_the_verdicts_of_a_scan_of_every_stored_text(thres
                         for v in checker.check_many(stream[k:k + 5], [f"g-{k}-{i}" for i in range(5)])])
     assert results[0] == results[1]
     assert 0 < sum(not ok for ok, _, _ in results[0]) < len(stream)  # both kinds of verdict occur
+
+
+def test_a_sketch_of_many_replies_is_the_sketches_of_each_reply():
+    import numpy as np
+
+    checker = NoveltyChecker()
+    records = [
+        {"instruction": "Write a limerick about a cat who loves rain.", "input": "", "output": "There once was a cat."},
+        {"instruction": "给出三个提高睡眠质量的建议。", "input": "", "output": "早睡早起，少喝咖啡。"},
+        {"instruction": "Translate 你好 into French.", "input": "", "output": "Bonjour."},
+        {"instruction": "?", "input": "", "output": "!"},
+        {"instruction": "Sum", "input": "1 2", "output": "3"},
+    ]
+    together = checker.sketch(records)
+    for index, record in enumerate(records):
+        alone = checker.sketch([record])
+        for part_together, part_alone in zip(checker.sketch_rows(together, index, index + 1), alone, strict=True):
+            assert np.array_equal(part_together, part_alone)
+    assert NoveltyChecker(near_threshold=None).sketch(records) is None
+
+
+def test_checks_prepared_for_many_replies_give_the_verdicts_of_checks_per_reply():
+    from fakellm import invent_items
+
+    replies = [invent_items(seed, 5) for seed in range(30)]
+    replies += [[dict(item, instruction=item["instruction"].replace("Explain", "Describe")) for item in reply]
+                for reply in replies[:10]]  # near-copies of earlier replies
+    results = []
+    for batched in (False, True):
+        checker = NoveltyChecker()
+        verdicts = []
+        for lo in range(0, len(replies), 7):
+            group = replies[lo:lo + 7]
+            sketch = checker.sketch([item for reply in group for item in reply]) if batched else None
+            for number, reply in enumerate(group):
+                rows = checker.sketch_rows(sketch, 5 * number, 5 * number + 5)
+                verdicts += checker.check_many(reply, [f"g-{lo + number}-{i}" for i in range(5)], sketch=rows)
+        results.append(verdicts)
+    assert results[0] == results[1]
+    assert any(not ok for ok, _, _ in results[0]) and any(ok for ok, _, _ in results[0])
