@@ -29,8 +29,9 @@ class RawServer:
     `reply` returns (pieces of bytes sent one write at a time, close the connection afterwards).
     """
 
-    def __init__(self, reply, pause: float = 0.002):
+    def __init__(self, reply, pause: float = 0.002, tls=None):
         self.reply = reply
+        self.tls = tls  # an ssl.SSLContext: speak TLS on every connection
         self.pause = pause  # seconds between two writes
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.connections = 0
@@ -51,6 +52,12 @@ class RawServer:
 
     def _serve(self, conn: socket.socket) -> None:
         buffer = b""
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:  # the client refused the certificate
+                conn.close()
+                return
         with conn:
             while True:
                 while b"\r\n\r\n" not in buffer:
@@ -245,3 +252,51 @@ def test_an_address_that_is_not_http_is_refused():
     with pytest.raises(ValueError, match="not an http"):
         HTTPClient("ftp://example.com/v1", {}, timeout=1, connect_timeout=1)
     assert issubclass(ProtocolError, ConnectionError)
+
+
+def _self_signed(tmp_path):
+    """A certificate for localhost / 127.0.0.1 and its key, written as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_with_certificate_checks_and_keep_alive(tmp_path, monkeypatch):
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    reply = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+             + chunked(sse("secure"), 30))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = RawServer(lambda i, body: ([reply], False), tls=context)
+    url = server.url.replace("http://127.0.0.1", "https://localhost")
+    try:
+        with pytest.raises(RequestFailed, match="connection_error.*CERTIFICATE_VERIFY_FAILED"):
+            ask(client_for(url, max_retries=0))  # certifi's roots do not know this certificate
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        client = client_for(url)
+        assert [r.text for r in ask(client, times=3)] == ["secure"] * 3
+        assert client.usage.retries == 0 and server.connections == 2  # the refused one, then one for all three
+    finally:
+        server.close()
