@@ -27,10 +27,10 @@ from typing import Any
 import orjson
 
 from datacraft import __version__
-from datacraft.errors import DatacraftError
+from datacraft.errors import ConfigError, DatacraftError
 from datacraft.llm.cache import ResponseCache, request_key
-from datacraft.llm.config import DEFAULT_BASE_URL, LLMConfig, api_key
-from datacraft.llm.http import HTTPClient, HTTPStatusError, error_message, uses_proxy
+from datacraft.llm.config import DEFAULT_BASE_URL, LLMConfig, api_key, redact_url
+from datacraft.llm.http import HTTPClient, error_message, uses_proxy
 from datacraft.llm.limiter import FAILED, OK, RATE_LIMITED, AdaptiveLimiter
 from datacraft.llm.usage import Budget, Usage
 
@@ -147,7 +147,12 @@ class LLMClient:
             self._openai = openai.AsyncOpenAI(base_url=config.base_url, api_key=self._key, max_retries=0,
                                               timeout=httpx.Timeout(silence, connect=min(30.0, silence)))
         else:
-            self._http = HTTPClient(base_url, _headers(self._key), timeout=silence, connect_timeout=min(30.0, silence))
+            try:
+                self._http = HTTPClient(base_url, _headers(self._key), timeout=silence,
+                                        connect_timeout=min(30.0, silence))
+            except ValueError:
+                raise ConfigError(f"--base-url {redact_url(base_url)!r} is not an http:// or https:// address, "
+                                  "e.g. http://localhost:8000/v1") from None
         self.limit_param = config.limit_param(config.model)
         self.price = config.price(config.model)  # once: the lookup parses the endpoint's address
         self.limiter = AdaptiveLimiter(config.concurrency, config.min_concurrency, config.adaptive)

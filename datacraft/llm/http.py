@@ -25,16 +25,6 @@ MAX_HEAD = 64 * 1024  # bytes of status line and headers before the reply counts
 MAX_IDLE = 512  # idle keep-alive connections kept per client
 
 
-class HTTPStatusError(Exception):
-    """A reply with a status other than 200; `body` is the raw body."""
-
-    def __init__(self, status: int, headers: dict[str, str], body: bytes):
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-
 class ProtocolError(ConnectionError):
     """The server's reply is not HTTP/1.1, or the connection ended in the middle of it."""
 
