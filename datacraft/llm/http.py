@@ -137,7 +137,9 @@ class Response:
         timeout = self._client.timeout
         headers = self.headers
         reusable = "close" not in headers.get("connection", "").lower()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
+        if self.status in (204, 304):  # never a body, whatever the headers say
+            pass
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
             while True:
                 size_line = await conn.line(timeout)
                 try:

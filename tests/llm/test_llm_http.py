@@ -300,3 +300,25 @@ def test_https_with_certificate_checks_and_keep_alive(tmp_path, monkeypatch):
         assert client.usage.retries == 0 and server.connections == 2  # the refused one, then one for all three
     finally:
         server.close()
+
+
+def test_a_204_has_no_body_and_its_connection_is_reused():
+    replies = [[b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"],
+               [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]]
+    server = RawServer(lambda i, body: (replies[i], False))
+
+    async def go():
+        http = HTTPClient(server.url, {}, timeout=2, connect_timeout=2)
+        try:
+            first = await http.post("/chat/completions", b"{}")
+            empty = (first.status, await first.read())
+            second = await http.post("/chat/completions", b"{}")
+            return empty, (second.status, await second.read())
+        finally:
+            await http.aclose()
+
+    try:
+        assert asyncio.run(go()) == ((204, b""), (200, b"ok"))
+        assert server.connections == 1
+    finally:
+        server.close()
