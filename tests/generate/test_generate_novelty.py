@@ -212,3 +212,35 @@ def test_checks_prepared_for_many_replies_give_the_verdicts_of_checks_per_reply(
         results.append(verdicts)
     assert results[0] == results[1]
     assert any(not ok for ok, _, _ in results[0]) and any(ok for ok, _, _ in results[0])
+
+
+def test_items_prepared_in_one_batch_are_split_as_they_are_one_reply_at_a_time():
+    import json
+
+    from fakellm import invent_items
+
+    from datacraft.clean import CleanConfig
+    from datacraft.generate.accept import ItemChecker
+    from datacraft.generate.parse import parse_items
+    from datacraft.generate.requests import Outcome
+
+    def outcomes():
+        made = []
+        for k in range(24):
+            items = invent_items(k % 16, 5)  # requests 16-23 repeat 0-7: similar_to_earlier
+            if k % 5 == 0:
+                items[1] = {"instruction": "", "input": "", "output": "x"}  # fails validation
+            made.append(Outcome(k, parsed=parse_items(json.dumps({"items": items}), "stop")))
+        return made
+
+    results = []
+    for batched in (False, True):
+        checker = ItemChecker(CleanConfig(), NoveltyChecker(), "m")
+        replies = outcomes()
+        if batched:
+            checker.prepare(replies[:10])
+            checker.prepare(replies)  # the rest; the first ten are not redone
+        results.append([checker.split(outcome, 1, None) for outcome in replies])
+    assert results[0] == results[1]
+    reasons = {entry["reason"] for _, rejected in results[0] for entry in rejected}
+    assert "similar_to_earlier" in reasons and len(reasons) >= 2
