@@ -38,7 +38,8 @@ _METHOD_OPTIONS = {
 @click.option("--judge", is_flag=True, default=None,
               help="Ask the LLM (--model) whether each copy keeps the meaning and reads naturally; a no goes to --rejects.")
 @click.option("--rejects", default=None, metavar="PATH", help="Write every rejected copy with the method, reason and detail.")
-@click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output).")
+@click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output; in a chat, instruction is every user turn, output every answer).")
+@click.option("--roles", default=None, metavar="R,R", help="Turns to rewrite by role: user, assistant, system (default user,assistant); tool calls never.")
 @click.option("--rewrite-factual", is_flag=True, default=None,
               help="Also rewrite input and output of factual and code tasks (by default they are left alone).")
 @click.option("--copies", type=int, default=None, help="Augmented copies per record and method (default 1).")
@@ -72,7 +73,7 @@ _METHOD_OPTIONS = {
 @input_options
 @llm_options
 def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...], dry_run: int | None, judge: bool | None,
-            rejects: str | None, fields: str | None,
+            rejects: str | None, fields: str | None, roles: str | None,
             rewrite_factual: bool | None, copies: int | None, seed: int | None, replace: bool | None,
             ratio: float | None, source: str | None, terms: tuple[str, ...], pairs: str | None, max_words: int | None,
             eda_ratio: float | None, languages: tuple[str, ...], wordnet_dir: str | None, pivot: str | None,
@@ -122,7 +123,7 @@ def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...
              "translator": translator, "model_dirs": model_dirs or None, "device": device, "batch_size": batch_size,
              "mix_modes": mix_modes or None, "mix_ratio": mix_ratio}
     flags = {
-        "methods": list(dict.fromkeys(methods)) or None, "fields": _fields(fields), "copies": copies, "seed": seed,
+        "methods": list(dict.fromkeys(methods)) or None, "fields": _fields(fields), "roles": _names(roles, "--roles", "user, assistant, system"), "copies": copies, "seed": seed,
         "replace": True if replace else None, "protect_factual": False if rewrite_factual else None,
         "synonym.ratio": ratio, "synonym.languages": list(languages) or None, "synonym.wordnet_dir": wordnet_dir,
         "synonym.source": source, "synonym.terms": list(terms) or None, "synonym.pairs": pairs,
@@ -174,6 +175,15 @@ def _fields(value: str | None) -> list[str] | None:
     names = [f.strip() for f in value.split(",") if f.strip()]
     if not names:
         raise ConfigError("--fields: name at least one of instruction, input, output")
+    return names
+
+
+def _names(value: str | None, option: str, choices: str) -> list[str] | None:
+    if value is None:
+        return None
+    names = [f.strip() for f in value.split(",") if f.strip()]
+    if not names:
+        raise ConfigError(f"{option}: name at least one of {choices}")
     return names
 
 
