@@ -14,7 +14,7 @@ from datacraft.augment.clients import needs_llm
 from datacraft.augment.config import EDA_METHODS, METHODS
 from datacraft.augment.preview import preview
 from datacraft.clean import CleanConfig
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import config_option, input_options, read_options, rejects_option, strict_option
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError
@@ -37,7 +37,7 @@ _METHOD_OPTIONS = {
               help="Show N before/after pairs with the changed words marked, and write nothing.")
 @click.option("--judge", is_flag=True, default=None,
               help="Ask the LLM (--model) whether each copy keeps the meaning and reads naturally; a no goes to --rejects.")
-@click.option("--rejects", default=None, metavar="PATH", help="Write every rejected copy with the method, reason and detail.")
+@rejects_option(more="Here a dropped record is a rejected copy, its stage the method.")
 @click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output; in a chat, instruction is every user turn, output every answer).")
 @click.option("--roles", default=None, metavar="R,R", help="Turns to rewrite by role: user, assistant, system (default user,assistant); tool calls never.")
 @click.option("--rewrite-factual", is_flag=True, default=None,
@@ -68,8 +68,8 @@ _METHOD_OPTIONS = {
 @click.option("--mix-ratio", type=float, default=None, help="mix: mixed records per input record, per mode (default 0.1).")
 @click.option("--max-requests", type=int, default=None, help="LLM methods and --judge: stop sending after this many requests.")
 @click.option("--max-cost", type=float, default=None, help="LLM methods and --judge: stop before the estimated cost passes this (USD).")
-@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with augment, llm and clean sections.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@config_option("YAML/JSON with augment, llm and clean sections.")
+@strict_option
 @input_options
 @llm_options
 def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...], dry_run: int | None, judge: bool | None,
