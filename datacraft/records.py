@@ -44,6 +44,7 @@ _FROM_OPENAI = {"user": USER, "assistant": ASSISTANT, "function": FUNCTION, "too
 
 # One reason per defect, whichever stage meets it (see `Drop`).
 MISSING_FIELD = "missing_field"
+EMPTY_FIELD = "empty_field"  # a required text (field or turn) that is empty or blank; the detail names it
 BAD_TYPE = "bad_type"
 BAD_HISTORY = "bad_history"
 BAD_TURN = "bad_turn"

@@ -19,17 +19,17 @@ FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 FORMATS = ("alpaca", "sharegpt", "sharegpt_tools", "openai", "preference")
 # What clean drops from each fixture: {record id: (stage, reason)}.
 CLEAN_DROPS = {
-    "alpaca": {"alpaca:5": ("filter", "refusal"), "alpaca:6": ("filter", "empty_output"),
+    "alpaca": {"alpaca:5": ("filter", "refusal"), "alpaca:6": ("filter", "empty_field"),
                "alpaca:7": ("exact_dedupe", "exact_duplicate"), "alpaca:8": ("near_dedupe", "near_duplicate")},
     "sharegpt": {"sharegpt:3": ("filter", "refusal"), "sharegpt:4": ("filter", "repetitive_output"),
                  "sharegpt:5": ("filter", "missing_field"), "sharegpt:7": ("exact_dedupe", "exact_duplicate"),
                  "sharegpt:8": ("near_dedupe", "near_duplicate")},
-    "sharegpt_tools": {"sharegpt_tools:4": ("filter", "empty_output"),
+    "sharegpt_tools": {"sharegpt_tools:4": ("filter", "empty_field"),
                        "sharegpt_tools:5": ("exact_dedupe", "exact_duplicate"),
                        "sharegpt_tools:6": ("near_dedupe", "near_duplicate")},
     "openai": {"openai:4": ("filter", "refusal"), "openai:5": ("exact_dedupe", "exact_duplicate"),
                "openai:6": ("near_dedupe", "near_duplicate")},
-    "preference": {"preference:4": ("filter", "empty_chosen"), "preference:5": ("exact_dedupe", "exact_duplicate"),
+    "preference": {"preference:4": ("filter", "empty_field"), "preference:5": ("exact_dedupe", "exact_duplicate"),
                    "preference:6": ("near_dedupe", "near_duplicate")},
 }
 EXPORT_AS = {"alpaca": "sharegpt", "sharegpt": "openai", "sharegpt_tools": "sharegpt", "openai": "sharegpt",

@@ -14,7 +14,13 @@ from datacraft.augment.clients import needs_llm
 from datacraft.augment.config import EDA_METHODS, METHODS
 from datacraft.augment.preview import preview
 from datacraft.clean import CleanConfig
-from datacraft.cli.base import config_option, input_options, read_options, rejects_option, strict_option
+from datacraft.cli.base import (
+    config_option,
+    input_options,
+    read_options,
+    rejects_option,
+    strict_option,
+)
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from datacraft.augment.marian import parse_model_dirs
-from datacraft.cli.base import input_options, read_options, rejects_option, stage_summary, strict_option
+from datacraft.cli.base import (
+    input_options,
+    read_options,
+    rejects_option,
+    stage_summary,
+    strict_option,
+)
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.decontam import decontaminate_file, make_decontam_config
 from datacraft.errors import ConfigError

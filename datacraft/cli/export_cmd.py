@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from datacraft.clean.system_prompt import system_prompt_step
-from datacraft.cli.base import LAYOUTS, deprecated, echo_err, input_options, read_options, strict_option
+from datacraft.cli.base import (
+    LAYOUTS,
+    deprecated,
+    echo_err,
+    input_options,
+    read_options,
+    strict_option,
+)
 from datacraft.cli.system_options import system_options
 from datacraft.errors import ConfigError
 from datacraft.export import export_dataset

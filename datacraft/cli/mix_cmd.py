@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from datacraft.cli.base import input_options, read_options, rejects_option, stats_option, strict_option
+from datacraft.cli.base import (
+    input_options,
+    read_options,
+    rejects_option,
+    stats_option,
+    strict_option,
+)
 from datacraft.dedupe import DedupeConfig
 from datacraft.mix import mix_file
 

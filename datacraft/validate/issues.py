@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-# Error kinds (snake_case, stable: they are the keys of the report's counts).
-MISSING_FIELD = "missing_field"
-WRONG_TYPE = "bad_type"  # one code per defect, shared with clean and export (datacraft.records)
-EMPTY_FIELD = "empty_field"
-BAD_HISTORY_PAIR = "bad_history"
-UNKNOWN_ROLE = "bad_turn"
+from datacraft import records as _codes
+
+# Error kinds (snake_case, stable: they are the keys of the report's counts). The structural ones
+# are datacraft.records' codes, so clean, export and validate name one defect alike.
+MISSING_FIELD = _codes.MISSING_FIELD
+WRONG_TYPE = _codes.BAD_TYPE
+EMPTY_FIELD = _codes.EMPTY_FIELD
+BAD_HISTORY_PAIR = _codes.BAD_HISTORY
+UNKNOWN_ROLE = _codes.BAD_TURN
 TURN_ORDER = "turn_order"
 ENDS_ON_USER = "ends_on_user"
 MISSING_TURNS = "missing_turns"

@@ -157,7 +157,7 @@ def test_rows_as_documents_use_the_text_field(tmp_path):
     _, docs, rejected = _run([path], tmp_path / "out", output="documents", text_field="body")
     assert docs == [{"id": "a1", "text": "Green tea is unoxidised.",
                      "meta": {"source": f"{path}:1", "title": "Tea", "extra": {"lang": "en"}}}]
-    assert rejected[0]["reason"] == "no_text"
+    assert rejected[0]["reason"] == "empty_text"
 
 
 def test_mixed_sources_need_a_choice(tmp_path):
