@@ -48,6 +48,8 @@ EMPTY_FIELD = "empty_field"  # a required text (field or turn) that is empty or 
 BAD_TYPE = "bad_type"
 BAD_HISTORY = "bad_history"
 BAD_TURN = "bad_turn"
+TURN_ORDER = "turn_order"  # turns do not alternate prompt and answer
+ENDS_ON_USER = "ends_on_user"  # the conversation ends on the prompt: no answer to learn
 UNCONVERTIBLE = "unconvertible"
 
 
