@@ -51,6 +51,7 @@ BAD_TURN = "bad_turn"
 TURN_ORDER = "turn_order"  # turns do not alternate prompt and answer
 ENDS_ON_USER = "ends_on_user"  # the conversation ends on the prompt: no answer to learn
 UNCONVERTIBLE = "unconvertible"
+PREFERENCE_DATA = "preference_data"  # chosen/rejected where supervised (SFT) records are expected
 
 
 class Drop(Exception):

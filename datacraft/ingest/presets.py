@@ -17,6 +17,7 @@ from datacraft.records import (
     EMPTY_FIELD,
     ENDS_ON_USER,
     MISSING_FIELD,
+    PREFERENCE_DATA,
     TURN_ORDER,
     UNCONVERTIBLE,
     Record,
@@ -271,7 +272,7 @@ def make_converter(preset: str = "auto", tool_turns: str = "reject") -> Callable
 
     def convert(row: dict[str, Any]) -> list[Record]:
         if "chosen" in row and "rejected" in row:
-            raise Reject("preference_record", "a chosen/rejected pair is preference (DPO) data, not an SFT "
+            raise Reject(PREFERENCE_DATA, "a chosen/rejected pair is preference (DPO) data, not an SFT "
                          "example: keep it in its own file")
         chosen = fixed
         if chosen is None:

@@ -30,7 +30,7 @@ def test_alpaca_rows_keep_fields_and_move_unknown_columns_to_meta():
     ({"instruction": ["a"], "output": "x"}, "bad_type"),
     ({"instruction": "q", "output": "a", "history": [["only one"]]}, "bad_history"),
     ({"title": "t", "body": "b"}, "unknown_layout"),
-    ({"instruction": "q", "chosen": "good", "rejected": "bad"}, "preference_record"),
+    ({"instruction": "q", "chosen": "good", "rejected": "bad"}, "preference_data"),
 ])
 def test_rows_that_cannot_be_records_are_rejected_with_a_reason(row, reason):
     assert _reason(auto, row) == reason
