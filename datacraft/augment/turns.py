@@ -4,7 +4,8 @@ Every method reads a `TextView` (a dict of slot -> text) and returns new texts f
 `view.apply(texts)` writes them into a copy of the record in its own form (Alpaca, ShareGPT,
 OpenAI, preference). Slot names: the last exchange keeps its Alpaca names (`instruction`,
 `input`, `output`, or a preference record's `chosen` and `rejected`); earlier turns are
-`history.1`, `history.2`, ... in conversation order; the system prompt is `system`. Tool calls,
+`history.1`, `history.2`, ... in conversation order (text turns only: tool turns are not
+counted); the system prompt is `system`. Tool calls,
 observations and `tools` are never slots, so their JSON leaves augment byte for byte.
 
 Each slot has a kind, which the methods' `fields` choose by: user turns are `instruction` (an

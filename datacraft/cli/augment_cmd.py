@@ -13,6 +13,7 @@ from datacraft.augment import augment_config, augment_file, load_sections
 from datacraft.augment.clients import needs_llm
 from datacraft.augment.config import EDA_METHODS, METHODS
 from datacraft.augment.preview import preview
+from datacraft.augment.turns import ROLES, TextView
 from datacraft.clean import CleanConfig
 from datacraft.cli.base import (
     config_option,
@@ -244,10 +245,11 @@ def _show(pairs: list[tuple[dict, dict]], result: dict[str, Any], wanted: int) -
     for number, (source, copy) in enumerate(pairs, 1):
         method = (copy.get("meta") or {}).get("method", "?")
         click.echo(f"── {number}/{len(pairs)}  {source.get('id')} -> {copy.get('id')}  ({method})")
-        for name in ("system", "instruction", "input", "output"):
-            if copy.get(name) == source.get(name):
+        before, after = TextView(source, ROLES), TextView(copy, ROLES)  # every turn of any form, by slot
+        for name in before:
+            if after.get(name) == before[name]:
                 continue
-            old, new = highlight(str(source.get(name) or ""), str(copy.get(name) or ""), color)
+            old, new = highlight(before[name], str(after.get(name) or ""), color)
             click.echo(f"  {name}:\n    before: {_indent(old)}\n    after:  {_indent(new)}")
     counts = ", ".join(f"{m} produced {c['produced']}, rejected {c['rejected']}"
                        + (f" ({', '.join(f'{r} {n}' for r, n in c['reasons'].items())})" if c["reasons"] else "")

@@ -161,3 +161,13 @@ def test_guard_checks_each_exchange() -> None:
     assert guard.drift(copy, source, fields)[0]
     ok, reason, detail = guard.drift(copy, source, fields, [["history.1"], ["output"]])
     assert (ok, reason) == (False, "length_drift") and detail.startswith("history.1: ")
+
+
+def test_dry_run_shows_every_changed_turn(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(SHAREGPT_TOOLS, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["augment", str(src), "--dry-run", "1"])
+    assert result.exit_code == 0, result.output
+    shown = [line.strip().rstrip(":") for line in result.output.splitlines() if line.startswith("  ") and line.endswith(":")]
+    assert shown and set(shown) <= {"history.1", "history.2", "instruction", "output"}
+    assert "function_call" not in result.output and "get_weather" not in result.output
