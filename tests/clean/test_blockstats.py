@@ -171,7 +171,7 @@ def test_block_stages_keep_the_rejects_order() -> None:
         return build
 
     want = _run(chained(False, 0), records)
-    assert [r["reason"] for r in want[1]][:3] == ["fourth", "empty_output", "empty_output"]
+    assert [r["reason"] for r in want[1]][:3] == ["fourth", "empty_field", "empty_field"]
     for size in (1, 3, 7, 64):
         assert _run(chained(True, size), records) == want
 
