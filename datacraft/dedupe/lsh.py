@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from datacraft.dedupe import kernel
 from datacraft.dedupe.minhash import band_keys, signatures
 from datacraft.dedupe.shingles import shingle_hashes
 from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, bucket_pairs, greedy
@@ -37,6 +38,14 @@ class SignatureBank:
 
     def add(self, texts: list[str]) -> None:
         """Add a batch of texts (raw: normalised here)."""
+        if kernel.available():  # the same bits, compiled (kernel.py)
+            sig16, keys, has = kernel.bank_rows(texts, self.k, self.bands, self.rows, self.ngram_cjk,
+                                                self.ngram_word)
+            self.keys.append(keys)
+            self.has.append(has)
+            self.sigs.append(sig16)
+            self.starts.append(self.starts[-1] + len(texts))
+            return
         hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word, tag_answer=True)
         sig = signatures(hashes, rows, len(texts), self.k)
         self.keys.append(band_keys(sig, self.bands, self.rows))
