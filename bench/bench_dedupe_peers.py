@@ -182,6 +182,9 @@ def tools(args: argparse.Namespace, path: Path, text: Path) -> dict[str, tuple[l
     out: dict[str, tuple[list[str], dict | None] | str] = {}
     out["datacraft"] = ([sys.executable, "-c", DATACRAFT, "dedupe", str(path), "-o", "{work}/kept.jsonl",
                          "--rejects", "{work}/rejects.jsonl", "--threshold", str(THRESHOLD)], main_env)
+    # its default threshold (0.7), which rensa's 16 bands x 8 rows roughly matches: (1/16)^(1/8) = 0.71
+    out["datacraft@0.7"] = ([sys.executable, "-c", DATACRAFT, "dedupe", str(path), "-o", "{work}/kept.jsonl",
+                             "--rejects", "{work}/rejects.jsonl"], main_env)
     for name, lsh, module in (("rensa", RENSA, "rensa"), ("datasketch", DATASKETCH, "datasketch")):
         code = SHINGLE_LSH.format(lsh=lsh.format(**fill), **fill)
         out[name] = (([sys.executable, "-c", code, str(path), "{work}/kept.jsonl", "{work}/result.json"], main_env)
