@@ -15,6 +15,9 @@ from datacraft.dedupe.shingles import shingle_hashes
 from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, bucket_pairs, greedy
 
 _IDX_MASK = np.uint64(0xFFFFFFFF)
+# records added before the compiled kernel takes over: loading it costs ~0.5 s of CPU once per process
+# (numba's start-up), about what the numpy path spends on 25k records; small inputs never pay it
+KERNEL_AFTER = 4096
 
 
 class SignatureBank:
@@ -38,7 +41,7 @@ class SignatureBank:
 
     def add(self, texts: list[str]) -> None:
         """Add a batch of texts (raw: normalised here)."""
-        if kernel.available():  # the same bits, compiled (kernel.py)
+        if len(self) >= KERNEL_AFTER and kernel.available():  # the same bits, compiled (kernel.py)
             sig16, keys, has = kernel.bank_rows(texts, self.k, self.bands, self.rows, self.ngram_cjk,
                                                 self.ngram_word)
             self.keys.append(keys)

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from datacraft.dedupe import kernel
+from datacraft.dedupe import kernel, lsh
 from datacraft.dedupe.lsh import SignatureBank
 from datacraft.dedupe.minhash import band_keys, signatures
 from datacraft.dedupe.normalize import FIELD_SEP
@@ -54,6 +54,7 @@ def test_kernel_matches_numpy_path(k, bands, rows):
 @needs_numba
 def test_bank_same_with_and_without_kernel(monkeypatch):
     batch = texts(5)
+    monkeypatch.setattr(lsh, "KERNEL_AFTER", 0)
     fast = SignatureBank(128, 9, 14, 2, 3)
     fast.add(batch)
     monkeypatch.setattr(kernel, "available", lambda: False)
@@ -62,6 +63,15 @@ def test_bank_same_with_and_without_kernel(monkeypatch):
     assert np.array_equal(fast.sigs[0], slow.sigs[0])
     assert np.array_equal(fast.keys[0], slow.keys[0])
     assert np.array_equal(fast.has[0], slow.has[0])
+
+
+@needs_numba
+def test_small_inputs_skip_the_kernel(monkeypatch):
+    calls = []
+    monkeypatch.setattr(kernel, "bank_rows", lambda *a: calls.append(a) or pytest.fail("kernel used"))
+    bank = SignatureBank(128, 9, 14, 2, 3)
+    bank.add(texts()[: lsh.KERNEL_AFTER // 2])
+    assert not calls
 
 
 def test_switch_off(monkeypatch):
