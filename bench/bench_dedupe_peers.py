@@ -22,6 +22,7 @@ kept set: within a planted group of size s, up to s-1 removals are right (all s 
 one wrong); a removal outside every group is wrong; recall = right / sum(s - 1).
 
     .venv/bin/python bench/bench_dedupe_peers.py --n 100000 --rounds 3 --peer-python /work/peers-venv/bin/python
+    .venv/bin/python bench/bench_dedupe_peers.py --n 100000 --rounds 3 --like-for-like
 """
 
 from __future__ import annotations
@@ -223,6 +224,37 @@ def run_one(cmd: list[str], env: dict, work: Path) -> dict:
             "kernel_cpu": result.get("kernel_cpu"), "removed": result["removed"], "load": os.getloadavg()[0]}
 
 
+def like_for_like(path: Path, rounds: int) -> None:
+    """In one process, interleaved: datacraft's near_dedupe stage (it normalises and shingles) against
+    rensa's and datasketch's MinHash + LSH given the shingles for free (their best case)."""
+    import gc
+
+    import orjson
+
+    from bench.bench_dedupe import python_shingles, run_datacraft
+    from bench.bench_dedupe_e2e import datasketch_lsh, rensa_lsh
+    from datacraft.dedupe import DedupeConfig
+
+    config = DedupeConfig(threshold=THRESHOLD)
+    lines = path.read_bytes().splitlines()
+    sets = [python_shingles(orjson.loads(line), config) for line in lines]
+    times: dict[str, list[float]] = {"datacraft near_dedupe (text in)": [], "rensa (shingles given)": [],
+                                     "datasketch (shingles given)": []}
+    for _ in range(rounds):
+        records = [orjson.loads(line) for line in lines]
+        gc.collect()
+        times["datacraft near_dedupe (text in)"].append(run_datacraft(records, config)[1])
+        for name, fn in (("rensa (shingles given)", rensa_lsh), ("datasketch (shingles given)", datasketch_lsh)):
+            gc.collect()
+            started = time.process_time()
+            fn(sets, config)
+            times[name].append(time.process_time() - started)
+    dc = float(np.median(times["datacraft near_dedupe (text in)"]))
+    print(f"\n| like for like, {len(lines):,} records, median of {rounds} | CPU s | x datacraft |\n|---|---|---|")
+    for name, ts in times.items():
+        print(f"| {name} | {np.median(ts):.2f} | {np.median(ts) / dc:.1f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="records in the corpus")
@@ -233,11 +265,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "datacraft-bench")
     parser.add_argument("--json", type=Path, help="also write every run here")
+    parser.add_argument("--like-for-like", action="store_true",
+                        help="only the in-process stage vs rensa/datasketch given shingles")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     path, groups = corpus(args.data_dir, args.n, args.seed)
-    text = text_corpus(path)
     print(f"machine: {machine()} (shared with other jobs)")
+    if args.like_for_like:
+        like_for_like(path, args.rounds)
+        return
+    text = text_corpus(path)
     print(f"corpus: {path} ({args.n:,} records, {path.stat().st_size / 1e6:.0f} MB), planted groups {len(groups):,}, "
           f"copies to remove {sum(len(g) - 1 for g in groups):,}; threshold {THRESHOLD}, {NUM_PERM} permutations")
     table = tools(args, path, text)
