@@ -72,7 +72,6 @@ with open(src, "rb") as fh:
 t1 = time.process_time()
 sets = [python_shingles(r, config) for r in records]
 t2 = time.process_time()
-keep = []
 {lsh}
 t3 = time.process_time()
 with open(out, "wb") as fh:
@@ -83,35 +82,9 @@ removed = [r["id"] for r, k in zip(records, keep) if not k]
 json.dump({{"removed": removed, "kernel_cpu": t3 - t2, "shingle_cpu": t2 - t1}}, open(result, "w"))
 """
 
-RENSA = """
-from rensa import RMinHash, RMinHashLSH
-lsh = RMinHashLSH(threshold=config.threshold, num_perm={num_perm}, num_bands=16)
-for i, sh in enumerate(sets):
-    if not sh:
-        keep.append(True)
-        continue
-    mh = RMinHash(num_perm={num_perm}, seed=42)
-    mh.update([s.decode() for s in sh])
-    if lsh.query(mh):
-        keep.append(False)
-        continue
-    lsh.insert(i, mh)
-    keep.append(True)
-"""
-
-DATASKETCH = """
-import xxhash
-from datasketch import MinHash, MinHashLSH
-hashes = MinHash.bulk(sets, num_perm={num_perm}, hashfunc=xxhash.xxh32_intdigest)
-lsh = MinHashLSH(threshold=config.threshold, num_perm={num_perm})
-for i, (mh, sh) in enumerate(zip(hashes, sets)):
-    if sh and lsh.query(mh):
-        keep.append(False)
-        continue
-    if sh:
-        lsh.insert(i, mh)
-    keep.append(True)
-"""
+# the same query-then-insert loops as bench_dedupe_e2e.py (rensa: 16 bands, its documented setting)
+RENSA = "from bench.bench_dedupe_e2e import rensa_lsh\nkeep = rensa_lsh(sets, config)"
+DATASKETCH = "from bench.bench_dedupe_e2e import datasketch_lsh\nkeep = datasketch_lsh(sets, config)"
 
 # argv = text corpus, work dir, result json
 DATATROVE = _PEAK + """
@@ -187,7 +160,7 @@ def tools(args: argparse.Namespace, path: Path, text: Path) -> dict[str, tuple[l
     out["datacraft@0.7"] = ([sys.executable, "-c", DATACRAFT, "dedupe", str(path), "-o", "{work}/kept.jsonl",
                              "--rejects", "{work}/rejects.jsonl"], main_env)
     for name, lsh, module in (("rensa", RENSA, "rensa"), ("datasketch", DATASKETCH, "datasketch")):
-        code = SHINGLE_LSH.format(lsh=lsh.format(**fill), **fill)
+        code = SHINGLE_LSH.format(lsh=lsh, **fill)
         out[name] = (([sys.executable, "-c", code, str(path), "{work}/kept.jsonl", "{work}/result.json"], main_env)
                      if _has(sys.executable, module) else f"{module} is not installed in {sys.executable}")
     peer = args.peer_python
