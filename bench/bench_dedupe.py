@@ -187,7 +187,8 @@ def large(args: argparse.Namespace) -> dict:
     dup_of = {}
     for line in (out / "rejects.jsonl").read_bytes().splitlines():
         entry = orjson.loads(line)
-        dup_of[int(entry["record"]["id"][1:])] = {int(entry["dup_of"][1:])}
+        if "dup_of" in entry:  # not unreadable rows (read rejects)
+            dup_of[int(entry["record"]["id"][1:])] = {int(entry["dup_of"][1:])}
     for f in out.iterdir():
         f.unlink()
     out.rmdir()
