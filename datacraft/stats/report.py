@@ -24,7 +24,9 @@ def _pct(rate: float | None) -> str:
 def format_summary(stats: dict[str, Any]) -> str:
     """A short plain-text summary for the terminal."""
     n = stats["records"]
-    lines = [f"records {n}" + (f"  (unreadable rows {stats['unreadable']})" if stats["unreadable"] else "")]
+    skipped = [f"{what} {stats[key]}" for key, what in (("unreadable", "unreadable rows"),
+                                                         ("unrecognised", "records of no known shape")) if stats[key]]
+    lines = [f"records {n}" + (f"  ({', '.join(skipped)})" if skipped else "")]
     lines.append("formats   " + ", ".join(f"{k} {v}" for k, v in stats["formats"].items()))
     chats = stats["conversations"]
     lines.append("kinds     " + ", ".join(f"{k} {v}" for k, v in chats["kinds"].items()))
@@ -55,9 +57,9 @@ def conversation_lines(stats: dict[str, Any]) -> list[str]:
     lines = [f"turns     {turns_line(chats['turns'], chats['turns_summary'])}"] if chats["turns"] else []
     tools = chats["tools"]
     if tools["records_with_tools"] or tools["calls"] or tools["observations"]:
-        lines.append(f"tools     {tools['records_with_tools']} records carry tools ({_pct(tools['records_with_tools'] / n)}),"
-                     f" {tools['calls']} tool calls in {tools['records_with_calls']} records,"
-                     f" {tools['observations']} observations")
+        lines.append(f"tools     records with tools {tools['records_with_tools']} ({_pct(tools['records_with_tools'] / n)}),"
+                     f" tool calls {tools['calls']} in {tools['records_with_calls']} records,"
+                     f" observations {tools['observations']}")
     pref = chats["preference"]
     if pref["pairs"]:
         lines.append(f"preference {pref['pairs']} pairs: chosen longer {_pct(pref['chosen_longer'] / pref['pairs'])},"
@@ -148,6 +150,7 @@ def _overview(stats: dict[str, Any], n: int) -> list[list[Any]]:
     dup = stats["duplicates"]
     near = "not computed" if dup["near"] is None else f"{dup['near']} ({_pct(dup['near_rate'])})"
     rows = [["records", stats["records"]], ["unreadable rows", stats["unreadable"]],
+            ["records of no known shape", stats["unrecognised"]],
             ["formats", ", ".join(f"{k} {v}" for k, v in stats["formats"].items())],
             ["kinds", ", ".join(f"{k} {v}" for k, v in stats["conversations"]["kinds"].items())],
             ["exact duplicates", f"{dup['exact']} ({_pct(dup['exact_rate'])})"], ["near duplicates (incl. exact)", near],
