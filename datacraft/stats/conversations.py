@@ -16,7 +16,7 @@ KINDS = ("sft", "preference", "kto")
 # Length rows measured per turn, by role; chosen/rejected are a preference record's two answers.
 ROLE_FIELDS = {USER: "user", ASSISTANT: "assistant", FUNCTION: "tool_call", OBSERVATION: "observation"}
 TURN_FIELDS = (*ROLE_FIELDS.values(), "chosen", "rejected")
-SHOWN_TURN_COUNTS = 6  # the text summary lists this many turn counts, then folds the rest into "N+"
+SHOWN_TURN_COUNTS = 6  # up to this many distinct turn counts are listed one by one, more in ranges
 
 
 def kind(chat: Conversation) -> str:
@@ -95,16 +95,29 @@ class ConversationStats:
                 "tools": dict(self.tools), "preference": preference, "kto": dict(self.kto)}
 
 
+def turn_buckets(turns: list[list[int]]) -> list[tuple[str, int]]:
+    """Turn counts for reading: each count while there are few, else power-of-two ranges (3-4, 5-8, ...).
+
+    >>> turn_buckets([[2, 90], [4, 8]])
+    [('2', 90), ('4', 8)]
+    >>> turn_buckets([[1, 1], [2, 5], [3, 1], [4, 2], [6, 1], [9, 1], [40, 1]])
+    [('1', 1), ('2', 5), ('3-4', 3), ('5-8', 1), ('9-16', 1), ('33-64', 1)]
+    """
+    if len(turns) <= SHOWN_TURN_COUNTS:
+        return [(str(t), c) for t, c in turns]
+    buckets: dict[str, int] = {}
+    for t, c in turns:
+        high = 1 << max(t - 1, 0).bit_length()  # the power of two at or above t
+        label = str(t) if t <= 2 else f"{high // 2 + 1}-{high}"
+        buckets[label] = buckets.get(label, 0) + c
+    return list(buckets.items())
+
+
 def turns_line(turns: list[list[int]], summary: dict[str, Any]) -> str:
-    """The turn-count distribution in one line: the first counts, the rest folded, then p50/p90/max.
+    """The turn-count distribution in one line, then p50/p90/max.
 
     >>> turns_line([[2, 90], [4, 8], [6, 2]], {"p50": 2, "p90": 4, "max": 6})
     '2: 90, 4: 8, 6: 2  (p50 2, p90 4, max 6)'
     """
-    shown = [f"{t}: {c}" for t, c in turns[:SHOWN_TURN_COUNTS - 1]]
-    rest = turns[SHOWN_TURN_COUNTS - 1:]
-    if len(rest) == 1:
-        shown.append(f"{rest[0][0]}: {rest[0][1]}")
-    elif rest:
-        shown.append(f"{rest[0][0]}+: {sum(c for _, c in rest)}")
-    return ", ".join(shown) + f"  (p50 {summary['p50']}, p90 {summary['p90']}, max {summary['max']})"
+    shown = ", ".join(f"{label}: {count}" for label, count in turn_buckets(turns))
+    return shown + f"  (p50 {summary['p50']}, p90 {summary['p90']}, max {summary['max']})"

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from datacraft.io.writers import atomic_write
-from datacraft.stats.conversations import TURN_FIELDS, turns_line
+from datacraft.stats.conversations import TURN_FIELDS, turn_buckets, turns_line
 
 # Fonts with CJK glyphs matplotlib may find; without one, plot labels stay ASCII (tables show CJK).
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
@@ -160,7 +160,7 @@ def _overview(stats: dict[str, Any], n: int) -> list[list[Any]]:
 
 def _conversations_html(stats: dict[str, Any]) -> str:
     chats = stats["conversations"]
-    rows = [[turns, count, _pct(count / (stats["records"] or 1))] for turns, count in chats["turns"]]
+    rows = [[turns, count, _pct(count / (stats["records"] or 1))] for turns, count in turn_buckets(chats["turns"])]
     part = "<h2>Conversations</h2><p>Turns per record (a preference record's answer counts as one turn).</p>"
     part += _table(["turns", "records", "share"], rows)
     lines = conversation_lines(stats)[1:]  # tools, preference, kto: one sentence each, where present

@@ -104,3 +104,17 @@ def test_stats_cli_json_on_every_form():
     out = json.loads(result.stdout)
     assert out["conversations"]["turns"] == [[2, 5], [4, 3], [5, 1]]
     assert out["lengths"]["chars"]["rejected"]["max"] == len("Hello, friend")
+
+
+def test_long_conversations_are_shown_in_turn_ranges(tmp_path):
+    def chat(n):
+        return {"conversations": [{"from": "human" if i % 2 == 0 else "gpt", "value": f"t{i}"} for i in range(n)]}
+
+    path = tmp_path / "long.jsonl"
+    sizes = (2, 2, 4, 6, 8, 10, 12, 40)
+    path.write_text("".join(json.dumps(chat(n)) + "\n" for n in sizes), encoding="utf-8")
+    result = compute_stats([str(path)], near_duplicates=False)
+    assert result["conversations"]["turns"] == [[2, 2], [4, 1], [6, 1], [8, 1], [10, 1], [12, 1], [40, 1]]
+    assert "turns     2: 2, 3-4: 1, 5-8: 2, 9-16: 2, 33-64: 1  (p50 6, p90 40, max 40)" in format_summary(result)
+    page = render_html(result)
+    assert "<tr><td>9-16</td><td class=n>2</td><td>25.0%</td></tr>" in page
