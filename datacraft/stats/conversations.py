@@ -16,7 +16,7 @@ KINDS = ("sft", "preference", "kto")
 # Length rows measured per turn, by role; chosen/rejected are a preference record's two answers.
 ROLE_FIELDS = {USER: "user", ASSISTANT: "assistant", FUNCTION: "tool_call", OBSERVATION: "observation"}
 TURN_FIELDS = (*ROLE_FIELDS.values(), "chosen", "rejected")
-SHOWN_TURN_COUNTS = 6  # up to this many distinct turn counts are listed one by one, more in ranges
+SHOWN_TURN_COUNTS = 8  # up to this many distinct turn counts are listed one by one, more in ranges
 
 
 def kind(chat: Conversation) -> str:
@@ -100,8 +100,8 @@ def turn_buckets(turns: list[list[int]]) -> list[tuple[str, int]]:
 
     >>> turn_buckets([[2, 90], [4, 8]])
     [('2', 90), ('4', 8)]
-    >>> turn_buckets([[1, 1], [2, 5], [3, 1], [4, 2], [6, 1], [9, 1], [40, 1]])
-    [('1', 1), ('2', 5), ('3-4', 3), ('5-8', 1), ('9-16', 1), ('33-64', 1)]
+    >>> turn_buckets([[1, 1], [2, 5], [3, 1], [4, 2], [6, 1], [9, 1], [10, 1], [12, 1], [40, 1]])
+    [('1', 1), ('2', 5), ('3-4', 3), ('5-8', 1), ('9-16', 3), ('33-64', 1)]
     """
     if len(turns) <= SHOWN_TURN_COUNTS:
         return [(str(t), c) for t, c in turns]

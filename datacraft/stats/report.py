@@ -164,7 +164,10 @@ def _conversations_html(stats: dict[str, Any]) -> str:
     part = "<h2>Conversations</h2><p>Turns per record (a preference record's answer counts as one turn).</p>"
     part += _table(["turns", "records", "share"], rows)
     lines = conversation_lines(stats)[1:]  # tools, preference, kto: one sentence each, where present
-    return part + "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    for line in lines:
+        label, _, text = line.partition(" ")
+        part += f"<p><b>{html.escape(label)}</b> {html.escape(text.strip())}</p>"
+    return part
 
 
 def render_html(stats: dict[str, Any]) -> str:

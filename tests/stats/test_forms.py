@@ -93,7 +93,7 @@ def test_alpaca_summary_shows_no_tool_preference_or_kto_lines():
 def test_html_report_has_the_conversations_section(stats):
     page = render_html(stats)
     assert "<h2>Conversations</h2>" in page and "<td>kinds</td><td>sft 4, preference 3, kto 2</td>" in page
-    assert "<p>preference 3 pairs: chosen longer 33.3%, rejected longer 33.3%, equal 33.3%</p>" in page
+    assert "<p><b>preference</b> 3 pairs: chosen longer 33.3%, rejected longer 33.3%, equal 33.3%</p>" in page
     assert "<td>chosen</td>" in page and "<td>tool_call</td>" in page
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 3
 
@@ -111,10 +111,11 @@ def test_long_conversations_are_shown_in_turn_ranges(tmp_path):
         return {"conversations": [{"from": "human" if i % 2 == 0 else "gpt", "value": f"t{i}"} for i in range(n)]}
 
     path = tmp_path / "long.jsonl"
-    sizes = (2, 2, 4, 6, 8, 10, 12, 40)
+    sizes = (2, 2, 4, 6, 8, 10, 12, 14, 16, 40)  # nine distinct counts: more than are listed one by one
     path.write_text("".join(json.dumps(chat(n)) + "\n" for n in sizes), encoding="utf-8")
     result = compute_stats([str(path)], near_duplicates=False)
-    assert result["conversations"]["turns"] == [[2, 2], [4, 1], [6, 1], [8, 1], [10, 1], [12, 1], [40, 1]]
-    assert "turns     2: 2, 3-4: 1, 5-8: 2, 9-16: 2, 33-64: 1  (p50 6, p90 40, max 40)" in format_summary(result)
+    assert result["conversations"]["turns"] == [[2, 2], [4, 1], [6, 1], [8, 1], [10, 1], [12, 1], [14, 1], [16, 1],
+                                                   [40, 1]]
+    assert "turns     2: 2, 3-4: 1, 5-8: 2, 9-16: 4, 33-64: 1  (p50 8, p90 16, max 40)" in format_summary(result)
     page = render_html(result)
-    assert "<tr><td>9-16</td><td class=n>2</td><td>25.0%</td></tr>" in page
+    assert "<tr><td>9-16</td><td class=n>4</td><td>40.0%</td></tr>" in page
