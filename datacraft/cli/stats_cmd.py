@@ -26,8 +26,11 @@ def command(inputs: tuple[str, ...], html_path: str | None, json_path: str | Non
             no_near: bool, fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> None:
     """Print counts, length distributions, language mix, duplicate rates and top instruction openings.
 
-    Lengths are in characters (and tokens with --tokenizer) as min/p50/p90/p99/max; input, system
-    and history are measured over the records that have them.
+    Reads every form (Alpaca, ShareGPT, OpenAI messages; preference and KTO records). Lengths are
+    in characters (and tokens with --tokenizer) as min/p50/p90/p99/max: the Alpaca view (last
+    prompt, its answer, earlier turns; a preference record's answer is its chosen one), then every
+    turn by role. Input, system and history are measured over the records that have them. Also
+    turns per conversation, tool calls, chosen-vs-rejected length bias and KTO tags.
 
     Example:
 

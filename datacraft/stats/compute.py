@@ -11,7 +11,14 @@ from typing import Any
 
 from datacraft.dedupe import exact_key, normalize
 from datacraft.export.split import Clusterer
-from datacraft.records import Conversation, Record, alpaca_view, conversation, conversation_text, record_format
+from datacraft.records import (
+    Conversation,
+    Record,
+    alpaca_view,
+    conversation,
+    conversation_text,
+    record_format,
+)
 from datacraft.runner import read_inputs
 from datacraft.stages import Ledger, Reject
 from datacraft.stats.conversations import TURN_FIELDS, ConversationStats, turn_texts
