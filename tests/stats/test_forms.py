@@ -119,3 +119,10 @@ def test_long_conversations_are_shown_in_turn_ranges(tmp_path):
     assert "turns     2: 2, 3-4: 1, 5-8: 2, 9-16: 4, 33-64: 1  (p50 8, p90 16, max 40)" in format_summary(result)
     page = render_html(result)
     assert "<tr><td>9-16</td><td class=n>4</td><td>40.0%</td></tr>" in page
+
+
+def test_turns_are_counted_in_tokens_too():
+    result = compute_stats([CHAT], near_duplicates=False, tokenizer=str.split)
+    tokens = result["lengths"]["tokens"]
+    assert tokens["assistant"]["count"] == 8 and tokens["assistant"]["max"] == len("Why did the chicken cross?".split())
+    assert tokens["rejected"] == {"count": 3, "min": 1, "p50": 1, "p90": 2, "p99": 2, "max": 2, "mean": 1.3}
