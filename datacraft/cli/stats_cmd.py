@@ -7,6 +7,7 @@ import json
 import click
 
 from datacraft.cli.base import input_options, read_options
+from datacraft.errors import NothingLeft
 from datacraft.io.writers import atomic_write
 from datacraft.runner import check_paths
 from datacraft.stats import compute_stats, format_summary, write_html_report
@@ -39,6 +40,10 @@ def command(inputs: tuple[str, ...], html_path: str | None, json_path: str | Non
     check_paths(inputs, {"--json": json_path, "--html": html_path})
     stats = compute_stats(list(inputs), tokenizer=tokenizer, near_duplicates=not no_near,
                           read_options=read_options(fmt, encoding, mapping, split))
+    if not stats["records"]:
+        raise NothingLeft(f"stats: no record of a known form out of {stats['unrecognised'] + stats['unreadable']} read "
+                          f"({stats['unrecognised']} of no known shape, {stats['unreadable']} unreadable rows); "
+                          "nothing written. Check --format and --map")
     if json_path == "-":
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
         return

@@ -38,10 +38,13 @@ def format_summary(stats: dict[str, Any]) -> str:
     lines.append(f"duplicates exact {dup['exact']} ({_pct(dup['exact_rate'])}), near incl. exact {near}")
     for unit, table in stats["lengths"].items():
         lines.append(f"length ({unit})   " + "".join(f"{c:>8}" for c in STATS_COLUMNS))
+        first_turn_row = next((f for f in table if f in TURN_FIELDS), None)
         for field, s in table.items():
-            if field == next((f for f in table if f in TURN_FIELDS), None):
+            if field == first_turn_row:
                 lines.append("  per turn, by role")
             lines.append(f"  {field:<13}" + "".join(f"{s[c]:>8}" for c in STATS_COLUMNS))
+    if chats["turns"]:
+        lines.append(f"turns     {turns_line(chats['turns'], chats['turns_summary'])}")
     lines.extend(conversation_lines(stats))
     if stats["openings"]:
         lines.append("top openings")
@@ -52,9 +55,8 @@ def format_summary(stats: dict[str, Any]) -> str:
 
 
 def conversation_lines(stats: dict[str, Any]) -> list[str]:
-    """Turns per conversation; tools, preference length bias and KTO tags where the data has them."""
-    chats, n = stats["conversations"], stats["records"]
-    lines = [f"turns     {turns_line(chats['turns'], chats['turns_summary'])}"] if chats["turns"] else []
+    """Tools and tool calls, preference length bias and KTO tags: a line each, where the data has them."""
+    chats, n, lines = stats["conversations"], stats["records"], []
     tools = chats["tools"]
     if tools["records_with_tools"] or tools["calls"] or tools["observations"]:
         lines.append(f"tools     records with tools {tools['records_with_tools']} ({_pct(tools['records_with_tools'] / n)}),"
@@ -163,8 +165,7 @@ def _conversations_html(stats: dict[str, Any]) -> str:
     rows = [[turns, count, _pct(count / (stats["records"] or 1))] for turns, count in turn_buckets(chats["turns"])]
     part = "<h2>Conversations</h2><p>Turns per record (a preference record's answer counts as one turn).</p>"
     part += _table(["turns", "records", "share"], rows)
-    lines = conversation_lines(stats)[1:]  # tools, preference, kto: one sentence each, where present
-    for line in lines:
+    for line in conversation_lines(stats):
         label, _, text = line.partition(" ")
         part += f"<p><b>{html.escape(label)}</b> {html.escape(text.strip())}</p>"
     return part

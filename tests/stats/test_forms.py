@@ -126,3 +126,13 @@ def test_turns_are_counted_in_tokens_too():
     tokens = result["lengths"]["tokens"]
     assert tokens["assistant"]["count"] == 8 and tokens["assistant"]["max"] == len("Why did the chicken cross?".split())
     assert tokens["rejected"] == {"count": 3, "min": 1, "p50": 1, "p90": 2, "p99": 2, "max": 2, "mean": 1.3}
+
+
+def test_stats_of_nothing_recognisable_fails(tmp_path):
+    path, html = tmp_path / "odd.jsonl", tmp_path / "r.html"
+    path.write_text('{"conversations": 5}\n{"messages": "hi"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["stats", str(path), "--html", str(html)])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: stats: no record of a known form out of 2 read (2 of no known shape, 0 unreadable"
+                             " rows); nothing written. Check --format and --map\n")
+    assert not html.exists()
