@@ -40,17 +40,18 @@ def command(inputs: tuple[str, ...], html_path: str | None, json_path: str | Non
     check_paths(inputs, {"--json": json_path, "--html": html_path})
     stats = compute_stats(list(inputs), tokenizer=tokenizer, near_duplicates=not no_near,
                           read_options=read_options(fmt, encoding, mapping, split))
-    if not stats["records"]:
-        raise NothingLeft(f"stats: no record of a known form out of {stats['unrecognised'] + stats['unreadable']} read "
-                          f"({stats['unrecognised']} of no known shape, {stats['unreadable']} unreadable rows); "
-                          "nothing written. Check --format and --map")
     if json_path == "-":
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
-        return
-    click.echo(format_summary(stats))
-    if json_path:
+    else:
+        click.echo(format_summary(stats))
+    if json_path and json_path != "-":
         with atomic_write(json_path, "w", encoding="utf-8") as handle:
             json.dump(stats, handle, ensure_ascii=False, indent=2)
+    if not stats["records"]:  # the counts say why; a report of nothing is not written
+        raise NothingLeft(f"stats: no record of a known form out of {stats['unrecognised'] + stats['unreadable']} read "
+                          f"({stats['unrecognised']} of no known shape, {stats['unreadable']} unreadable rows); "
+                          "check --format and --map")
     if html_path:
         write_html_report(stats, html_path)
-        click.echo(f"report: {html_path}")
+        if json_path != "-":  # stdout holds the JSON alone
+            click.echo(f"report: {html_path}")

@@ -129,10 +129,19 @@ def test_turns_are_counted_in_tokens_too():
 
 
 def test_stats_of_nothing_recognisable_fails(tmp_path):
-    path, html = tmp_path / "odd.jsonl", tmp_path / "r.html"
+    path, html, out = tmp_path / "odd.jsonl", tmp_path / "r.html", tmp_path / "s.json"
     path.write_text('{"conversations": 5}\n{"messages": "hi"}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["stats", str(path), "--html", str(html)])
+    result = CliRunner().invoke(cli, ["stats", str(path), "--html", str(html), "--json", str(out)])
     assert result.exit_code == 1
     assert result.stderr == ("Error: stats: no record of a known form out of 2 read (2 of no known shape, 0 unreadable"
-                             " rows); nothing written. Check --format and --map\n")
+                             " rows); check --format and --map\n")
+    assert result.stdout.splitlines()[0] == "records 0  (records of no known shape 2)"
+    assert json.loads(out.read_text(encoding="utf-8"))["unrecognised"] == 2  # the counts that say why
     assert not html.exists()
+
+
+def test_stats_json_on_stdout_with_an_html_report(tmp_path):
+    html = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["stats", CHAT, "--json", "-", "--html", str(html), "--no-near"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["records"] == 9 and html.exists()
