@@ -21,7 +21,6 @@ import pytest
 from click.testing import CliRunner
 
 from datacraft.cli import cli
-from datacraft.errors import ClusterError
 from datacraft.executors.ray import RayExecutor
 from datacraft.pipeline import run_pipeline
 
@@ -106,23 +105,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20,000 records with planted exact and near copies and planted defects, run once locally."""
     folder = tmp_path_factory.mktemp("synth")
     write_corpus(folder / "corpus.jsonl", 20_000)
-    for keep in ("first", "longest"):
-        (folder / f"local_{keep}.yaml").write_text(SYNTH.format(out=f"local_{keep}", keep=keep))
+    (folder / "local_first.yaml").write_text(SYNTH.format(out="local_first", keep="first"))
     run_pipeline(str(folder / "local_first.yaml"))
     return folder
 
 
-def test_synth_20k_gives_the_local_outputs(cluster, synth: Path) -> None:
-    (synth / "ray.yaml").write_text(SYNTH.format(out="ray_first", keep="first"))
-    manifest = _run_ray(synth / "ray.yaml", chunk_records=4096)  # 5 chunks
-    dedupe = next(s for s in manifest["stages"] if s["stage"] == "dedupe")["counts"]["reasons"]
-    assert dedupe["exact_dedupe/exact_duplicate"] > 300 and dedupe["near_dedupe/near_duplicate"] > 600  # planted
-    assert_same_outputs(synth / "local_first", synth / "ray_first")
-
-
 def test_keep_longest_and_a_reference_file_give_the_local_outputs(cluster, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
-    write_corpus(corpus, 3000, seed=3)
+    write_corpus(corpus, 2000, seed=3)
     lines = corpus.read_bytes().splitlines(keepends=True)
     (tmp_path / "ref.jsonl").write_bytes(b"".join(lines[::7]))  # records that copy a reference are dropped
     (tmp_path / "corpus.jsonl").write_bytes(b"".join(lines))
@@ -130,9 +120,9 @@ def test_keep_longest_and_a_reference_file_give_the_local_outputs(cluster, tmp_p
     for out in ("local", "ray"):
         (tmp_path / f"{out}.yaml").write_text(text.format(out=out))
     run_pipeline(str(tmp_path / "local.yaml"))
-    manifest = _run_ray(tmp_path / "ray.yaml", chunk_records=1024)
+    manifest = _run_ray(tmp_path / "ray.yaml", chunk_records=512)
     reasons = next(s for s in manifest["stages"] if s["stage"] == "dedupe")["counts"]["reasons"]
-    assert reasons["near_dedupe/copies_reference"] > 300
+    assert reasons["near_dedupe/copies_reference"] > 200
     assert_same_outputs(tmp_path / "local", tmp_path / "ray")
 
 
@@ -185,14 +175,16 @@ def _our_map_workers() -> list[int]:
     return found
 
 
-def test_a_worker_killed_mid_run_is_retried_to_the_same_outputs(cluster, synth: Path) -> None:
-    (synth / "killed.yaml").write_text(SYNTH.format(out="killed", keep="first"))
+def test_synth_20k_with_a_worker_killed_mid_run_gives_the_local_outputs(cluster, synth: Path) -> None:
+    """The Ray run of the 20k corpus, with one map worker SIGKILLed while it works: Ray reruns its
+    chunk (a pure function of the chunk's input bytes) and every file is still the local run's."""
+    (synth / "ray.yaml").write_text(SYNTH.format(out="ray_first", keep="first"))
     done: dict = {}
 
     def run() -> None:
         try:
-            done["manifest"] = _run_ray(synth / "killed.yaml", chunk_records=2048)
-        except ClusterError as exc:  # the other allowed ending: a clear error, nothing under a final name
+            done["manifest"] = _run_ray(synth / "ray.yaml", chunk_records=2048)  # 10 chunks
+        except Exception as exc:  # noqa: BLE001 - reported below
             done["error"] = exc
 
     thread = threading.Thread(target=run)
@@ -207,13 +199,7 @@ def test_a_worker_killed_mid_run_is_retried_to_the_same_outputs(cluster, synth: 
         time.sleep(0.01)
     thread.join(300)
     assert killed is not None, "no map task was seen running"
-    assert not thread.is_alive()
-    if "error" in done:
-        assert "failed on the Ray cluster" in str(done["error"])
-        manifest = json.loads((synth / "killed" / "manifest.json").read_text())
-        written = {o["path"] for s in manifest["stages"] for o in s["outputs"].values()}
-        on_disk = {str(p.relative_to(synth / "killed")) for p in (synth / "killed").rglob("*")
-                   if p.is_file() and p.name != "manifest.json"}
-        assert on_disk == written  # no partial output, no stray temp file
-    else:
-        assert_same_outputs(synth / "local_first", synth / "killed")
+    assert not thread.is_alive() and "error" not in done, done.get("error")
+    dedupe = next(s for s in done["manifest"]["stages"] if s["stage"] == "dedupe")["counts"]["reasons"]
+    assert dedupe["exact_dedupe/exact_duplicate"] > 300 and dedupe["near_dedupe/near_duplicate"] > 600  # planted
+    assert_same_outputs(synth / "local_first", synth / "ray_first")
