@@ -101,3 +101,33 @@ def apply_chunk(item: dict[str, Any], threshold: float | None, fields: list[str]
 def _ref(record: dict[str, Any], position: int) -> Any:
     rid = record.get("id")
     return rid if rid is not None else position
+
+
+def verify_bands(item: dict[str, Any], shared: Any, need: int, answer_threshold: float | None,
+                 cap: int) -> dict[str, Any]:
+    """Candidate pairs of bands [lo, hi) (a groupby on band key: sorted runs) and which of them verify.
+
+    `shared` is an object ref of (keys, has, sig, rank, by_rank): every record's band keys and
+    signature in input order, and the priority order. Returns the verified pairs (ranks a < b, with
+    their agreeing bins) and the buckets too large to pair, as `lsh.resolve` computes them.
+    """
+    import ray
+
+    from datacraft.dedupe.lsh import SignatureBank, agreement, answers_close
+    from datacraft.dedupe.survivors import bucket_pairs
+
+    started = time.process_time()
+    keys, has, sig, rank, by_rank = ray.get(shared)
+    lo, hi = int(item["lo"]), int(item["hi"])
+    view = SignatureBank(sig.shape[1], hi - lo, 1, 1, 1)  # only its band keys are used: runs()
+    view.keys, view.has, view.starts = [keys[:, lo:hi]], [has], [0, len(has)]
+    a, b, large = bucket_pairs(view.runs(), rank, cap)
+    sa, sb = sig[by_rank[a]], sig[by_rank[b]]
+    agree = agreement(sa, sb)
+    ok = agree >= need
+    ok[ok] = answers_close(sa[ok], sb[ok], answer_threshold)
+    sizes = np.array([len(g) for g in large], np.int64)
+    flat = np.concatenate(large).astype(np.int64) if large else np.zeros(0, np.int64)
+    return {"a": a[ok].astype(np.int64).tobytes(), "b": b[ok].astype(np.int64).tobytes(),
+            "agree": agree[ok].astype(np.int64).tobytes(), "large": flat.tobytes(), "sizes": sizes.tobytes(),
+            "cpu": time.process_time() - started}

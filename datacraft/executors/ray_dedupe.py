@@ -6,9 +6,11 @@ That is the local rule (the first record with a key survives), so the drops are 
 
 Near: each task computes the MinHash signatures and band keys of its chunk's exact survivors
 (`SignatureBank.add`, as locally: a record's signature depends on its text alone). The driver
-gathers them in input order and runs `lsh.resolve` (candidate pairs from the band keys, verification,
-the greedy survivor rule with `dup_of`), which is O(records + pairs) and order-dependent by design,
-so the answer is the local one by construction. The decisions go back to the chunks' tasks, which
+gathers them in input order and shares them through the object store; tasks, one per range of
+bands, group records by band key, pair each bucket and verify the pairs (`resolve_on_cluster`).
+The greedy survivor rule (`survivors.greedy`, with `dup_of`) is order-dependent by design and
+O(records + pairs), so it runs once on the driver over the union of the verified pairs: the
+answer is the local one by construction. The decisions go back to the chunks' tasks, which
 write kept lines and reject entries; the driver writes them under the final names in order.
 """
 
@@ -27,10 +29,11 @@ import orjson
 from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import EXACT_DUPLICATE, EXACT_STAGE, record_ref
 from datacraft.dedupe.files import read_references
-from datacraft.dedupe.lsh import longest, resolve
+from datacraft.dedupe.lsh import SignatureBank, answers_close, longest
+from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, greedy
 from datacraft.dedupe.normalize import answer_last_text
 from datacraft.dedupe.stage import COPIES_REFERENCE, NEAR_DUPLICATE, NEAR_STAGE, _similarity, new_bank
-from datacraft.executors.dedupe_tasks import apply_chunk, key_rows, later_copies, sign_chunk
+from datacraft.executors.dedupe_tasks import apply_chunk, key_rows, later_copies, sign_chunk, verify_bands
 from datacraft.io.writers import atomic_write
 from datacraft.stages import Ledger
 
@@ -132,8 +135,62 @@ def _near_duplicates(executor: Any, items: list[dict[str, Any]], config: DedupeC
         for rid in orjson.loads(row["ids"]):
             ids.append(rid if rid is not None else len(ids) - n_refs + 1)  # as the local stage: its place
     pick = longest(np.frombuffer(lengths, np.int64)) if config.keep == "longest" else None
-    rep = resolve(bank, config.threshold, n_refs, pick)
+    rep = resolve_on_cluster(executor, bank, config.threshold, n_refs, pick)
     similarity = _similarity(bank, rep, n_refs)
     dropped = np.flatnonzero(rep != np.arange(len(rep)))
     return {i - n_refs: (ids[r], similarity[i], COPIES_REFERENCE if r < n_refs else NEAR_DUPLICATE)
             for i, r in zip(dropped.tolist(), rep[dropped].tolist(), strict=True) if i >= n_refs}
+
+
+def resolve_on_cluster(executor: Any, bank: SignatureBank, threshold: float, n_refs: int = 0,
+                       order: np.ndarray | None = None, cap: int = BUCKET_CAP, max_rounds: int = MAX_ROUNDS) -> np.ndarray:
+    """`lsh.resolve` with its candidate and verification work spread over the cluster by band.
+
+    Each task takes a range of bands: groups records by band key (sorted runs), pairs each bucket,
+    and verifies the pairs against the whole signature (and the answer check). The driver takes the
+    union of the verified pairs, sorted and unique as `resolve` has them, and runs the same greedy
+    survivor rule, so the survivors and `dup_of` are `resolve`'s.
+    """
+    n = len(bank)
+    if order is None:
+        rank = None
+        by_rank = np.arange(n, dtype=np.int64)
+    else:
+        by_rank = np.concatenate([np.arange(n_refs, dtype=np.int64), order[order >= n_refs]])
+        rank = np.empty(n, np.int64)
+        rank[by_rank] = np.arange(n)
+    need = int(np.ceil(threshold * bank.k - 1e-9))
+    sig = np.concatenate(bank.sigs) if bank.sigs else np.zeros((0, bank.k), np.uint16)
+    keys = np.concatenate(bank.keys) if bank.keys else np.zeros((0, bank.bands), np.uint32)
+    has = np.concatenate(bank.has) if bank.has else np.zeros(0, bool)
+    ray = executor.start()
+    shared = ray.put((keys, has, sig, rank, by_rank))
+    groups = np.array_split(np.arange(bank.bands), min(bank.bands, executor.partitions()))
+    items = [{"lo": int(g[0]), "hi": int(g[-1]) + 1} for g in groups if len(g)]
+    parts_a, parts_b, parts_g, large = [], [], [], []
+    for row in executor.map_chunks(items, verify_bands, shared=shared, need=need,
+                                   answer_threshold=bank.answer_threshold, cap=cap).iter_rows():
+        parts_a.append(np.frombuffer(row["a"], np.int64))
+        parts_b.append(np.frombuffer(row["b"], np.int64))
+        parts_g.append(np.frombuffer(row["agree"], np.int64))
+        flat, sizes = np.frombuffer(row["large"], np.int64), np.frombuffer(row["sizes"], np.int64)
+        large.extend(np.split(flat, np.cumsum(sizes)[:-1]) if len(sizes) else [])
+    del shared
+    a, b, agree = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in (parts_a, parts_b, parts_g))
+    packed, first = np.unique(a << 32 | b, return_index=True)  # a pair found in several bands: once
+    a, b, agree = packed >> 32, packed & 0xFFFFFFFF, agree[first]
+
+    def close(v: int, ranks: np.ndarray) -> np.ndarray:  # as in lsh.resolve, for buckets past `cap`
+        theirs = sig[by_rank[ranks]]
+        mine = sig[by_rank[v]]
+        got = np.count_nonzero(theirs == mine, axis=1)
+        ok = got >= need
+        if ok.any():
+            ok[ok] = answers_close(theirs[ok], np.broadcast_to(mine, (int(ok.sum()), len(mine))),
+                                   bank.answer_threshold)
+        return np.where(ok, got, -1)
+
+    survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)
+    rep = np.empty(n, np.int64)
+    rep[by_rank] = by_rank[survivor]
+    return rep

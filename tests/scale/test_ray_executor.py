@@ -110,11 +110,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_keep_longest_and_a_reference_file_give_the_local_outputs(cluster, tmp_path: Path) -> None:
+def test_keep_longest_references_and_big_buckets_give_the_local_outputs(cluster, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     write_corpus(corpus, 2000, seed=3)
     lines = corpus.read_bytes().splitlines(keepends=True)
     (tmp_path / "ref.jsonl").write_bytes(b"".join(lines[::7]))  # records that copy a reference are dropped
+    # templated records: band buckets past the survivor rule's pairing cap (32), resolved in its loop
+    body = " ".join(f"step {i} mixes the flour with water and salt" for i in range(12))
+    lines += [json.dumps({"instruction": f"Recipe card {i}", "output": f"{body} variant {i % 7}"}).encode() + b"\n"
+              for i in range(80)]
     (tmp_path / "corpus.jsonl").write_bytes(b"".join(lines))
     text = SYNTH.replace("      keep: {keep}", "      keep: longest\n      against: [ref.jsonl]")
     for out in ("local", "ray"):
