@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from datacraft.registry import REGISTRY, check_stage
 from datacraft.runner import check_paths
 from datacraft.stages import Ledger
 
+
+CONNECT_TIMEOUT = 10  # seconds to reach a cluster's --address before giving up
 
 
 class RayExecutor:
@@ -51,6 +54,8 @@ class RayExecutor:
             import ray.data  # noqa: F401
         except ImportError:
             raise ConfigError("--executor ray needs Ray: pip install 'datacraft[ray]'") from None
+        if self.address is not None:
+            _check_reachable(self.address)
         return self
 
     def start(self) -> Any:
@@ -201,6 +206,18 @@ def _cluster_error(label: str, exc: BaseException) -> DatacraftError:
         seen = getattr(seen, "cause", None) or seen.__cause__
     return ClusterError(f"stage {label} failed on the Ray cluster: {type(exc).__name__}: {_first_line(exc)}; "
                         "nothing was written under its output names; rerun to resume from this stage")
+
+
+def _check_reachable(address: str) -> None:
+    """A `host:port` (or `ray://host:port`) that accepts no connection fails now: ray.init would retry for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # `auto`, or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {exc.strerror or exc}; check the "
+                           "address (`ray status` on the head node), or drop --address to start a local one") from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,10 +30,22 @@ from datacraft.dedupe.config import DedupeConfig
 from datacraft.dedupe.exact import EXACT_DUPLICATE, EXACT_STAGE, record_ref
 from datacraft.dedupe.files import read_references
 from datacraft.dedupe.lsh import SignatureBank, answers_close, longest
-from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, greedy
 from datacraft.dedupe.normalize import answer_last_text
-from datacraft.dedupe.stage import COPIES_REFERENCE, NEAR_DUPLICATE, NEAR_STAGE, _similarity, new_bank
-from datacraft.executors.dedupe_tasks import apply_chunk, key_rows, later_copies, sign_chunk, verify_bands
+from datacraft.dedupe.stage import (
+    COPIES_REFERENCE,
+    NEAR_DUPLICATE,
+    NEAR_STAGE,
+    _similarity,
+    new_bank,
+)
+from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, greedy
+from datacraft.executors.dedupe_tasks import (
+    apply_chunk,
+    key_rows,
+    later_copies,
+    sign_chunk,
+    verify_bands,
+)
 from datacraft.io.writers import atomic_write
 from datacraft.stages import Ledger
 

@@ -164,6 +164,17 @@ def test_without_ray_the_ray_executor_is_a_clear_error_and_local_still_runs(tmp_
     assert local.stdout.startswith("total: read 57, kept 40, rejected 17")
 
 
+def test_an_unreachable_address_is_exit_3_before_any_work(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    config = _example(tmp_path, "out_addr")
+    done = subprocess.run([sys.executable, "-c", "from datacraft.cli import cli; cli()", "run", str(config),
+                           "--executor", "ray", "--address", "127.0.0.1:1"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 3
+    assert done.stderr.startswith("Error: cannot connect to the Ray cluster at 127.0.0.1:1: Connection refused; ")
+    assert not (config.parent / "out_addr").exists()
+
+
 def _our_map_workers() -> list[int]:
     """Ray workers of this test's own cluster (children of its raylet) running a map task now."""
     import psutil
