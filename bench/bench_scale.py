@@ -5,7 +5,8 @@ planted duplicates and defects). Each run is a fresh interpreter. For Ray the dr
 local cluster of `--workers` CPUs (`ray.init(num_cpus=W)`), so the cluster's processes (GCS,
 raylet, workers) are the driver's descendants: CPU is the driver's own (user + system) plus every
 descendant's, read with psutil just before `ray.shutdown()`; memory is the driver's peak RSS
-(VmHWM) and, separately, the sum of the workers' peak RSS. Cluster start-up is in the wall time
+(VmHWM) and, separately, the sum of the workers' peak RSS. The JSON lines on stderr also split the
+cluster's CPU into the `ray::` worker processes and Ray's own daemons. Cluster start-up is in the wall time
 and is also printed alone. The digest (train + validation files) must equal the local run's.
 
     .venv/bin/python bench/bench_scale.py --sizes 100000 300000 --workers 1 2
@@ -42,16 +43,18 @@ with make_executor(executor, workers=int(workers) if executor == "ray" else None
         out["startup_s"] = time.perf_counter() - started
     run_pipeline(config, executor=runner)
     me = psutil.Process()
-    cpu, peaks = 0.0, []
+    cpu, work, peaks = 0.0, 0.0, []
     for proc in me.children(recursive=True):
         try:
             t = proc.cpu_times()
             cpu += t.user + t.system + t.children_user + t.children_system
             if proc.cmdline()[:1] and proc.cmdline()[0].startswith("ray::"):
+                work += t.user + t.system
                 peaks.append(int(next(l.split()[1] for l in open(f"/proc/{{proc.pid}}/status") if l.startswith("VmHWM"))))
         except (psutil.Error, OSError, StopIteration):
             continue
     out["cluster_cpu_s"] = cpu
+    out["worker_cpu_s"] = work  # the ray:: worker processes; the rest is Ray's own (GCS, raylet, agents)
     out["worker_peak_rss_mib"] = sum(peaks) / 1024
     out["workers_seen"] = len(peaks)
 own = os.times()
