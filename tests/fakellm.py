@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +76,44 @@ def grounded_items(passage: str, count: int) -> list[dict[str, str]]:
     return items
 
 
+def invent_conversations(seed: int, count: int, turns: int, lang: str = "en") -> list[dict[str, Any]]:
+    """Deterministic conversations whose follow-ups ask about a word of the answer before them."""
+    rng = random.Random(seed)
+    chats = []
+    for item in invent_items(seed, count, lang):
+        pairs = [{"user": item["instruction"], "assistant": item["output"]}]
+        for _ in range(turns - 1):
+            word = rng.choice(pairs[-1]["assistant"].rstrip("。.").split() or [pairs[-1]["assistant"][:4]])
+            if lang == "zh":
+                word = pairs[-1]["assistant"][rng.randrange(max(1, len(pairs[-1]["assistant"]) - 4)):][:3]
+                ask, answer = f"你刚才提到的“{word}”是什么意思？", "".join(rng.choice(_HANZI) for _ in range(rng.randint(20, 40))) + "。"
+            else:
+                ask = f"Can you say more about {word.lower()} in that answer?"
+                answer = " ".join(_word(rng) for _ in range(rng.randint(12, 24))).capitalize() + "."
+            pairs.append({"user": ask, "assistant": answer})
+        chats.append({"turns": pairs})
+    return chats
+
+
+def invent_answer(prompt: str, seed: int, temperature: float, lang: str = "en") -> str:
+    """A plain-text answer: deterministic per (prompt, seed, temperature); hotter ones are shorter."""
+    rng = random.Random(f"{prompt}:{seed}:{temperature}")
+    words = rng.randint(8, 16) if temperature > 0.7 else rng.randint(20, 40)
+    if lang == "zh" or re.search("[\u4e00-\u9fff]", prompt):
+        return "".join(rng.choice(_HANZI) for _ in range(words * 2)) + "。"
+    return " ".join(_word(rng) for _ in range(words)).capitalize() + "."
+
+
+def judge_verdict(prompt: str, attempt: int = 0) -> dict[str, Any]:
+    """Scores 1-10 for each `Candidate X:` block of a judge prompt, from a hash of its text and the attempt."""
+    blocks = re.findall(r'\nCandidate ([A-Z]):\n"""\n(.*?)\n"""', prompt, re.DOTALL)
+    ratings = []
+    for label, text in blocks:
+        digest = hashlib.sha256(f"{attempt}:{text}".encode()).digest()
+        ratings.append({"candidate": label, "score": 1 + digest[0] % 10, "rationale": f"{len(text)} characters"})
+    return {"ratings": ratings, "rationale": "scored by the fake judge"}
+
+
 def request_seed(body: dict[str, Any]) -> int:
     """The request's `seed`, or a stable hash of its messages when it sent none."""
     if isinstance(body.get("seed"), int):
@@ -90,8 +129,8 @@ class FakeLLM:
                  delay: float = 0.0, items_per_reply: int = 5, lang: str = "en",
                  max_concurrent: int | None = None, retry_after: str | None = "1",
                  reject_response_format: bool = False, reject_stream: bool = False,
-                 reject_max_tokens: bool = False):
-        self.handler = handler or self.invent
+                 reject_max_tokens: bool = False, kinds: bool = False):
+        self.handler = handler or (self.kinds if kinds else self.invent)  # kinds: also multi-turn, answers, judging
         self.delay = delay  # added to every reply
         self.items_per_reply = items_per_reply
         self.lang = lang
@@ -123,6 +162,21 @@ class FakeLLM:
         else:
             items = invent_items(request_seed(body), self.items_per_reply, self.lang)
         return Reply(json.dumps({"items": items}, ensure_ascii=False))
+
+    def kinds(self, body: dict[str, Any], index: int) -> Reply:
+        """Handler for every kind of `generate`: conversations, plain answers, judge verdicts, else `invent`."""
+        messages = body.get("messages") or [{}]
+        prompt = str(messages[-1].get("content", ""))
+        first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
+        if "\nCandidate A:\n" in first:
+            return Reply(json.dumps(judge_verdict(first, sum(m.get("role") == "assistant" for m in messages))))
+        asked = re.search(r"Write (\d+) new conversations.*?exactly (\d+) user turns", prompt, re.DOTALL)
+        if asked:
+            chats = invent_conversations(request_seed(body), int(asked[1]), int(asked[2]), self.lang)
+            return Reply(json.dumps({"conversations": chats}, ensure_ascii=False))
+        if "response_format" not in body:
+            return Reply(invent_answer(prompt, request_seed(body), float(body.get("temperature", 1.0)), self.lang))
+        return self.invent(body, index)
 
     def _next_reply(self, body: dict[str, Any], index: int) -> Reply:
         with self._lock:
@@ -305,3 +359,21 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
                      "finish_reason": reply.finish_reason, "logprobs": None}],
         "usage": usage,
     }
+
+
+if __name__ == "__main__":  # serve on a fixed port by hand: python tests/fakellm.py --port 8123 --kinds
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The fake OpenAI-compatible server, for trying commands by hand.")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--kinds", action="store_true", help="also answer multi-turn, plain-answer and judge prompts")
+    parser.add_argument("--lang", default="en", help="language of invented items: en or zh")
+    options = parser.parse_args()
+    fake = FakeLLM(kinds=options.kinds, lang=options.lang)
+    server = ThreadingHTTPServer(("127.0.0.1", options.port), type("Handler", (_Handler,), {"server_fake": fake}))
+    server.daemon_threads = True
+    print(f"serving on http://127.0.0.1:{options.port}/v1 (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()

@@ -11,6 +11,7 @@ import click
 from datacraft.clean import CleanConfig
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
+from datacraft.errors import ConfigError
 from datacraft.generate import run_generation
 from datacraft.generate.config import generate_config, load_sections
 
@@ -20,6 +21,7 @@ STOPPED = {
     "max_requests": "hit --max-requests",
     "max_cost": "hit --max-cost",
     "documents_used_up": "every document chunk was used",
+    "prompts_used_up": "every seed prompt has its preference pair (or its reject)",
     "no_progress": "many requests in a row gave no usable item (see the rejects)",
     "interrupted": "interrupted",
     "terminated": "terminated (SIGTERM)",
@@ -29,7 +31,8 @@ FAILED_STOPS = {"no_progress"}
 
 
 @click.command("generate")
-@click.option("--seeds", default=None, metavar="FILE", help="Seed examples: Alpaca JSON/JSONL, or Stanford seed_tasks.jsonl.")
+@click.option("--seeds", default=None, metavar="FILE",
+              help="Seed examples (--kind preference: prompts): Alpaca, ShareGPT or OpenAI chat, or Stanford seed_tasks.jsonl.")
 @click.option("--from-docs", "docs", multiple=True, metavar="FILE",
               help="Ask for Q&A pairs grounded in these documents (JSONL with `text`, or .txt/.md); repeatable.")
 @click.option("-n", "n", type=int, default=None, help="Accepted records to end with (default 100).")
@@ -44,6 +47,14 @@ FAILED_STOPS = {"no_progress"}
               help="Prompt language (default auto: the seeds', or each passage's; other: the fallback prompt).")
 @click.option("--application", default=None, metavar="TEXT", help="What the dataset is for, told to the model.")
 @click.option("--criterion", "criteria", multiple=True, metavar="TEXT", help="An extra quality rule for the model; repeatable.")
+@click.option("--kind", type=click.Choice(["single", "multi-turn", "preference"]), default=None,
+              help="single: instruction/answer records (default); multi-turn: conversations (--turns); "
+                   "preference: a chosen/rejected pair for each seed's prompt, ranked by the LLM as judge.")
+@click.option("--turns", default=None, metavar="N|LOW-HIGH", help="--kind multi-turn: user turns per conversation (default 2-4).")
+@click.option("--temperatures", default=None, metavar="T1,T2,...",
+              help="--kind preference: one candidate answer per temperature (default 0.3,1.0).")
+@click.option("--models", default=None, metavar="M1,M2,...",
+              help="--kind preference: models that write the candidates (same endpoint); --model judges.")
 @click.option("--dry-run", is_flag=True, help="Print the first request exactly as it would be sent, and send nothing.")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="Your own Jinja2 prompt template.")
 @click.option("--seed", type=int, default=None, help="Sampling seed: which seeds each request shows.")
@@ -54,7 +65,8 @@ FAILED_STOPS = {"no_progress"}
 @llm_options
 def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
             feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,
-            lang: str | None, application: str | None, criteria: tuple[str, ...], dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
+            lang: str | None, application: str | None, criteria: tuple[str, ...], kind: str | None,
+            turns: str | None, temperatures: str | None, models: str | None, dry_run: bool, prompt_path: str | None, seed: int | None, max_requests: int | None,
             max_cost: float | None, restart: bool, config_path: str | None, **llm_flags: Any) -> None:
     """Generate new Alpaca records from seed examples (or documents) with any OpenAI-compatible LLM.
 
@@ -65,6 +77,10 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
     rerunning the same command resumes without losing or paying again for accepted work. The API
     key is read from $OPENAI_API_KEY (or --api-key-env).
 
+    --kind multi-turn asks for whole conversations (--turns user turns each); every follow-up
+    must refer back to the turns before it. --kind preference answers each seed's prompt once
+    per temperature (and --models), and the --model judge ranks the answers into chosen/rejected.
+
     Example:
 
     \b
@@ -73,12 +89,20 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
         datacraft generate --seeds seeds.jsonl -n 1000 -o gen.jsonl --feedback feedback.jsonl \\
             --round-size 200 --max-cost 5 --model gpt-4o-mini
         datacraft generate --from-docs docs.jsonl -n 300 -o qa.jsonl --base-url http://localhost:8000/v1 --model qwen
+        datacraft generate --seeds seeds.jsonl --kind multi-turn --turns 2-4 -n 50 -o chats.jsonl --model gpt-4o-mini
+        datacraft generate --seeds prompts.jsonl --kind preference -n 50 -o pairs.jsonl --model gpt-4o-mini
     """
     sections = load_sections(config_path)
     where = config_path or "config"
     config = generate_config(sections, where, n=n, rounds=rounds, round_size=round_size, batch_size=batch_size,
                              lang=lang, prompt=prompt_path, seed=seed, application=application,
-                             criteria=list(criteria) or None)
+                             criteria=list(criteria) or None, kind=kind, turns=turns,
+                             temperatures=_numbers(temperatures, "--temperatures"),
+                             models=[m.strip() for m in models.split(",") if m.strip()] if models else None)
+    for value, option, wanted in ((turns, "--turns", "multi-turn"), (temperatures, "--temperatures", "preference"),
+                                  (models, "--models", "preference")):
+        if value is not None and config.kind != wanted:
+            raise ConfigError(f"{option} is for --kind {wanted} (this run is --kind {config.kind})")
     clean = validate_section(CleanConfig, sections.get("clean"), f"{where}: clean")
     llm = llm_config(sections, where, llm_flags)
     if dry_run:
@@ -106,6 +130,16 @@ def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str
         click.echo(f"Error: stopped with {summary['written']} of -n {summary['n']} records: {why}. "
                    "Fix the prompt, the filters or the endpoint, then rerun the same command to resume.", err=True)
         sys.exit(1)
+
+
+def _numbers(value: str | None, option: str) -> list[float] | None:
+    """"0.3,1.0" -> [0.3, 1.0]; a bad list is a usage error before any work starts."""
+    if value is None:
+        return None
+    try:
+        return [float(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {value!r}", param_hint=option) from None
 
 
 class _Bar:

@@ -14,6 +14,7 @@ from datacraft.generate.config import load_sections, review_config
 from datacraft.io.writers import check_not_input
 from datacraft.records import Record, training_view
 from datacraft.review import ReviewSession, auto_review, load_for_review
+from datacraft.review.pairs import write_pairs
 
 _FIELDS = ("instruction", "input", "output")
 _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit"
@@ -33,10 +34,12 @@ _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="--web: port (0: any free one).")
 @click.option("--min-score", type=click.IntRange(1, 5), default=None, help="--auto: score needed to accept (default 4).")
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="--auto: your own judge template.")
+@click.option("--pairs", "pairs", default=None, metavar="PATH",
+              help="Also write a preference pair for each edit in the feedback file: the edit chosen, the original rejected.")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm and review sections.")
 @llm_options
 def command(path: str, feedback: str, output: str, rejects: str | None, sample: int | None, seed: int, auto: bool,
-            web: bool, host: str, port: int, min_score: int | None, prompt_path: str | None, config_path: str | None, **llm_flags: Any) -> None:
+            web: bool, host: str, port: int, min_score: int | None, prompt_path: str | None, pairs: str | None, config_path: str | None, **llm_flags: Any) -> None:
     """Review generated records IN: accept, reject with a reason, or edit; reasons go to --feedback.
 
     Records not decided before are shown one at a time (or a random --sample of N). Every
@@ -47,7 +50,8 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
     stay with meta.review.verdict "unreviewed". `generate --feedback` applies the same decisions
     to its output and shows only accepted or edited records as examples. With --auto, an LLM
     judge scores each record 1-5 (prompts/judge_*.j2); an unreadable verdict is retried once and
-    then left undecided. With --web, review in the browser.
+    then left undecided. With --web, review in the browser. With --pairs, every edit in the feedback
+    file (this session's and earlier ones) also becomes a chosen/rejected preference pair.
 
     Example:
 
@@ -55,14 +59,18 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
         datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --sample 20
         datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --web
         datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --auto --model gpt-4o-mini
+        datacraft review gen.jsonl --feedback feedback.jsonl -o reviewed.jsonl --pairs pairs.jsonl
     """
     check_not_input(output, [path, feedback])
     if rejects:
         check_not_input(rejects, [path, feedback, output])
+    if pairs:
+        check_not_input(pairs, [path, feedback, output, *([rejects] if rejects else [])])
     if web and auto:
         raise ConfigError("--web and --auto are two ways to review; choose one")
     if web:
         _serve(path, output, feedback, rejects, sample, seed, host, port)
+        _pairs(feedback, pairs)
         return
     if not auto and (min_score is not None or prompt_path is not None):
         raise ConfigError("--min-score and --prompt are for --auto reviews")
@@ -92,6 +100,7 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
             click.echo(f"Error: no verdict could be read; all {result['undecided']} records were left undecided "
                        "(they are in OUT, unreviewed). Check the judge model, or try --prompt", err=True)
             sys.exit(1)
+        _pairs(feedback, pairs)
         return
     records, everything = load_for_review(path, sample, seed)
     session = ReviewSession(feedback)
@@ -110,9 +119,20 @@ def command(path: str, feedback: str, output: str, rejects: str | None, sample: 
                f"edited {counts.get('edited', 0)}, rejected {counts.get('rejected', 0)}")
     click.echo(f"wrote {written['written']} records to {output} ({written['unreviewed']} unreviewed; "
                f"{written['removed']} rejected left it{f' for {rejects}' if rejects else ''}); feedback in {feedback}")
+    _pairs(feedback, pairs)
     if interrupted:
         click.echo("Interrupted: the decisions so far are saved.", err=True)
         sys.exit(130)
+
+
+def _pairs(feedback: str, pairs: str | None) -> None:
+    """--pairs: write the feedback file's edits as preference pairs and say how many."""
+    if pairs is None:
+        return
+    result = write_pairs(feedback, pairs)
+    skipped = ", ".join(f"{n} {reason}" for reason, n in result["skipped"].items())
+    click.echo(f"wrote {result['written']} preference pairs (edit chosen, original rejected) to {pairs}"
+               + (f"; edits that make no pair: {skipped}" if skipped else ""))
 
 
 def _serve(path: str, output: str, feedback: str, rejects: str | None, sample: int | None, seed: int,

@@ -45,7 +45,7 @@ class ItemChecker:
         checked = [self._check(item, outcome.chunk.text if outcome.chunk is not None else None) for item in parsed.items]
         candidates = [index for index, (record, _) in enumerate(checked) if record is not None]
         keys = [f"gen-{outcome.k}-{index}" for index in candidates]
-        novel = self.novelty.check_many([checked[i][0] for i in candidates], keys)
+        novel = self.novelty.check_many([self.novelty_view(checked[i][0]) for i in candidates], keys)
         verdicts = dict(zip(candidates, novel, strict=True))
         for index, (record, problem) in enumerate(checked):
             if record is not None:
@@ -62,9 +62,9 @@ class ItemChecker:
 
     def _check(self, item: Any, passage: str | None = None) -> tuple[Record | None, dict[str, str]]:
         """(the normalised record, {}) when the item passes, else (None, {reason, detail})."""
-        record, why = to_record(item)
+        record, problem = self._convert(item)
         if record is None:
-            return None, {"reason": "not_an_object", "detail": why}
+            return None, problem
         issues = validate_record(record)
         if issues:
             issue = issues[0]
@@ -76,6 +76,15 @@ class ItemChecker:
         if not ok:
             return None, {"reason": reason, "detail": detail}
         return record, {}
+
+    def _convert(self, item: Any) -> tuple[Record | None, dict[str, str]]:
+        """The parsed item as a record, or (None, {reason, detail}); multi-turn items convert otherwise."""
+        record, why = to_record(item)
+        return (record, {}) if record is not None else (None, {"reason": "not_an_object", "detail": why})
+
+    def novelty_view(self, record: Record) -> Record:
+        """What novelty compares: the record itself (a conversation compares as a whole)."""
+        return record
 
     def _meta(self, outcome: Outcome, round_number: int, feedback: str | None) -> dict[str, Any]:
         meta: dict[str, Any] = {"source": "generate", "model": self.model, "round": round_number,

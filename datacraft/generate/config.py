@@ -44,6 +44,39 @@ class GenerateConfig(BaseModel):
     qa_per_chunk: int = Field(3, ge=1, le=50, description="--from-docs: question-answer pairs asked per chunk")
     min_support: float | None = Field(0.5, ge=0, le=1, description="--from-docs: share of an answer's words (CJK: character pairs) that must occur in its passage (None: no grounding check; `review --auto` can judge grounding with the passage)")
     prompt: str | None = Field(None, description="your own prompt template (Jinja2) instead of prompts/generate_<lang>.j2")
+    kind: Literal["single", "multi-turn", "preference"] = Field("single", description="what each record is: one exchange, a conversation (--turns), or a chosen/rejected pair for each seed's prompt")
+    turns: tuple[int, int] = Field((2, 4), description="multi-turn: user turns per conversation, fewest and most (--turns 2-4)")
+    temperatures: list[float] = Field([0.3, 1.0], min_length=1, description="preference: candidate temperatures; one candidate per model and temperature")
+    models: list[str] = Field([], description="preference: the models that write candidates (UltraFeedback samples several); empty: the judge's model (--model)")
+    judge_retries: int = Field(2, ge=0, description="preference: judge requests repeated after a tie or an unreadable verdict before the prompt is rejected")
+
+    @field_validator("turns", mode="before")
+    @classmethod
+    def _turn_range(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "2-4" or "3"
+            low, _, high = value.partition("-")
+            try:
+                value = (int(low), int(high or low))
+            except ValueError:
+                raise ValueError(f"--turns: expected a number or a range such as 2-4, got {value!r}") from None
+        if isinstance(value, (list, tuple)) and len(value) == 2 and not (1 <= value[0] <= value[1] <= 20):
+            raise ValueError(f"--turns: need 1 <= fewest <= most <= 20, got {value[0]}-{value[1]}")
+        return value
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperature_range(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= t <= 2 for t in value):
+            raise ValueError("temperatures must lie between 0 and 2")
+        return value
+
+    def candidates(self, judge: str) -> list[tuple[str, float]]:
+        """(model, temperature) of each preference candidate: every model at every temperature.
+
+        >>> GenerateConfig(models=["a", "b"], temperatures=[0.7]).candidates("judge")
+        [('a', 0.7), ('b', 0.7)]
+        """
+        return [(model, t) for model in (self.models or [judge]) for t in self.temperatures]
 
     @field_validator("lang")
     @classmethod

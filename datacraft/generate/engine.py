@@ -8,7 +8,7 @@ ends with exactly the items an uninterrupted run would have produced.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from datacraft.generate.accept import ItemChecker
@@ -18,14 +18,16 @@ from datacraft.generate.requests import Outcome, RoundContext, ask
 from datacraft.llm import BudgetExhausted, LLMClient, LLMError
 
 Progress = Callable[[dict[str, Any]], None]
+Asker = Callable[[LLMClient, GenerateConfig, RoundContext, int], Awaitable[Outcome]]
 
 
 class Generator:
     """Runs rounds until `n` items are accepted, the budget or the documents run out, or the rounds are done."""
 
     def __init__(self, config: GenerateConfig, client: LLMClient, journal: Journal, state: JournalState,
-                 checker: ItemChecker, progress: Progress | None = None):
+                 checker: ItemChecker, progress: Progress | None = None, ask: Asker = ask):
         self.config = config
+        self.ask = ask  # what one request does: `requests.ask`, or a multi-turn or preference one
         self.client = client
         self.journal = journal
         self.state = state
@@ -59,7 +61,7 @@ class Generator:
     def _yield(self, ctx: RoundContext) -> float:
         """Accepted items expected per request, from what this run has seen (optimistic at first)."""
         if not self.committed:
-            return float(self.config.qa_per_chunk if ctx.chunks is not None else self.config.batch_size)
+            return float(ctx.per_request or (self.config.qa_per_chunk if ctx.chunks is not None else self.config.batch_size))
         return max(0.2, self.accepted_now / self.committed)
 
     async def _round(self, round_state: RoundState, ctx: RoundContext) -> str:
@@ -85,10 +87,10 @@ class Generator:
         while True:
             while not stop and len(inflight) + len(results) < window and (
                     self._yield(ctx) * (len(inflight) + len(results)) < self._needed(round_state)):
-                if ctx.chunks is not None and k >= len(ctx.chunks):
-                    stop = "documents_used_up"
+                if ctx.limit is not None and k >= ctx.limit:
+                    stop = ctx.used_up
                     break
-                inflight[asyncio.create_task(ask(self.client, self.config, ctx, k))] = k
+                inflight[asyncio.create_task(self.ask(self.client, self.config, ctx, k))] = k
                 k += 1
             if not inflight:
                 return stop

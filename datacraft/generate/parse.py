@@ -235,4 +235,6 @@ def to_record(item: Any) -> tuple[dict[str, Any] | None, str]:
     for key, value in record.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             record[key] = str(value)  # a numeric answer ("42") is still an answer
+    if lowered.get("history"):  # earlier turns, as seeds with history show them: kept (and validated), not lost
+        record["history"] = lowered["history"]
     return record, ""

@@ -7,6 +7,7 @@ answers the ones already paid for.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class RoundContext:
     feedback_version: str | None
     lang: str  # a prompt language (datacraft.generate.lang.LANGS), or "auto" (docs: per chunk)
     chunks: list[Chunk] | None = None  # --from-docs
+    limit: int | None = None  # the most requests there can be (one per chunk, or per prompt); None: no limit
+    used_up: str = "documents_used_up"  # why the run stops at `limit`
+    per_request: int | None = None  # items one request can give, when it is not batch_size
 
 
 @dataclass
@@ -60,8 +64,9 @@ class Outcome:
 
 
 def _shown(record: Record) -> Record:
+    """A seed or earlier item as the prompt shows it; a seed's earlier turns (`history`) come first."""
     view = training_view(record)
-    return {k: view[k] for k in ("instruction", "input", "output") if k in view}
+    return {k: view[k] for k in ("history", "instruction", "input", "output") if k in view}
 
 
 def _lesson(entry: FeedbackEntry) -> dict[str, Any]:
@@ -96,9 +101,14 @@ def request_seed(config: GenerateConfig, k: int) -> int:
     return (config.seed * 1_000_003 + k) % 2**31
 
 
-async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: int) -> Outcome:
+Builder = Callable[[GenerateConfig, RoundContext, int], tuple[Messages, list[str], Chunk | None, str]]
+Parser = Callable[[str, str], ParsedReply]
+
+
+async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: int,
+              build: Builder = build_prompt, parse: Parser = parse_items) -> Outcome:
     """Send request k (and, when its reply is unusable, one repair request). Raises BudgetExhausted, LLMError."""
-    messages, shown, chunk, lang = build_prompt(config, ctx, k)
+    messages, shown, chunk, lang = build(config, ctx, k)
     outcome = Outcome(k, shown=shown, chunk=chunk, lang=lang)
     options = {"json_mode": True, "seed": request_seed(config, k), "temperature": config.temperature,
                "max_tokens": config.max_tokens}
@@ -108,7 +118,7 @@ async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: i
         outcome.failure = exc
         return outcome
     outcome.completions.append(completion)
-    outcome.parsed = parse_items(completion.text, completion.finish_reason)
+    outcome.parsed = parse(completion.text, completion.finish_reason)
     if outcome.parsed.ok or not config.repair:
         return outcome
     outcome.first_error = outcome.parsed.error
@@ -120,7 +130,7 @@ async def ask(client: LLMClient, config: GenerateConfig, ctx: RoundContext, k: i
     # BudgetExhausted propagates: the request is not committed, so a resumed run (its first reply
     # cached) sends the repair and ends with exactly what an uninterrupted run would have
     outcome.completions.append(second)
-    parsed = parse_items(second.text, second.finish_reason)
+    parsed = parse(second.text, second.finish_reason)
     if parsed.ok:
         outcome.parsed, outcome.repaired = parsed, True
     return outcome

@@ -9,10 +9,12 @@ rewritten atomically from the journal at the end of every run, including an inte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,6 @@ import orjson
 from datacraft import __version__
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
-from datacraft.generate.accept import ItemChecker
 from datacraft.generate.config import GenerateConfig
 from datacraft.generate.docs import iter_chunks
 from datacraft.generate.engine import Generator, Progress
@@ -34,8 +35,18 @@ from datacraft.generate.feedback import (
     load_feedback,
 )
 from datacraft.generate.journal import Journal, JournalState, RoundState, header
+from datacraft.generate.kinds import (
+    KIND_SETTINGS,
+    KIND_TEMPLATES,
+    candidate_writers,
+    check_kind,
+    kind_parts,
+    round_context,
+)
 from datacraft.generate.lang import majority_language
+from datacraft.generate.multiturn import build_multiturn_prompt
 from datacraft.generate.novelty import NoveltyChecker
+from datacraft.generate.preference import ask_preference, prompt_messages
 from datacraft.generate.prompts import template_version
 from datacraft.generate.requests import RoundContext, build_prompt, request_seed
 from datacraft.generate.seeds import content_version, load_seeds, seed_warnings
@@ -71,11 +82,13 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     config = config or GenerateConfig()
     clean = clean or CleanConfig()
     docs = [str(d) for d in docs]
-    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost)
+    _check_options(output, seeds, docs, feedback, rejects, llm, max_cost, config.kind,
+                   config.models if config.kind == "preference" else ())
+    check_kind(config, llm)
     key = api_key(llm)  # a missing key fails here, before anything is written
     load_feedback(feedback)  # a bad feedback file too (it is read again at every round)
     seed_records = load_seeds(seeds, read_options) if seeds else []
-    warnings = seed_warnings(seed_records) if seeds and not docs else []
+    warnings = seed_warnings(seed_records, examples=config.kind != "preference") if seeds and not docs else []
     for warning in warnings if warn else ():
         warn(warning)
     chunks = list(iter_chunks(docs, config.chunk_chars)) if docs else None
@@ -96,7 +109,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                           "missing); pass --restart to replace it, or choose another -o")
     state = journal.replay()
     state.set_removed(load_feedback(feedback).decisions())  # records rejected in review do not count towards -n
-    mode = "docs" if chunks is not None else "seeds"
+    mode = "docs" if chunks is not None else "seeds" if config.kind == "single" else f"seeds:{config.kind}"
     sources = {"docs": content_version([c.provenance()["chunk"]["sha1"] for c in chunks]) if chunks else None}
     if state.header is None:
         journal.append(header(mode, sources), state)
@@ -105,9 +118,10 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
                           "; choose another -o, or pass --restart to start over")
 
     novelty = NoveltyChecker(config.rouge_threshold, config.near_threshold)
-    novelty.add_many(seed_records, [s["id"] for s in seed_records], kind="seed")
-    novelty.add_many(state.accepted, [r.get("id", "") for r in state.accepted])
-    checker = ItemChecker(clean, novelty, llm.model or "", config.min_support)
+    checker, asker = kind_parts(config, clean, novelty, llm.model or "", seed_records)
+    if config.kind != "preference":  # a preference run answers given prompts: nothing to be novel against
+        novelty.add_many([checker.novelty_view(s) for s in seed_records], [s["id"] for s in seed_records], kind="seed")
+        novelty.add_many([checker.novelty_view(r) for r in state.accepted], [r.get("id", "") for r in state.accepted])
 
     def next_round() -> tuple[RoundState, RoundContext]:
         fb = load_feedback(feedback)
@@ -126,8 +140,8 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
             last = state.rounds[-1]
         decisions = fb.decisions()
         state.set_removed(decisions)
-        ctx = RoundContext(last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
-                           fb.for_prompt(config.feedback_per_prompt), fb.version, lang, chunks)
+        ctx = round_context(config, last.round, seed_records, good_examples(state.accepted[:last.pool], decisions),
+                       fb, lang, chunks)
         return last, ctx
 
     store = ResponseCache(llm.cache or run_dir / "cache.sqlite") if llm.use_cache else None
@@ -135,10 +149,13 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     budget = Budget(max_requests, max_cost, spent_before=state.usage.get("cost", 0.0),
                     paid_before=int(state.usage.get("calls", 0) - state.usage.get("cached", 0)))
     client = LLMClient(llm, cache=store, budget=budget, key=key)
-    generator = Generator(config, client, journal, state, checker, progress)
+    writers = candidate_writers(config, llm, client, store, budget, key)
+    if writers:
+        asker = partial(ask_preference, writers=writers)
+    generator = Generator(config, client, journal, state, checker, progress, asker)
     stopped = "interrupted"
     try:
-        stopped = asyncio.run(_main(client, generator, next_round))
+        stopped = asyncio.run(_main(client, generator, next_round, list(writers.values())))
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
@@ -150,7 +167,7 @@ def run_generation(output: str, *, llm: LLMConfig, seeds: str | None = None, doc
     return summary
 
 
-async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str:
+async def _main(client: LLMClient, generator: Generator, next_round: Any, others: Sequence[LLMClient] = ()) -> str:
     """Run the generator; SIGTERM (a `kill`, a container stop) ends it the way Ctrl-C does."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -168,7 +185,9 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
         handled = False
     try:
-        async with client:
+        async with client, contextlib.AsyncExitStack() as stack:
+            for other in others:
+                await stack.enter_async_context(other)
             return await generator.run(next_round)
     except asyncio.CancelledError:
         if terminated:
@@ -182,11 +201,14 @@ async def _main(client: LLMClient, generator: Generator, next_round: Any) -> str
 def _round_identity(config: GenerateConfig, llm: LLMConfig, lang: str, seed_records: list[Record],
                     chunks: list[Any] | None, fb: Feedback) -> tuple[str, dict[str, Any]]:
     """(identity, info) of the round these settings and this feedback make: a change starts a new round."""
-    template = template_version(f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}",
-                                config.prompt)
+    name = f"{'from_docs' if chunks is not None else 'generate'}_{'en' if lang == 'auto' else lang}"
+    name = KIND_TEMPLATES.get(config.kind, name)
+    template = template_version(name, config.prompt if config.kind != "preference" else None)
     info = {"mode": "docs" if chunks is not None else "seeds", "lang": lang, "model": llm.model,
             "seeds_version": content_version(seed_records), "template": template, "feedback_entries": len(fb.entries),
             **{key: getattr(config, key) for key in _PROMPT_SETTINGS}}
+    if config.kind != "single":  # (only then: a single-turn journal from before keeps its round identity)
+        info.update({"kind": config.kind, **{key: getattr(config, key) for key in KIND_SETTINGS[config.kind]}})
     return content_version([fb.version, info]), info
 
 
@@ -200,11 +222,19 @@ def _preview(journal: Journal, restart: bool, config: GenerateConfig, llm: LLMCo
     continues = last is not None and last.identity == identity and not (
         config.round_size is not None and len(state.accepted) >= last.pool + config.round_size)
     pool = last.pool if continues and last is not None else len(state.accepted)
-    ctx = RoundContext(len(state.rounds) + (0 if continues else 1), seed_records,
-                       good_examples(state.accepted[:pool], fb.decisions()), fb.for_prompt(config.feedback_per_prompt),
-                       fb.version, lang, chunks)
-    messages = build_prompt(config, ctx, state.next_request)[0]
+    ctx = round_context(config, len(state.rounds) + (0 if continues else 1), seed_records,
+                   good_examples(state.accepted[:pool], fb.decisions()), fb, lang, chunks)
     client = LLMClient(llm, key=key)
+    if config.kind == "preference":  # the first candidate answer to the next prompt
+        if state.next_request >= len(seed_records):
+            raise ConfigError("every seed prompt has its preference pair already: nothing left to send")
+        messages = prompt_messages(seed_records[state.next_request])
+        model, temperature = config.candidates(llm.model or "")[0]
+        params = client.params(seed=request_seed(config, state.next_request), temperature=temperature,
+                               max_tokens=config.max_tokens)
+        return {"model": model, "messages": messages, **client.wire(params)}
+    build = build_multiturn_prompt if config.kind == "multi-turn" else build_prompt
+    messages = build(config, ctx, state.next_request)[0]
     params = client.params(json_mode=True, seed=request_seed(config, state.next_request),
                            temperature=config.temperature, max_tokens=config.max_tokens)
     return {"model": llm.model, "messages": messages, **client.wire(params)}
@@ -219,19 +249,22 @@ def good_examples(records: list[Record], decisions: dict[tuple[str, str], Feedba
 
 
 def _check_options(output: str, seeds: str | None, docs: list[str], feedback: str | None, rejects: str | None,
-                   llm: LLMConfig, max_cost: float | None) -> None:
+                   llm: LLMConfig, max_cost: float | None, kind: str = "single", models: Sequence[str] = ()) -> None:
     """Reject conflicting or impossible options before any work starts."""
     if not seeds and not docs:
         raise ConfigError("nothing to generate from: pass --seeds FILE or --from-docs FILE")
+    if kind != "single" and docs:
+        raise ConfigError(f"--kind {kind} works from --seeds, not --from-docs (use --kind single for document Q&A)")
     if output == "-":
         raise ConfigError("generate needs a file for -o (its resume journal lives beside it), not stdout")
     inputs = [p for p in (seeds, *docs, feedback) if p]
     check_not_input(output, inputs)
     if rejects:
         check_not_input(rejects, [*inputs, output])
-    if max_cost is not None and llm.price(llm.model or "") is None:
-        raise ConfigError(f"--max-cost needs the price of model {llm.model!r}: add it under llm.prices in the "
-                          "config file (USD per 1M input and output tokens)")
+    for model in [llm.model or "", *models] if max_cost is not None else ():
+        if llm.price(model) is None:
+            raise ConfigError(f"--max-cost needs the price of model {model!r}: add it under llm.prices in the "
+                              "config file (USD per 1M input and output tokens)")
 
 
 def _finish(output: str, rejects: str | None, state: JournalState, config: GenerateConfig, llm: LLMConfig,

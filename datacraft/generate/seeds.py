@@ -11,7 +11,7 @@ import orjson
 
 from datacraft.errors import InputError
 from datacraft.io.readers import iter_records
-from datacraft.records import Record
+from datacraft.records import Drop, Record, record_format, to_form
 from datacraft.textutil import language
 
 FEW_SEEDS = 10  # below this, generations tend to copy the seeds' topics and phrasing
@@ -23,6 +23,11 @@ def seed_record(value: dict[str, Any]) -> Record:
     >>> seed_record({"instruction": "Add", "instances": [{"input": "1, 2", "output": "3"}]})
     {'instruction': 'Add', 'input': '1, 2', 'output': '3'}
     """
+    if record_format(value) != "alpaca":  # ShareGPT or OpenAI chat: the last exchange, earlier turns as history
+        try:
+            value = {**to_form(value, "alpaca"), **({"id": value["id"]} if "id" in value else {})}
+        except Drop as drop:
+            raise ValueError(drop.detail) from None
     if "instances" in value and "output" not in value:
         instances = value["instances"]
         first = instances[0] if isinstance(instances, list) and instances else None
@@ -31,6 +36,8 @@ def seed_record(value: dict[str, Any]) -> Record:
         value = {"instruction": value.get("instruction"), "input": first.get("input", ""),
                  "output": first.get("output"), **({"id": value["id"]} if "id" in value else {})}
     record: Record = {}
+    if "output" not in value and isinstance(value.get("chosen"), str):  # a preference record: its better answer
+        value = {**value, "output": value["chosen"]}
     for field in ("instruction", "input", "output", "system", "history", "id"):
         if field in value and value[field] is not None:
             record[field] = value[field]
@@ -61,10 +68,10 @@ def load_seeds(path: str, read_options: dict[str, Any] | None = None) -> list[Re
     return seeds
 
 
-def seed_warnings(seeds: list[Record]) -> list[str]:
-    """Advice about a seed set: too few seeds, duplicated ones."""
+def seed_warnings(seeds: list[Record], examples: bool = True) -> list[str]:
+    """Advice about a seed set: too few seeds (when they are style examples), duplicated ones."""
     warnings = []
-    if len(seeds) < FEW_SEEDS:
+    if examples and len(seeds) < FEW_SEEDS:
         warnings.append(f"only {len(seeds)} seed examples: with fewer than {FEW_SEEDS}, generations tend to "
                         "copy the seeds' topics; write a few more varied ones")
     repeated = [text for text, n in Counter(s["instruction"].strip() for s in seeds).items() if n > 1]
