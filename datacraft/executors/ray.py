@@ -119,7 +119,7 @@ class RayExecutor:
                     counts = run_dedupe(self, model, base, current, out_dir / records, out_dir / rejects)
                     self.placements[label] = "ray"
                     return counts, {"records": records, "rejects": rejects}
-            except DatacraftError:
+            except (DatacraftError, OSError):  # a stage's own error, or the driver's disk: reported as locally
                 raise
             except Exception as exc:  # noqa: BLE001 - a Ray failure: say which stage, leave no output
                 raise _cluster_error(label, exc) from None
