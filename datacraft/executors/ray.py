@@ -33,7 +33,6 @@ from datacraft.registry import REGISTRY, check_stage
 from datacraft.runner import check_paths
 from datacraft.stages import Ledger
 
-
 CONNECT_TIMEOUT = 10  # seconds to reach a cluster's --address before giving up
 
 
