@@ -44,10 +44,14 @@ _FROM_OPENAI = {"user": USER, "assistant": ASSISTANT, "function": FUNCTION, "too
 
 # One reason per defect, whichever stage meets it (see `Drop`).
 MISSING_FIELD = "missing_field"
+EMPTY_FIELD = "empty_field"  # a required text (field or turn) that is empty or blank; the detail names it
 BAD_TYPE = "bad_type"
 BAD_HISTORY = "bad_history"
 BAD_TURN = "bad_turn"
+TURN_ORDER = "turn_order"  # turns do not alternate prompt and answer
+ENDS_ON_USER = "ends_on_user"  # the conversation ends on the prompt: no answer to learn
 UNCONVERTIBLE = "unconvertible"
+PREFERENCE_DATA = "preference_data"  # chosen/rejected where supervised (SFT) records are expected
 
 
 class Drop(Exception):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError
@@ -30,12 +30,25 @@ class ReadSettings(BaseModel):
 class ValidateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_: str = Field("auto", alias="schema")  # auto: each record's own form; or alpaca, sharegpt, openai, a path
-    strict: bool = False  # also reject unknown top-level fields and whitespace-only strings
+    forbid_extra: bool = False  # also reject unknown top-level fields and whitespace-only strings
+    strict: bool = False  # deprecated name of forbid_extra (--strict means "bad input lines are fatal" elsewhere)
 
 
 class ExportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal["alpaca", "sharegpt", "openai"] = "alpaca"  # the form LLaMA-Factory reads
+    to: Literal["alpaca", "sharegpt", "openai"] | None = None  # the layout written (default alpaca), as `export --to`
+    format: Literal["alpaca", "sharegpt", "openai"] | None = None  # deprecated name of `to`
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> ExportSettings:
+        if self.to is not None and self.format is not None and self.to != self.format:
+            raise ValueError(f"to: {self.to} and format: {self.format} disagree (format is the old name of to)")
+        return self
+
+    @property
+    def layout(self) -> str:
+        """The layout to write: `to`, else the deprecated `format`, else alpaca."""
+        return self.to or self.format or "alpaca"
     val_size: float = Field(0.1, ge=0)  # a fraction below 1, or a number of records
     seed: int = 42  # for the split
     name: str | None = None  # file and dataset_info names; default: the pipeline's name
@@ -86,13 +99,13 @@ def _build_dedupe(settings: Any, ledger: Ledger, base: Path) -> list[Stage]:
 def _build_validate(settings: ValidateSettings, ledger: Ledger, base: Path) -> list[Stage]:
     from datacraft.validate import validation_filter
 
-    return [validation_filter(ledger, settings.schema_, settings.strict)]
+    return [validation_filter(ledger, settings.schema_, settings.forbid_extra or settings.strict)]
 
 
 def _write_export(settings: ExportSettings, source: Path, out_dir: Path, name: str) -> dict[str, Any]:
     from datacraft.export import export_dataset
 
-    return export_dataset([str(source)], str(out_dir), fmt=settings.format, val_size=settings.val_size,
+    return export_dataset([str(source)], str(out_dir), fmt=settings.layout, val_size=settings.val_size,
                           seed=settings.seed, name=settings.name or name, file_format=settings.file_format,
                           group_near_duplicates=settings.group_near_duplicates, stratify=settings.stratify)
 

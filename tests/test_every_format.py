@@ -19,17 +19,17 @@ FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 FORMATS = ("alpaca", "sharegpt", "sharegpt_tools", "openai", "preference")
 # What clean drops from each fixture: {record id: (stage, reason)}.
 CLEAN_DROPS = {
-    "alpaca": {"alpaca:5": ("filter", "refusal"), "alpaca:6": ("filter", "empty_output"),
+    "alpaca": {"alpaca:5": ("filter", "refusal"), "alpaca:6": ("filter", "empty_field"),
                "alpaca:7": ("exact_dedupe", "exact_duplicate"), "alpaca:8": ("near_dedupe", "near_duplicate")},
     "sharegpt": {"sharegpt:3": ("filter", "refusal"), "sharegpt:4": ("filter", "repetitive_output"),
                  "sharegpt:5": ("filter", "missing_field"), "sharegpt:7": ("exact_dedupe", "exact_duplicate"),
                  "sharegpt:8": ("near_dedupe", "near_duplicate")},
-    "sharegpt_tools": {"sharegpt_tools:4": ("filter", "empty_output"),
+    "sharegpt_tools": {"sharegpt_tools:4": ("filter", "empty_field"),
                        "sharegpt_tools:5": ("exact_dedupe", "exact_duplicate"),
                        "sharegpt_tools:6": ("near_dedupe", "near_duplicate")},
     "openai": {"openai:4": ("filter", "refusal"), "openai:5": ("exact_dedupe", "exact_duplicate"),
                "openai:6": ("near_dedupe", "near_duplicate")},
-    "preference": {"preference:4": ("filter", "empty_chosen"), "preference:5": ("exact_dedupe", "exact_duplicate"),
+    "preference": {"preference:4": ("filter", "empty_field"), "preference:5": ("exact_dedupe", "exact_duplicate"),
                    "preference:6": ("near_dedupe", "near_duplicate")},
 }
 EXPORT_AS = {"alpaca": "sharegpt", "sharegpt": "openai", "sharegpt_tools": "sharegpt", "openai": "sharegpt",
@@ -93,7 +93,7 @@ def test_export_converts_between_forms_and_stats_reads_every_form(name: str, tmp
     invoke("clean", FIXTURES / f"{name}.jsonl", "-o", tmp_path / "clean.jsonl")
     cleaned = read(tmp_path / "clean.jsonl")
     fmt = EXPORT_AS[name]
-    invoke("export", tmp_path / "clean.jsonl", "-o", tmp_path / "out", "--format", fmt, "--val-size", "0",
+    invoke("export", tmp_path / "clean.jsonl", "-o", tmp_path / "out", "--to", fmt, "--val-size", "0",
            "--name", "t")
     exported = read(tmp_path / "out" / "t_train.jsonl")
     assert len(exported) == len(cleaned)
@@ -109,7 +109,7 @@ def test_tool_calls_have_no_alpaca_form_and_an_export_of_nothing_fails(tmp_path:
              if any(t["from"] == "function_call" for t in r["conversations"])]
     source = tmp_path / "calls.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in calls), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["export", str(source), "-o", str(tmp_path / "out"), "--format", "alpaca"])
+    result = CliRunner().invoke(cli, ["export", str(source), "-o", str(tmp_path / "out"), "--to", "alpaca"])
     assert result.exit_code == 1
     assert result.output == (f"Error: export: no record to export out of {len(calls)} read (export/unconvertible "
                              f"{len(calls)}); nothing written, dataset_info.json unchanged\n")
@@ -152,7 +152,7 @@ def test_kto_records_export_with_their_tag_and_mixed_kinds_are_refused(tmp_path:
     chats = read(FIXTURES / "sharegpt.jsonl")[:2]
     source = tmp_path / "kto.jsonl"
     source.write_text("".join(json.dumps({**r, "kto_tag": n == 0}) + "\n" for n, r in enumerate(chats)))
-    invoke("export", source, "-o", tmp_path / "out", "--format", "sharegpt", "--val-size", "0", "--name", "k")
+    invoke("export", source, "-o", tmp_path / "out", "--to", "sharegpt", "--val-size", "0", "--name", "k")
     assert [r["kto_tag"] for r in read(tmp_path / "out" / "k_train.jsonl")] == [True, False]
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())["k_train"]
     assert info["columns"] == {"messages": "conversations", "system": "system", "kto_tag": "kto_tag"}

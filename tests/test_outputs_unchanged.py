@@ -18,7 +18,9 @@ from datacraft.pipeline import run_pipeline
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = {
     "02_clean.jsonl": "fe51f45fcc5479aaa16d295c5eeda7107f17d178cc187bee61e89726ad8f7b64",
-    "02_clean.rejects.jsonl": "4ffd256633eef7e64825d580884feb844c26ab826c73fce89ac878e3f4810b26",
+    # Issue 9: one code per defect; the three blank records' reason is empty_field (was empty_output,
+    # empty_instruction), every other byte as at 4ffd2566.
+    "02_clean.rejects.jsonl": "d90684e55d98730a18096272aeb604198efe25263a5befad61f9c783f5555d5a",
     "05_export/demo_train.jsonl": "06d6b566804d47f8313decd794f639e8364c13ff85650c49d7a66020e58fce09",
     "05_export/demo_validation.jsonl": "e60d3a70894b296ec8c646bda1d81ca56f1b5e7f6c31c2237654c150efa4c2b5",
 }

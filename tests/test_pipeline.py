@@ -53,7 +53,7 @@ def test_pipeline_runs_every_stage_and_balances(project):
         for line in rejects.read_text(encoding="utf-8").splitlines():
             entry = json.loads(line)
             reasons[entry["reason"]] = entry["stage"]
-    assert reasons == {"invalid_json": "read", "empty_output": "filter", "exact_duplicate": "exact_dedupe"}
+    assert reasons == {"invalid_json": "read", "empty_field": "filter", "exact_duplicate": "exact_dedupe"}
     written = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert written["totals"] == manifest["totals"]
     assert "datacraft" in written["versions"]
@@ -118,7 +118,7 @@ def test_bundled_demo_pipeline(tmp_path):
     totals = manifest["totals"]
     assert totals["balanced"] and totals["read"] == 57
     reasons = {r for s in manifest["stages"] for r in (s.get("counts") or {}).get("reasons", {})}
-    for expected in ("read/invalid_json", "filter/empty_output", "filter/refusal",
+    for expected in ("read/invalid_json", "filter/empty_field", "filter/refusal",
                      "exact_dedupe/exact_duplicate", "near_dedupe/near_duplicate"):
         assert expected in reasons
 

@@ -116,7 +116,8 @@ class AugmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     methods: list[Method] = Field(["synonym"], description="methods to run, in order")
-    fields: list[Field_] = Field(["instruction", "input", "output"], description="fields synonym and backtranslate rewrite")
+    fields: list[Field_] = Field(["instruction", "input", "output"], description="fields synonym and backtranslate rewrite (in a chat: instruction = every user turn, output = every answer)")
+    roles: list[Literal["user", "assistant", "system"]] = Field(["user", "assistant"], description="turns rewritten, by role (system prompts only when named); tool calls, observations and tools never")
     protect_factual: bool = Field(True, description="leave input and output alone for factual and code tasks (rewording can make the answer wrong)")
     copies: int = Field(1, ge=1, le=20, description="augmented copies per record for synonym and backtranslate")
     seed: int = Field(0, description="the same seed and input give the same output")

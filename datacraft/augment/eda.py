@@ -61,7 +61,7 @@ class Eda:
                 counts[name] = done
         rewrite.info[self.operation] = counts
         if not rewrite.fields:
-            rewrite.failure = Failed("nothing_to_change", f"no word {self.operation} could touch safely")
+            rewrite.failure = Failed("nothing_to_rewrite", f"no word {self.operation} could touch safely")
         return rewrite
 
     def _sentences(self, text: str, lang: str) -> list[list[str]]:

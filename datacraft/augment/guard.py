@@ -56,8 +56,13 @@ class Guard:
             return False, reason, detail
         return self.drift(candidate, source, fields)
 
-    def drift(self, candidate: Record, source: Record, fields: list[str]) -> Verdict:
-        """The drift check alone, over `fields` (the fields the method rewrote)."""
+    def drift(self, candidate: Record, source: Record, fields: list[str], groups: list[list[str]] | None = None) -> Verdict:
+        """The drift check alone, over `fields` (the fields the method rewrote).
+
+        `groups` splits the fields into exchanges (a prompt and its answers) whose length and
+        similarity are checked one by one: a conversation's long answer must not hide a mangled
+        earlier turn. None: all fields are one exchange, as in an Alpaca record.
+        """
         if not fields:
             return True, "", ""
         old = "\n".join(str(source.get(f) or "") for f in fields)
@@ -69,13 +74,19 @@ class Guard:
             if before in ("zh", "en") and after != before:
                 return False, "language_changed", f"{name}: {before} -> {after}"
         cfg = self.config
-        old_units, new_units = units(old), units(new)
-        if old_units and (cfg.min_length_ratio is not None or cfg.max_length_ratio is not None):
-            ratio = len(new_units) / len(old_units)
-            if cfg.min_length_ratio is not None and ratio < cfg.min_length_ratio:
-                return False, "length_drift", f"{ratio:.2f}x the source's length < {cfg.min_length_ratio}"
-            if cfg.max_length_ratio is not None and ratio > cfg.max_length_ratio:
-                return False, "length_drift", f"{ratio:.2f}x the source's length > {cfg.max_length_ratio}"
+        exchanges = [[f for f in fields if f in group] for group in groups] if groups and len(groups) > 1 else [fields]
+        joined = {}
+        for group in exchanges:
+            where = f"{', '.join(group)}: " if len(exchanges) > 1 else ""
+            old_units = units("\n".join(str(source.get(f) or "") for f in group))
+            new_units = units("\n".join(str(candidate.get(f) or "") for f in group))
+            joined[where] = old_units, new_units
+            if old_units and (cfg.min_length_ratio is not None or cfg.max_length_ratio is not None):
+                ratio = len(new_units) / len(old_units)
+                if cfg.min_length_ratio is not None and ratio < cfg.min_length_ratio:
+                    return False, "length_drift", f"{where}{ratio:.2f}x the source's length < {cfg.min_length_ratio}"
+                if cfg.max_length_ratio is not None and ratio > cfg.max_length_ratio:
+                    return False, "length_drift", f"{where}{ratio:.2f}x the source's length > {cfg.max_length_ratio}"
         if cfg.max_similarity is not None:
             # The field that changed most decides: a reworded instruction is a new prompt even when
             # its long answer kept all but a few words.
@@ -84,7 +95,8 @@ class Guard:
             if score >= cfg.max_similarity:
                 return False, "too_similar", f"similarity {score:.2f} >= {cfg.max_similarity} (the most changed field, {name})"
         if cfg.min_similarity is not None:
-            score = Indel.normalized_similarity(old_units, new_units)
-            if score < cfg.min_similarity:
-                return False, "drifted", f"similarity {score:.2f} < {cfg.min_similarity}"
+            for where, (old_units, new_units) in joined.items():
+                score = Indel.normalized_similarity(old_units, new_units)
+                if score < cfg.min_similarity:
+                    return False, "drifted", f"{where}similarity {score:.2f} < {cfg.min_similarity}"
         return True, "", ""

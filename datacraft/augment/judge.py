@@ -18,6 +18,7 @@ from datacraft.llm import BudgetExhausted, LLMClient, RequestFailed
 from datacraft.records import Record
 
 _SHOWN = ("system", "instruction", "input", "output")
+_TURNS = frozenset(("instruction", "input", "output", "history", "chosen", "rejected"))  # a view's slot names
 _YES = re.compile(r"^\W*(?:yes|是|对|通过|accept)", re.IGNORECASE)
 _NO = re.compile(r"^\W*(?:no|否|不|reject)", re.IGNORECASE)
 
@@ -72,6 +73,15 @@ def parse_judgement(text: str | None) -> Judgement:
     return Judgement(None, f"unreadable judge reply: {stripped[:200]!r}")
 
 
+def _shown(record: Record) -> dict[str, str]:
+    """The texts the judge reads: the Alpaca fields, then a chat's other turns (a TextView's slots)."""
+    texts = getattr(record, "record", record)  # a TextView: the system prompt comes from its record
+    shown = {k: texts[k] for k in _SHOWN if isinstance(texts.get(k), str) and texts[k]}
+    shown.update({k: v for k, v in record.items() if k not in shown and isinstance(v, str) and v
+                  and k.split(".")[0] in _TURNS})
+    return shown
+
+
 class CopyJudge:
     """`await judge.check(pairs)` -> one Judgement per (source, copy)."""
 
@@ -81,8 +91,7 @@ class CopyJudge:
 
     def messages(self, source: Record, copy: Record) -> list[dict[str, str]]:
         """The judge prompt for one copy: the shown fields of both records."""
-        original = {k: source[k] for k in _SHOWN if isinstance(source.get(k), str) and source[k]}
-        candidate = {k: copy[k] for k in _SHOWN if isinstance(copy.get(k), str) and copy[k]}
+        original, candidate = _shown(source), _shown(copy)
         return render("augment_judge", self.config.prompt, original=original, copy=candidate)
 
     async def one(self, source: Record, copy: Record) -> Judgement:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from datacraft.augment.chat import to_view
 from datacraft.augment.clients import make_resources
 from datacraft.augment.config import AugmentConfig
-from datacraft.augment.runner import Augmenter, _blocks
+from datacraft.augment.runner import Augmenter, _blocks, views
 from datacraft.augment.translate import Translator
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
@@ -34,10 +33,10 @@ def preview(inputs: Sequence[str], count: int, *, config: AugmentConfig | None =
     try:
         with RejectSink(None) as sink:
             ledger = Ledger(sink)
-            records = map(to_view, read_stage(inputs, ledger, strict=strict, **dict(read_options or {})))
+            records = views(read_stage(inputs, ledger, strict=strict, **dict(read_options or {})), config)
             augmenter = Augmenter(config, ledger, clean=clean, translator=translator, client=client)
             for block in _blocks(records, config.block_size):
-                sources = {str(r.get("id")): r for r in block}
+                sources = {str(v.record.get("id")): v.record for v in block}
                 for record in augmenter.block(block):
                     origin = (record.get("meta") or {}).get("augmented_from")
                     if isinstance(origin, str) and origin in sources and record is not sources[origin]:

@@ -22,22 +22,22 @@ from typing import Any
 
 from datacraft.augment.backtranslate import BackTranslator
 from datacraft.augment.base import Rewrite
-from datacraft.augment.chat import FormWriter, to_view
+from datacraft.augment.chat import FORM_KEY, from_view, to_view
 from datacraft.augment.clients import make_resources
 from datacraft.augment.config import EDA_METHODS, AugmentConfig
 from datacraft.augment.guard import Guard
 from datacraft.augment.mix import MODES, Mixed
 from datacraft.augment.synonyms import SynonymReplacer
 from datacraft.augment.translate import Translator
+from datacraft.augment.turns import TextView
 from datacraft.clean import CleanConfig
 from datacraft.errors import ConfigError
 from datacraft.io.writers import JsonlWriter, check_not_input
 from datacraft.llm import Budget, LLMClient, LLMConfig
-from datacraft.records import Record, record_text
+from datacraft.records import Record, compare_text
 from datacraft.stages import Ledger, RejectSink, read_stage
 
 _SHORT = {"synonym": "syn", "backtranslate": "bt", "paraphrase": "para"}
-_COMPARED = ("system", "instruction", "input", "output")  # what makes two records the same training example
 
 
 def rng_for(seed: int, method: str, record_id: Any, copy: int = 0) -> random.Random:
@@ -50,9 +50,14 @@ def rng_for(seed: int, method: str, record_id: Any, copy: int = 0) -> random.Ran
 
 
 def derive(source: Record, fields: dict[str, str], method: str, copy: int, info: dict[str, Any]) -> Record:
-    """A copy of `source` with new field values, a new id and `meta.augmented_from`/`meta.method`."""
-    record = {k: v for k, v in source.items() if k not in ("id", "meta")}
-    record.update(fields)
+    """A copy of `source` with new field values, a new id and `meta.augmented_from`/`meta.method`.
+
+    `source` may be a TextView: the copy is then its record, in its own form, with the slots rewritten.
+    """
+    body = source.apply(fields) if isinstance(source, TextView) else {**source, **fields}
+    if isinstance(source, TextView):
+        source = source.record
+    record = {k: v for k, v in body.items() if k not in ("id", "meta")}
     record["id"] = f"{source.get('id')}#{_SHORT.get(method, method)}{copy + 1}"
     meta = {k: v for k, v in (source.get("meta") or {}).items() if k not in ("augment",)}
     meta.update({"augmented_from": source.get("id"), "method": method, "augment": info})
@@ -147,20 +152,20 @@ class Augmenter:
             self.ledger.stage(method).seconds += time.perf_counter() - started
         return results
 
-    def block(self, records: list[Record], pending: dict[str, Future[Any]] | None = None) -> Iterator[Record]:
-        """The output records for one block, in order; rejects go to the ledger."""
+    def block(self, records: list[TextView], pending: dict[str, Future[Any]] | None = None) -> Iterator[Record]:
+        """The output records for one block of views, in order; rejects go to the ledger."""
         config = self.config
         batched = self._collect(records, pending)
         copies: list[list[tuple[str, Record]]] = [[] for _ in records]
         for index, source in enumerate(records):
-            seen = {record_text(source, _COMPARED)}
+            seen = {compare_text(source.record)}
             for method in config.methods:
                 if method == "mix":
                     continue
                 for copy in range(config.copies):
                     started = time.perf_counter()
                     if method in self.local:
-                        rewrite = self.local[method](source, rng_for(config.seed, method, source.get("id"), copy))
+                        rewrite = self.local[method](source, rng_for(config.seed, method, source.record.get("id"), copy))
                     else:
                         rewrite = batched[method][index][copy]
                         rewrite.info.setdefault("translator", self.batched[method].translator.name)
@@ -173,7 +178,7 @@ class Augmenter:
         for index, source in enumerate(records):
             if not config.replace:
                 self.originals += 1
-                yield source
+                yield source.record
             for method, accepted in copies[index]:
                 self.ledger.stage(method).kept += 1
                 yield accepted
@@ -184,12 +189,12 @@ class Augmenter:
             yield from mixed
         self.blocks += 1
 
-    def _judge(self, records: list[Record], copies: list[list[tuple[str, Record]]]) -> None:
+    def _judge(self, records: list[TextView], copies: list[list[tuple[str, Record]]]) -> None:
         """Ask the judge about every copy of the block; drop (to the rejects) the ones it says no to."""
         assert self.judge is not None
         asked = [(index, method, copy) for index, found in enumerate(copies) for method, copy in found]
         started = time.perf_counter()
-        verdicts = self.run(self.judge.check([(records[index], copy) for index, _, copy in asked]))
+        verdicts = self.run(self.judge.check([(records[index], TextView(copy, self.config.roles)) for index, _, copy in asked]))
         spent = (time.perf_counter() - started) / max(1, len(asked))
         for (index, method, copy), verdict in zip(asked, verdicts, strict=True):
             self.ledger.stage(method).seconds += spent
@@ -199,21 +204,27 @@ class Augmenter:
             reason = "judge_rejected" if verdict.ok is False else (
                 "budget_exhausted" if verdict.reason.startswith("budget exhausted") else "judge_unreadable")
             copies[index].remove((method, copy))
-            self.ledger.reject(method, reason, record=copy, detail=verdict.reason, source=str(records[index].get("id")))
+            self.ledger.reject(method, reason, record=copy, detail=verdict.reason, source=str(records[index].record.get("id")))
 
-    def _accept(self, method: str, source: Record, rewrite: Rewrite, copy: int, seen: set[str]) -> Record | None:
+    def _accept(self, method: str, source: TextView, rewrite: Rewrite, copy: int, seen: set[str]) -> Record | None:
         stats = self.ledger.stage(method)
         stats.read += 1
         if rewrite.failure is not None:
-            self.ledger.reject(method, rewrite.failure.reason, record=source, detail=rewrite.failure.detail,
-                               source=str(source.get("id")))
+            self.ledger.reject(method, rewrite.failure.reason, record=source.record, detail=rewrite.failure.detail,
+                               source=str(source.record.get("id")))
             return None
         candidate = derive(source, rewrite.fields, method, copy, rewrite.info)
-        return self._check(method, candidate, source, list(rewrite.fields), seen)
+        fields = list(rewrite.fields)
+        return self._check(method, candidate, source.record, seen,
+                           lambda: self.guard.drift({**source, **rewrite.fields}, source, fields, source.groups(fields)))
 
-    def _check(self, method: str, candidate: Record, source: Record, fields: list[str], seen: set[str]) -> Record | None:
-        ok, reason, detail = self.guard(candidate, source, fields)
-        text = record_text(candidate, _COMPARED)
+    def _check(self, method: str, candidate: Record, source: Record, seen: set[str],
+               drift: Callable[[], tuple[bool, str, str]] | None = None) -> Record | None:
+        """The guard (the clean filters on the copy, then `drift`), then the duplicate check against `seen`."""
+        ok, reason, detail = self.guard.quality(candidate)
+        if ok and drift is not None:
+            ok, reason, detail = drift()
+        text = compare_text(candidate)
         if ok and text in seen:
             ok, reason, detail = False, "duplicate_copy", "the same as the source or another copy"
         if not ok:
@@ -222,16 +233,23 @@ class Augmenter:
         seen.add(text)
         return candidate
 
-    def _mix(self, records: list[Record]) -> Iterator[Record]:
-        by_id = {str(r.get("id")): r for r in records}
+    def _mix(self, views: list[TextView]) -> Iterator[Record]:
+        # Mixing combines whole single-turn tasks: it sees each record through its Alpaca view
+        # (records with tool calls have none and are not mixed), and writes in the first source's form.
+        records = [to_view(v.record) for v in views]
+        by_id = {str(r.get("id")): v.record for r, v in zip(records, views, strict=True)}
+        forms = {str(r.get("id")): r.get(FORM_KEY) for r in records}
         for mode in self.config.mix.modes:
             rng = random.Random(f"{self.config.seed}:mix:{mode}:{self.blocks}")
             for number, mixed in enumerate(MODES[mode](records, self.config.mix, rng)):
                 self.ledger.stage("mix").read += 1
+                form = forms.get(mixed.sources[0])
+                if form is not None:
+                    mixed.record = from_view({**mixed.record, FORM_KEY: form})
                 record = self._mixed_record(mixed, number)
                 first = by_id[mixed.sources[0]]
-                seen = {record_text(by_id[s], _COMPARED) for s in mixed.sources if s in by_id}
-                accepted = self._check("mix", record, first, [], seen)
+                seen = {compare_text(by_id[s]) for s in mixed.sources if s in by_id}
+                accepted = self._check("mix", record, first, seen)
                 if accepted is not None:
                     self.ledger.stage("mix").kept += 1
                     yield accepted
@@ -242,6 +260,12 @@ class Augmenter:
         record["meta"] = {"augmented_from": mixed.sources if len(mixed.sources) > 1 else mixed.sources[0],
                           "method": "mix", "augment": {"mode": mixed.mode}}
         return record
+
+
+def views(records: Iterable[Record], config: AugmentConfig) -> Iterator[TextView]:
+    """Each record as the methods see it: its text turns of the configured roles."""
+    roles = tuple(config.roles)
+    return (TextView(record, roles) for record in records)
 
 
 def _emit(augmenter: Augmenter, writer: JsonlWriter, block: list[Record], translation: Future[Any] | None) -> int:
@@ -272,9 +296,9 @@ def augment_file(inputs: Sequence[str], output: str, *, rejects: str | None = No
     translator, client, store = make_resources(config, llm, output, translator, budget)
     augmenter: Augmenter | None = None
     try:
-        with RejectSink(rejects) as sink, FormWriter(JsonlWriter(output)) as writer:
+        with RejectSink(rejects) as sink, JsonlWriter(output) as writer:
             ledger = Ledger(sink)
-            records = map(to_view, read_stage(inputs, ledger, strict=strict, **dict(read_options or {})))
+            records = views(read_stage(inputs, ledger, strict=strict, **dict(read_options or {})), config)
             augmenter = Augmenter(config, ledger, clean=clean, translator=translator, client=client)
             done = 0
             waiting: deque[tuple[list[Record], Future[Any] | None]] = deque()

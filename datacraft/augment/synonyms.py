@@ -58,7 +58,7 @@ class SynonymReplacer:
             rewrite = self._thesaurus_rewrite(record, candidates, rng)
         if not rewrite.fields:
             detail = f"no replaceable word in {', '.join(candidates)}" if candidates else "no field may be rewritten"
-            rewrite.failure = Failed("nothing_to_replace", detail)
+            rewrite.failure = Failed("nothing_to_rewrite", detail)
         return rewrite
 
     def _curated_rewrite(self, record: Record, candidates: list[str], rng: random.Random) -> Rewrite:

@@ -64,6 +64,9 @@ def fields_to_rewrite(record: Record, fields: list[str] | tuple[str, ...], prote
     ...                   ["instruction", "input", "output"])
     ['instruction']
     """
+    rewritable = getattr(record, "rewritable", None)
+    if rewritable is not None:  # a TextView (augment/turns.py): every turn of a chat, by kind
+        return rewritable(fields, protect_factual)
     chosen = [f for f in fields if isinstance(record.get(f), str) and record[f].strip()]
     if protect_factual and ("output" in chosen or "input" in chosen) and task_kind(record) != OPEN:
         chosen = [f for f in chosen if f not in ("input", "output")]

@@ -29,6 +29,7 @@ from datacraft.clean.filters import (
 )
 from datacraft.records import (
     ASSISTANT,
+    EMPTY_FIELD,
     MISSING_FIELD,
     USER,
     Drop,
@@ -72,11 +73,11 @@ def check_fields(cfg: FilterConfig) -> Check:
                 if value is None:
                     return MISSING_FIELD, field
                 if not value.strip():
-                    return f"empty_{field}", f"{field} is blank"
+                    return EMPTY_FIELD, f"{field} is blank"
         for role, field, text in items:  # an earlier turn left blank breaks the conversation too
             if field == "history" and not text.strip():
                 name = "instruction" if role == USER else "output"
-                return f"empty_{name}", f"history: a blank {role} turn"
+                return EMPTY_FIELD, f"history: a blank {role} turn"
         return None
 
     return check

@@ -26,5 +26,5 @@ def cli() -> None:
 
         datacraft clean raw.jsonl -o clean.jsonl --rejects rejects.jsonl
 
-        datacraft export clean.jsonl --format sharegpt --out-dir out/
+        datacraft export clean.jsonl --to sharegpt --out-dir out/
     """

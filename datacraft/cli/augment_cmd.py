@@ -13,8 +13,15 @@ from datacraft.augment import augment_config, augment_file, load_sections
 from datacraft.augment.clients import needs_llm
 from datacraft.augment.config import EDA_METHODS, METHODS
 from datacraft.augment.preview import preview
+from datacraft.augment.turns import ROLES, TextView
 from datacraft.clean import CleanConfig
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import (
+    config_option,
+    input_options,
+    read_options,
+    rejects_option,
+    strict_option,
+)
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError
@@ -37,8 +44,9 @@ _METHOD_OPTIONS = {
               help="Show N before/after pairs with the changed words marked, and write nothing.")
 @click.option("--judge", is_flag=True, default=None,
               help="Ask the LLM (--model) whether each copy keeps the meaning and reads naturally; a no goes to --rejects.")
-@click.option("--rejects", default=None, metavar="PATH", help="Write every rejected copy with the method, reason and detail.")
-@click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output).")
+@rejects_option(more="Here a dropped record is a rejected copy, its stage the method.")
+@click.option("--fields", default=None, metavar="F,F", help="Fields to rewrite (default instruction,input,output; in a chat, instruction is every user turn, output every answer).")
+@click.option("--roles", default=None, metavar="R,R", help="Turns to rewrite by role: user, assistant, system (default user,assistant); tool calls never.")
 @click.option("--rewrite-factual", is_flag=True, default=None,
               help="Also rewrite input and output of factual and code tasks (by default they are left alone).")
 @click.option("--copies", type=int, default=None, help="Augmented copies per record and method (default 1).")
@@ -67,12 +75,12 @@ _METHOD_OPTIONS = {
 @click.option("--mix-ratio", type=float, default=None, help="mix: mixed records per input record, per mode (default 0.1).")
 @click.option("--max-requests", type=int, default=None, help="LLM methods and --judge: stop sending after this many requests.")
 @click.option("--max-cost", type=float, default=None, help="LLM methods and --judge: stop before the estimated cost passes this (USD).")
-@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with augment, llm and clean sections.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@config_option("YAML/JSON with augment, llm and clean sections.")
+@strict_option
 @input_options
 @llm_options
 def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...], dry_run: int | None, judge: bool | None,
-            rejects: str | None, fields: str | None,
+            rejects: str | None, fields: str | None, roles: str | None,
             rewrite_factual: bool | None, copies: int | None, seed: int | None, replace: bool | None,
             ratio: float | None, source: str | None, terms: tuple[str, ...], pairs: str | None, max_words: int | None,
             eda_ratio: float | None, languages: tuple[str, ...], wordnet_dir: str | None, pivot: str | None,
@@ -122,7 +130,7 @@ def command(inputs: tuple[str, ...], output: str | None, methods: tuple[str, ...
              "translator": translator, "model_dirs": model_dirs or None, "device": device, "batch_size": batch_size,
              "mix_modes": mix_modes or None, "mix_ratio": mix_ratio}
     flags = {
-        "methods": list(dict.fromkeys(methods)) or None, "fields": _fields(fields), "copies": copies, "seed": seed,
+        "methods": list(dict.fromkeys(methods)) or None, "fields": _fields(fields), "roles": _names(roles, "--roles", "user, assistant, system"), "copies": copies, "seed": seed,
         "replace": True if replace else None, "protect_factual": False if rewrite_factual else None,
         "synonym.ratio": ratio, "synonym.languages": list(languages) or None, "synonym.wordnet_dir": wordnet_dir,
         "synonym.source": source, "synonym.terms": list(terms) or None, "synonym.pairs": pairs,
@@ -177,6 +185,15 @@ def _fields(value: str | None) -> list[str] | None:
     return names
 
 
+def _names(value: str | None, option: str, choices: str) -> list[str] | None:
+    if value is None:
+        return None
+    names = [f.strip() for f in value.split(",") if f.strip()]
+    if not names:
+        raise ConfigError(f"{option}: name at least one of {choices}")
+    return names
+
+
 def _model_dirs(values: tuple[str, ...]) -> dict[str, str] | None:
     if not values:
         return None
@@ -228,10 +245,11 @@ def _show(pairs: list[tuple[dict, dict]], result: dict[str, Any], wanted: int) -
     for number, (source, copy) in enumerate(pairs, 1):
         method = (copy.get("meta") or {}).get("method", "?")
         click.echo(f"── {number}/{len(pairs)}  {source.get('id')} -> {copy.get('id')}  ({method})")
-        for name in ("system", "instruction", "input", "output"):
-            if copy.get(name) == source.get(name):
+        before, after = TextView(source, ROLES), TextView(copy, ROLES)  # every turn of any form, by slot
+        for name in before:
+            if after.get(name) == before[name]:
                 continue
-            old, new = highlight(str(source.get(name) or ""), str(copy.get(name) or ""), color)
+            old, new = highlight(before[name], str(after.get(name) or ""), color)
             click.echo(f"  {name}:\n    before: {_indent(old)}\n    after:  {_indent(new)}")
     counts = ", ".join(f"{m} produced {c['produced']}, rejected {c['rejected']}"
                        + (f" ({', '.join(f'{r} {n}' for r, n in c['reasons'].items())})" if c["reasons"] else "")

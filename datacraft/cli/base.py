@@ -62,15 +62,43 @@ def _tidy_help(command: click.Command) -> click.Command:
     return command
 
 
-def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--format, --encoding, --map, --split: how to read the inputs."""
-    fn = click.option("--split", default=None, help="Split to read from a `datasets` folder (default: train).")(fn)
-    fn = click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
-                      help="Map a column to an Alpaca field, e.g. --map instruction=question (repeatable).")(fn)
-    fn = click.option("--encoding", default=None, help="Input text encoding (default: detected; e.g. gb18030).")(fn)
-    fn = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                      help="Input format (default: from the file name).")(fn)
-    return fn
+# The shared options' help: one text, one meaning, in every command (tests/badinput/test_option_vocabulary.py).
+FORMAT_HELP = "Input format (default: from the file name)."
+STRICT_HELP = "Stop (exit 2) at the first unreadable input line instead of rejecting it."
+REJECTS_HELP = "Write every dropped record with its stage, reason and detail (JSONL)."
+STATS_HELP = "Write the counts per stage and reason as JSON."
+LAYOUTS = ("alpaca", "sharegpt", "openai")  # record layouts: what export writes (`--to`), never an input format
+
+
+class _InputFormat(click.Choice):
+    """The input formats; `legacy` values (export's old `--format LAYOUT`) are accepted but not listed."""
+
+    def __init__(self, legacy: tuple[str, ...] = ()):
+        super().__init__(FORMATS)
+        self.legacy = legacy
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.legacy:
+            return value
+        return super().convert(value, param, ctx)
+
+
+def input_options(fn: Callable[..., Any] | None = None, *, legacy_formats: tuple[str, ...] = ()) -> Any:
+    """--format, --encoding, --map, --split: how to read the inputs (`legacy_formats`: see _InputFormat)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--split", default=None, help="Split to read from a `datasets` folder (default: train).")(fn)
+        fn = click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+                          help="Map a column to an Alpaca field, e.g. --map instruction=question (repeatable).")(fn)
+        fn = click.option("--encoding", default=None, help="Input text encoding (default: detected; e.g. gb18030).")(fn)
+        return click.option("--format", "fmt", type=_InputFormat(legacy_formats), default=None, help=FORMAT_HELP)(fn)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def deprecated(message: str) -> None:
+    """One line on stderr for an option or key that still works under its old name."""
+    click.echo(f"note: {message}", err=True)
 
 
 def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -78,16 +106,16 @@ def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return click.option("-o", "--output", required=True, metavar="OUT", help=f"{what}, JSONL (`-` for stdout).")
 
 
-def rejects_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--rejects: every dropped record with its stage, reason and detail."""
-    return click.option("--rejects", default=None, metavar="PATH",
-                        help="Write every dropped record with its stage, reason and detail (JSONL).")(fn)
+def rejects_option(fn: Callable[..., Any] | None = None, *, more: str = "") -> Any:
+    """--rejects: every dropped record with its stage, reason and detail (`more`: what this command adds)."""
+    option = click.option("--rejects", default=None, metavar="PATH", help=f"{REJECTS_HELP} {more}".strip())
+    return option(fn) if fn is not None else option
 
 
-def stats_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--stats: the run's counts per stage and reason, as JSON."""
-    return click.option("--stats", "stats_path", default=None, metavar="PATH",
-                        help="Write the counts per stage and reason as JSON.")(fn)
+def stats_option(fn: Callable[..., Any] | None = None, *, more: str = "") -> Any:
+    """--stats: the run's counts per stage and reason, as JSON (`more`: what this command adds)."""
+    option = click.option("--stats", "stats_path", default=None, metavar="PATH", help=f"{STATS_HELP} {more}".strip())
+    return option(fn) if fn is not None else option
 
 
 def config_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -97,8 +125,7 @@ def config_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
 
 def strict_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--strict: the first unreadable input line is fatal instead of rejected."""
-    return click.option("--strict", is_flag=True,
-                        help="Stop at the first unreadable input line instead of rejecting it.")(fn)
+    return click.option("--strict", is_flag=True, help=STRICT_HELP)(fn)
 
 
 def read_options(fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None) -> dict[str, Any]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from datacraft.augment.marian import parse_model_dirs
-from datacraft.cli.base import input_options, read_options, stage_summary
+from datacraft.cli.base import (
+    input_options,
+    read_options,
+    rejects_option,
+    stage_summary,
+    strict_option,
+)
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.decontam import decontaminate_file, make_decontam_config
 from datacraft.errors import ConfigError
@@ -16,7 +22,7 @@ from datacraft.errors import ConfigError
 @click.option("--against", multiple=True, required=True, metavar="EVAL",
               help="Eval set (any format datacraft reads); repeatable, one benchmark per file.")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Kept records, JSONL (`-` for stdout).")
-@click.option("--rejects", default=None, metavar="PATH", help="Each dropped record with the eval item and span it copies.")
+@rejects_option(more="The detail names the eval item and the span it copies.")
 @click.option("--report", "report_path", default=None, metavar="PATH", help="Per-benchmark contamination rates, JSON.")
 @click.option("--ngram", "ngram_word", type=click.IntRange(min=1), default=None, help="Word n-gram size (default 13).")
 @click.option("--ngram-cjk", type=click.IntRange(min=1), default=None, help="Character n-gram size for CJK (default 13).")
@@ -35,7 +41,7 @@ from datacraft.errors import ConfigError
 @click.option("--model-dir", "model_dirs", multiple=True, metavar="PAIR=PATH",
               help="MarianMT folder per direction, e.g. --model-dir en-zh=./opus-mt-en-zh (repeatable).")
 @click.option("--judge", is_flag=True, default=None, help="Ask the LLM about borderline candidates; needs --model.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@strict_option
 @llm_options
 @input_options
 def command(inputs: tuple[str, ...], against: tuple[str, ...], output: str, rejects: str | None,

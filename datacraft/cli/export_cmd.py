@@ -5,16 +5,24 @@ from __future__ import annotations
 import click
 
 from datacraft.clean.system_prompt import system_prompt_step
-from datacraft.cli.base import echo_err, read_options
+from datacraft.cli.base import (
+    LAYOUTS,
+    deprecated,
+    echo_err,
+    input_options,
+    read_options,
+    strict_option,
+)
 from datacraft.cli.system_options import system_options
+from datacraft.errors import ConfigError
 from datacraft.export import export_dataset
 from datacraft.io.readers import FORMATS
 
 
 @click.command("export")
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...")
-@click.option("--format", "fmt", type=click.Choice(["alpaca", "sharegpt", "openai"]), default="alpaca",
-              show_default=True, help="Output format.")
+@click.option("--to", "to", type=click.Choice(LAYOUTS), default=None,
+              help="Output layout: alpaca (default), sharegpt or openai.")
 @click.option("--out-dir", "-o", required=True, type=click.Path(file_okay=False),
               help="Folder for the files and dataset_info.json (e.g. LLaMA-Factory's data/).")
 @click.option("--val-size", type=float, default=0.1, show_default=True,
@@ -27,17 +35,14 @@ from datacraft.io.readers import FORMATS
 @click.option("--no-group-duplicates", is_flag=True,
               help="Let duplicates and near-duplicates fall on either side (document and augmentation groups still hold).")
 @click.option("--no-stratify", is_flag=True, help="Do not give validation the same language mix as the data.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input row instead of skipping it.")
-@click.option("--input-format", type=click.Choice(FORMATS), default=None,
-              help="Input format (default: from the file name).")
-@click.option("--encoding", default=None, help="Input text encoding (default: detected; e.g. gb18030).")
-@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
-              help="Map a column to an Alpaca field, e.g. --map instruction=question (repeatable).")
-@click.option("--split", default=None, help="Split to read from a `datasets` folder (default: train).")
+@strict_option
+@click.option("--input-format", type=click.Choice(FORMATS), default=None, hidden=True,
+              help="Deprecated: the input format is --format, as in every command.")
+@input_options(legacy_formats=LAYOUTS)
 @system_options
-def command(inputs: tuple[str, ...], fmt: str, out_dir: str, val_size: float, seed: int, name: str,
+def command(inputs: tuple[str, ...], to: str | None, out_dir: str, val_size: float, seed: int, name: str,
             file_format: str, no_group_duplicates: bool, no_stratify: bool, strict: bool,
-            input_format: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
+            input_format: str | None, fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
             system: str | None, system_mode: str, system_if_missing: bool) -> None:
     """Export records as Alpaca, ShareGPT or OpenAI chat files that LLaMA-Factory loads as is.
 
@@ -49,18 +54,19 @@ def command(inputs: tuple[str, ...], fmt: str, out_dir: str, val_size: float, se
 
     Example:
 
-        datacraft export clean.jsonl --format sharegpt --out-dir LLaMA-Factory/data --name mydata
+        datacraft export clean.jsonl --to sharegpt --out-dir LLaMA-Factory/data --name mydata
 
         # then in the LLaMA-Factory config: dataset: mydata_train, eval_dataset: mydata_validation
     """
+    to, fmt = _layout(to, fmt, input_format)
     result = export_dataset(
-        list(inputs), out_dir, fmt=fmt, val_size=val_size, seed=seed, name=name, file_format=file_format,
+        list(inputs), out_dir, fmt=to, val_size=val_size, seed=seed, name=name, file_format=file_format,
         group_near_duplicates=not no_group_duplicates, stratify=not no_stratify, strict=strict,
-        read_options=read_options(input_format, encoding, mapping, split),
+        read_options=read_options(fmt, encoding, mapping, split),
         transform=system_prompt_step(system, mode=system_mode, if_missing=system_if_missing),  # type: ignore[arg-type]
     )
     files = result["files"]
-    click.echo(f"exported {result['kept']} of {result['read']} records as {fmt}: "
+    click.echo(f"exported {result['kept']} of {result['read']} records as {to}: "
                f"train {result['train']}, validation {result['validation']}, rejected {result['rejected']}")
     click.echo(f"  groups {result['groups']} ({result['grouped_records']} records share a group; "
                f"largest {result['largest_group']})")
@@ -74,3 +80,18 @@ def command(inputs: tuple[str, ...], fmt: str, out_dir: str, val_size: float, se
         echo_err(f"note: {note}")
     if result["rejected"]:
         echo_err(f"rejects: {files['rejects']}")
+
+
+def _layout(to: str | None, fmt: str | None, input_format: str | None) -> tuple[str, str | None]:
+    """(output layout, input format) from --to and the deprecated --format LAYOUT / --input-format."""
+    if fmt in LAYOUTS:
+        deprecated(f"export --format {fmt} is deprecated: use --to {fmt} (--format is the input format in every command)")
+        if to is not None and to != fmt:
+            raise ConfigError(f"--to {to} and --format {fmt} disagree: give the output layout once, with --to")
+        to, fmt = fmt, None
+    if input_format is not None:
+        deprecated(f"export --input-format is deprecated: use --format {input_format}")
+        if fmt is not None and fmt != input_format:
+            raise ConfigError(f"--format {fmt} and --input-format {input_format} disagree: give the input format once")
+        fmt = input_format
+    return to or "alpaca", fmt

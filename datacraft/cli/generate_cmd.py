@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from datacraft.clean import CleanConfig
+from datacraft.cli.base import config_option, rejects_option
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError
@@ -37,7 +38,7 @@ FAILED_STOPS = {"no_progress"}
               help="Ask for Q&A pairs grounded in these documents (JSONL with `text`, or .txt/.md); repeatable.")
 @click.option("-n", "n", type=int, default=None, help="Accepted records to end with (default 100).")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Generated records (JSONL); reruns resume it.")
-@click.option("--rejects", default=None, metavar="PATH", help="Write every rejected item and unusable reply, with the reason.")
+@rejects_option(more="Here: every rejected item and unusable reply.")
 @click.option("--feedback", default=None, metavar="FILE",
               help="Bad examples with reasons (from `datacraft review`), shown to the model as counter-examples.")
 @click.option("--rounds", type=int, default=None, help="Rounds to run now (default: until -n).")
@@ -61,7 +62,7 @@ FAILED_STOPS = {"no_progress"}
 @click.option("--max-requests", type=int, default=None, help="Stop after this many paid requests in this run.")
 @click.option("--max-cost", type=float, default=None, help="Stop before the estimated cost of this run passes this (USD).")
 @click.option("--restart", is_flag=True, help="Forget the earlier run of this -o (cached replies stay free).")
-@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm, generate and clean sections.")
+@config_option("YAML/JSON with llm, generate and clean sections.")
 @llm_options
 def command(seeds: str | None, docs: tuple[str, ...], n: int | None, output: str, rejects: str | None,
             feedback: str | None, rounds: int | None, round_size: int | None, batch_size: int | None,

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import input_options, read_options, rejects_option, strict_option
 from datacraft.errors import ConfigError
 from datacraft.ingest.config import PRESET_NAMES, ChunkConfig, CrawlConfig, IngestConfig
 from datacraft.ingest.runner import ingest
@@ -21,8 +21,8 @@ _CHUNK = ChunkConfig.model_fields
 
 @click.command("ingest")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option("-o", "--output", required=True, metavar="PATH", help="JSONL file to write (`-` for stdout).")
-@click.option("--rejects", default=None, metavar="PATH", help="Write what was skipped, with reason and detail.")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Ingested records, JSONL (`-` for stdout).")
+@rejects_option(more="Here: every row, file or page that was skipped.")
 @click.option("--as", "as_", type=click.Choice(["auto", "records", "documents"]), default="auto", show_default=True,
               help="Alpaca records or {id, text, meta} documents; auto: records from data files and "
                    "datasets, documents from text, Markdown, HTML, PDF, DOCX and web pages.")
@@ -63,7 +63,7 @@ _CHUNK = ChunkConfig.model_fields
 @click.option("--tokenizer", default=None, help="Hugging Face tokenizer name or folder, for --max-tokens.")
 @click.option("--overlap", type=click.IntRange(min=0), default=None,
               help="Characters (or tokens) of a chunk repeated at the start of the next, in whole sentences [default: 0].")
-@click.option("--strict", is_flag=True, help="Stop at the first bad row or unreadable file.")
+@strict_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the totals.")
 @input_options
 def command(sources: tuple[str, ...], output: str, rejects: str | None, as_: str, include: tuple[str, ...],

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import (
+    input_options,
+    read_options,
+    rejects_option,
+    stats_option,
+    strict_option,
+)
 from datacraft.dedupe import DedupeConfig
 from datacraft.mix import mix_file
 
@@ -21,15 +27,15 @@ from datacraft.mix import mix_file
               help="Count --by tokens with this tokenizer (a local folder or a cached Hugging Face name).")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Mixed records, JSONL (`-` for stdout).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and shuffling.")
-@click.option("--rejects", default=None, metavar="PATH", help="General records dropped as duplicates of domain or general data.")
-@click.option("--stats", "stats_path", default=None, metavar="PATH", help="Counts per source and the share reached, JSON.")
+@rejects_option(more="Here: general records dropped as duplicates of domain or general data.")
+@stats_option(more="Here also the counts per source and the share reached.")
 @click.option("--source-key", default=None, metavar="KEY",
               help="Stratify by meta.KEY (e.g. source) instead of by file; records without it count as their file.")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.8, show_default=True,
               help="Near-duplicate Jaccard threshold for dropping general records that copy domain or general ones.")
 @click.option("--no-dedupe", is_flag=True, help="Sample general records as they are.")
 @click.option("--no-shuffle", is_flag=True, help="Write domain records first, then general ones, instead of interleaving.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable input line instead of rejecting it.")
+@strict_option
 @input_options
 def command(domain: tuple[str, ...], general: tuple[str, ...], ratio: float, by: str, tokenizer: str | None,
             output: str, seed: int,

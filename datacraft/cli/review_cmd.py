@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from datacraft.cli.base import config_option, rejects_option
 from datacraft.cli.llm_options import llm_config, llm_options
 from datacraft.errors import ConfigError
 from datacraft.generate.config import load_sections, review_config
@@ -25,7 +26,7 @@ _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit
 @click.option("--feedback", required=True, metavar="FILE", help="Feedback file to append rejections and edits to.")
 @click.option("-o", "--output", required=True, metavar="OUT",
               help="IN with every decision applied: rejected records removed, edits applied, the rest marked.")
-@click.option("--rejects", default=None, metavar="PATH", help="Write the rejected records here, with the reasons.")
+@rejects_option(more="Here: the records the review rejected.")
 @click.option("--sample", type=int, default=None, help="Review a random sample of this many records.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--auto", is_flag=True, help="Let an LLM judge score each record against a rubric instead of you.")
@@ -36,7 +37,7 @@ _ACTIONS = "[a]ccept  [r]eject  [e]dit in $EDITOR  [i]nline edit  [s]kip  [q]uit
 @click.option("--prompt", "prompt_path", default=None, metavar="FILE", help="--auto: your own judge template.")
 @click.option("--pairs", "pairs", default=None, metavar="PATH",
               help="Also write a preference pair for each edit in the feedback file: the edit chosen, the original rejected.")
-@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML/JSON with llm and review sections.")
+@config_option("YAML/JSON with llm and review sections.")
 @llm_options
 def command(path: str, feedback: str, output: str, rejects: str | None, sample: int | None, seed: int, auto: bool,
             web: bool, host: str, port: int, min_score: int | None, prompt_path: str | None, pairs: str | None, config_path: str | None, **llm_flags: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
-from datacraft.cli.base import input_options, read_options
+from datacraft.cli.base import deprecated, input_options, read_options, strict_option
 from datacraft.errors import ConfigError
 from datacraft.io.writers import atomic_write
 from datacraft.runner import check_paths
@@ -17,9 +17,10 @@ from datacraft.validate.language import LANGS, language_warnings
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--schema", default="auto", show_default=True, metavar="NAME|PATH",
               help="auto (each record's own form), alpaca, sharegpt, openai, or a JSON Schema (Draft 2020-12) file.")
-@click.option("--strict", is_flag=True,
+@click.option("--forbid-extra", is_flag=True,
               help="Also fail on unknown top-level fields (other than the schema's, id and meta) and on "
                    "whitespace-only strings.")
+@strict_option
 @click.option("--report", "report_path", default=None, metavar="PATH",
               help="Write counts per error kind and per field, per file, as JSON.")
 @click.option("--max-errors", type=click.IntRange(min=0), default=50, show_default=True,
@@ -27,7 +28,7 @@ from datacraft.validate.language import LANGS, language_warnings
 @click.option("--lang", type=click.Choice(LANGS), default=None,
               help="Warn about each record whose answer is not in this language (warnings do not fail the run).")
 @input_options
-def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str | None, max_errors: int,
+def command(files: tuple[str, ...], schema: str, forbid_extra: bool, strict: bool, report_path: str | None, max_errors: int,
             fmt: str | None, encoding: str | None, mapping: tuple[str, ...], split: str | None,
             lang: str | None = None) -> None:
     """Check every record of FILE... (`-` for stdin) against a schema.
@@ -48,21 +49,26 @@ def command(files: tuple[str, ...], schema: str, strict: bool, report_path: str 
     With a named schema, preference (chosen/rejected) records are reported as such; `auto` checks
     them as ranking data: the prompt ends on the user's side and both answers are non-empty.
 
-    Extra fields are fine by default, because LLaMA-Factory ignores extra columns; --strict makes
-    them errors (id and meta, the provenance fields, are always allowed), and whitespace-only
-    strings too.
+    Extra fields are fine by default, because LLaMA-Factory ignores extra columns; --forbid-extra
+    makes them errors (id and meta, the provenance fields, are always allowed), and whitespace-only
+    strings too. --strict, as in every command, makes the first unreadable line fatal (exit 2);
+    for now it also implies --forbid-extra, its old meaning here, with a note on stderr.
 
     Example:
 
     \b
         datacraft validate train.jsonl
         datacraft validate chats.json --schema sharegpt --report report.json
-        datacraft clean raw.jsonl -o - | datacraft validate - --strict
+        datacraft clean raw.jsonl -o - | datacraft validate - --forbid-extra
     """
     check_paths(files, {"--report": report_path})
     if lang and "-" in files:
         raise ConfigError("--lang reads the files a second time, so it cannot check stdin; save the records to a file")
-    report = validate_files(list(files), schema=schema, strict=strict, max_errors=max_errors,
+    if strict and not forbid_extra:
+        deprecated("validate --strict still forbids extra fields, as it used to; that check is now --forbid-extra, "
+                   "and --strict will soon mean only that the first unreadable line is fatal")
+        forbid_extra = True
+    report = validate_files(list(files), schema=schema, forbid_extra=forbid_extra, strict=strict, max_errors=max_errors,
                             read_options=read_options(fmt, encoding, mapping, split))
     for issue in report.errors:
         click.echo(str(issue))

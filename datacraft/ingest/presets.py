@@ -10,7 +10,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from datacraft.records import Record
+from datacraft.records import (
+    BAD_HISTORY,
+    BAD_TURN,
+    BAD_TYPE,
+    EMPTY_FIELD,
+    ENDS_ON_USER,
+    MISSING_FIELD,
+    PREFERENCE_DATA,
+    TURN_ORDER,
+    UNCONVERTIBLE,
+    Record,
+)
 from datacraft.stages import Reject
 
 # preset(row, tool_turns=...) -> records
@@ -32,7 +43,7 @@ def _text(value: Any, field: str) -> str:
         return ""
     if isinstance(value, (int, float, bool)):
         return str(value)
-    raise Reject("bad_field_type", f"{field} is a {type(value).__name__}, expected text")
+    raise Reject(BAD_TYPE, f"{field} is a {type(value).__name__}, expected text")
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...]) -> str | None:
@@ -51,12 +62,12 @@ def _extras(row: dict[str, Any], used: set[str] | frozenset[str]) -> dict[str, A
     return {k: v for k, v in row.items() if k not in used and k not in ("id", "meta")}
 
 
-def _finish(record: Record, row: dict[str, Any], used: set[str] | frozenset[str]) -> Record:
-    instruction, output = record["instruction"], record["output"]
-    if not instruction or instruction.isspace():
-        raise Reject("missing_fields", "no instruction text")
-    if not output or output.isspace():
-        raise Reject("missing_fields", "no output text")
+def _finish(record: Record, row: dict[str, Any], used: set[str] | frozenset[str],
+            columns: tuple[str, str] = ("instruction", "output")) -> Record:
+    for name, column in zip(("instruction", "output"), columns, strict=True):
+        text = record[name]
+        if not text or text.isspace():  # absent or null is missing; present but blank is empty
+            raise Reject(MISSING_FIELD if row.get(column) is None else EMPTY_FIELD, f"no {name} text")
     # The subset test runs in C: most rows have no extra columns, and ingest must stream fast.
     if not row.keys() <= used:
         extra = _extras(row, used)
@@ -80,7 +91,7 @@ def alpaca(row: dict[str, Any], *, tool_turns: str = "reject") -> list[Record]:
     history = row.get("history")
     if history:
         if not isinstance(history, list) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in history):
-            raise Reject("bad_field_type", "history must be a list of [instruction, output] pairs")
+            raise Reject(BAD_HISTORY, "history must be a list of [instruction, output] pairs")
         record["history"] = [[_text(q, "history"), _text(a, "history")] for q, a in history]
     return [_finish(record, row, _ALPACA_USED)]
 
@@ -104,13 +115,13 @@ def _columns(instruction: tuple[str, ...], output: tuple[str, ...], context: tup
     def preset(row: dict[str, Any], *, tool_turns: str = "reject") -> list[Record]:
         q, a, c, system, used = layout(row)
         if q is None or a is None:
-            raise Reject("missing_fields", f"needs columns {instruction[0]!r} and {output[0]!r}; "
+            raise Reject(MISSING_FIELD, f"needs columns {instruction[0]!r} and {output[0]!r}; "
                          f"has {', '.join(map(str, row))}")
         record: Record = {"instruction": _text(row[q], q), "input": _text(row[c], c) if c else "",
                           "output": _text(row[a], a)}
         if system and row[system]:
             record["system"] = _text(row[system], system)
-        return [_finish(record, row, used)]
+        return [_finish(record, row, used, (q, a))]
 
     return preset
 
@@ -128,23 +139,23 @@ def conversation(system: str, turns: list[tuple[str, str]], *, tool_turns: str =
     {'instruction': '2+2?', 'input': '', 'output': '4', 'history': [['Hi', 'Hello']]}
     """
     if any(role in ("tool_call", "tool_result") for role, _ in turns) and tool_turns == "reject":
-        raise Reject("tool_calls", _TOOL_HINT)
+        raise Reject(UNCONVERTIBLE, _TOOL_HINT)
     pairs: list[list[str]] = []
     for number, (role, text) in enumerate(turns, start=1):
         if not text.strip():
-            raise Reject("empty_turn", f"turn {number} ({role}) is empty")
+            raise Reject(EMPTY_FIELD, f"turn {number} ({role}) is empty")
         speaks_first = role in ("user", "tool_result")
         if speaks_first != (number % 2 == 1):
             expected = "a user" if number % 2 == 1 else "an assistant"
-            raise Reject("bad_turn_order", f"turn {number} is {role}, expected {expected} turn")
+            raise Reject(TURN_ORDER, f"turn {number} is {role}, expected {expected} turn")
         if speaks_first:
             pairs.append([text, ""])
         else:
             pairs[-1][1] = text
     if not pairs:
-        raise Reject("missing_fields", "no turns")
+        raise Reject(EMPTY_FIELD, "no turns")
     if len(turns) % 2:
-        raise Reject("bad_turn_order", "the conversation ends with a user turn (no answer to learn)")
+        raise Reject(ENDS_ON_USER, "the conversation ends with a user turn (no answer to learn)")
     instruction, output = pairs.pop()
     record: Record = {"instruction": instruction, "input": "", "output": output}
     if system.strip():
@@ -156,11 +167,11 @@ def conversation(system: str, turns: list[tuple[str, str]], *, tool_turns: str =
 
 def _turns(messages: Any, role_key: str, text_key: str) -> tuple[str, list[tuple[str, str]]]:
     if not isinstance(messages, list) or not messages:
-        raise Reject("bad_conversation", "expected a non-empty list of turns")
+        raise Reject(EMPTY_FIELD if messages == [] else BAD_TYPE, "expected a non-empty list of turns")
     system, turns = "", []
     for number, message in enumerate(messages, start=1):
         if not isinstance(message, dict):
-            raise Reject("bad_conversation", f"turn {number} is not an object")
+            raise Reject(BAD_TURN, f"turn {number} is not an object")
         role = str(message.get(role_key, message.get("role", message.get("from", "")))).lower()
         content = message.get(text_key, message.get("content", message.get("value")))
         if isinstance(content, list):  # OpenAI content parts
@@ -177,14 +188,14 @@ def _turns(messages: Any, role_key: str, text_key: str) -> tuple[str, list[tuple
         elif role in _ASSISTANT_ROLES:
             turns.append((_ASSISTANT_ROLES[role], text))
         else:
-            raise Reject("bad_conversation", f"turn {number} has unknown role {role!r}")
+            raise Reject(BAD_TURN, f"turn {number} has unknown role {role!r}")
     return system, turns
 
 
 def _chat(key: str, role_key: str, text_key: str) -> Preset:
     def preset(row: dict[str, Any], *, tool_turns: str = "reject") -> list[Record]:
         if key not in row:
-            raise Reject("missing_fields", f"no {key!r} column; has {', '.join(map(str, row))}")
+            raise Reject(MISSING_FIELD, f"no {key!r} column; has {', '.join(map(str, row))}")
         system, turns = _turns(row[key], role_key, text_key)
         if row.get("system"):
             system = _text(row["system"], "system")
@@ -209,11 +220,11 @@ def stanford_alpaca(row: dict[str, Any], *, tool_turns: str = "reject") -> list[
     """Stanford Alpaca seed tasks: one instruction with `instances` of input/output, one record each."""
     instances = row.get("instances")
     if not isinstance(instances, list) or not instances:
-        raise Reject("missing_fields", "no instances")
+        raise Reject(EMPTY_FIELD if instances == [] else MISSING_FIELD if instances is None else BAD_TYPE, "no instances")
     records = []
     for number, instance in enumerate(instances, start=1):
         if not isinstance(instance, dict):
-            raise Reject("bad_field_type", f"instance {number} is not an object")
+            raise Reject(BAD_TYPE, f"instance {number} is not an object")
         record = alpaca({"instruction": row.get("instruction"), **instance})[0]
         record.pop("meta", None)
         records.append(record)
@@ -261,7 +272,7 @@ def make_converter(preset: str = "auto", tool_turns: str = "reject") -> Callable
 
     def convert(row: dict[str, Any]) -> list[Record]:
         if "chosen" in row and "rejected" in row:
-            raise Reject("preference_record", "a chosen/rejected pair is preference (DPO) data, not an SFT "
+            raise Reject(PREFERENCE_DATA, "a chosen/rejected pair is preference (DPO) data, not an SFT "
                          "example: keep it in its own file")
         chosen = fixed
         if chosen is None:

@@ -226,7 +226,7 @@ def _row_documents(rows: Iterable[Row], source: Source, text_field: str, ledger:
         value, where = row.value, f"{label}:{row.line}"
         text = value.get(text_field)
         if not isinstance(text, str) or not text.strip():
-            ledger.reject(STAGE, "no_text", record=value, source=where,
+            ledger.reject(STAGE, "empty_text", record=value, source=where,
                           detail=f"no {text_field!r} text; columns: {', '.join(map(str, value))}; pass --text-field")
             continue
         stats.kept += 1

@@ -11,12 +11,17 @@ from datacraft.validate.issues import NO_RECORDS, Issue, json_type
 from datacraft.validate.report import FileCounts, ValidationReport
 
 
-def validate_files(paths: list[str], *, schema: str = "alpaca", strict: bool = False, max_errors: int = 50,
-                   read_options: dict[str, Any] | None = None) -> ValidationReport:
-    """Check every record of `paths` against `schema` (a bundled name or a JSON Schema path)."""
-    checker = get_checker(schema, strict)  # an unknown schema fails before any file is read
-    report = ValidationReport(schema=schema, strict=strict, max_errors=max_errors)
+def validate_files(paths: list[str], *, schema: str = "alpaca", forbid_extra: bool = False, strict: bool = False,
+                   max_errors: int = 50, read_options: dict[str, Any] | None = None) -> ValidationReport:
+    """Check every record of `paths` against `schema` (a bundled name or a JSON Schema path).
+
+    `forbid_extra`: unknown top-level fields and whitespace-only strings are errors too. `strict`:
+    the first unreadable line raises (as in every command) instead of counting as an invalid record.
+    """
+    checker = get_checker(schema, forbid_extra)  # an unknown schema fails before any file is read
+    report = ValidationReport(schema=schema, forbid_extra=forbid_extra, max_errors=max_errors)
     options = {k: v for k, v in (read_options or {}).items() if k != "strict"}
+    options["strict"] = strict
     for path in paths:
         counts = FileCounts("<stdin>" if path == "-" else str(path))
         report.files.append(counts)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-# Error kinds (snake_case, stable: they are the keys of the report's counts).
-MISSING_FIELD = "missing_field"
-WRONG_TYPE = "bad_type"  # one code per defect, shared with clean and export (datacraft.records)
-EMPTY_FIELD = "empty_field"
-BAD_HISTORY_PAIR = "bad_history"
-UNKNOWN_ROLE = "bad_turn"
-TURN_ORDER = "turn_order"
-ENDS_ON_USER = "ends_on_user"
+from datacraft import records as _codes
+
+# Error kinds (snake_case, stable: they are the keys of the report's counts). The structural ones
+# are datacraft.records' codes, so clean, export and validate name one defect alike.
+MISSING_FIELD = _codes.MISSING_FIELD
+WRONG_TYPE = _codes.BAD_TYPE
+EMPTY_FIELD = _codes.EMPTY_FIELD
+BAD_HISTORY_PAIR = _codes.BAD_HISTORY
+UNKNOWN_ROLE = _codes.BAD_TURN
+TURN_ORDER = _codes.TURN_ORDER
+ENDS_ON_USER = _codes.ENDS_ON_USER
 MISSING_TURNS = "missing_turns"
-PREFERENCE_DATA = "preference_data"
+PREFERENCE_DATA = _codes.PREFERENCE_DATA
 UNKNOWN_FIELD = "unknown_field"
 WHITESPACE_ONLY = "whitespace_only"
 INVALID_JSON = "invalid_json"

@@ -24,7 +24,7 @@ class ValidationReport:
     """The outcome of validating files; `.ok` is True when every file held records and all were valid."""
 
     schema: str = "alpaca"
-    strict: bool = False
+    forbid_extra: bool = False
     max_errors: int = 50
     records: int = 0
     invalid: int = 0
@@ -51,7 +51,7 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able summary (the `--report` file)."""
         return {
-            "ok": self.ok, "schema": self.schema, "strict": self.strict,
+            "ok": self.ok, "schema": self.schema, "forbid_extra": self.forbid_extra,
             "records": self.records, "invalid": self.invalid, "errors_total": self.total_errors,
             "counts": dict(self.counts.most_common()), "fields": dict(self.fields.most_common()),
             "files": [{"path": f.path, "records": f.records, "invalid": f.invalid} for f in self.files],

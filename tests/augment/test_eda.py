@@ -52,5 +52,5 @@ def test_what_each_operation_does_to_the_words():
 def test_nothing_safe_to_touch_is_a_failure_and_seeds_repeat():
     eda = Eda("swap")
     failed = eda({"id": "x", "instruction": "`code` 42", "output": "ok"}, random.Random(0))
-    assert failed.failure is not None and failed.failure.reason == "nothing_to_change"
+    assert failed.failure is not None and failed.failure.reason == "nothing_to_rewrite"
     assert eda(RECORDS[0], random.Random(5)).fields == eda(RECORDS[0], random.Random(5)).fields

@@ -23,7 +23,7 @@ def copy(**fields):
     (copy(instruction=" ".join(["Describe a good morning routine for a busy student"] * 3)), ["instruction"], "length_drift"),
     (copy(instruction="为忙碌的学生描述一个良好的早晨习惯。"), ["instruction"], "language_changed"),
     (copy(output="As an AI language model, I cannot describe routines."), ["output"], "refusal"),
-    (copy(output=""), ["output"], "empty_output"),
+    (copy(output=""), ["output"], "empty_field"),
 ])
 def test_each_failure_has_its_reason(candidate, fields, reason):
     ok, got, detail = Guard()(candidate, SOURCE, fields)

@@ -154,4 +154,4 @@ def test_a_run_that_keeps_nothing_exits_1_and_says_so(runner: CliRunner) -> None
     result = runner.invoke(cli, ["clean", "in.jsonl", "-o", "out.jsonl", "--rejects", "rej.jsonl"])
     assert result.exit_code == 1, result.output
     assert "Error: out.jsonl: all 1 records were rejected (see rej.jsonl)" in result.output
-    assert [r["reason"] for r in _read(Path("rej.jsonl"))] == ["empty_output"]
+    assert [r["reason"] for r in _read(Path("rej.jsonl"))] == ["empty_field"]

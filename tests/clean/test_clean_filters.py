@@ -50,8 +50,8 @@ def test_good_records_are_kept(record: dict) -> None:
     (_rec(system={"role": "x"}), "bad_type"),
     (_rec(history=[["only one"]]), "bad_history"),  # one reason per defect, in every stage
     (_rec(history="not a list"), "bad_history"),
-    (_rec("   \n "), "empty_output"),
-    (_rec(instruction=""), "empty_instruction"),
+    (_rec("   \n "), "empty_field"),
+    (_rec(instruction=""), "empty_field"),
 ])
 def test_field_checks(record: dict, reason: str) -> None:
     ok, got, detail = _verdict(record)

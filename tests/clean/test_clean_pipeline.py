@@ -35,7 +35,7 @@ def test_mixed_fixture_gives_the_expected_output(tmp_path: Path) -> None:
     assert (result["read"], result["kept"], result["rejected"]) == (22, 11, 11)
     assert list(result["stages"]) == ["read", "normalize", "filter"]
     assert result["reasons"] == {
-        "filter/refusal": 2, "read/invalid_json": 1, "read/not_an_object": 1, "filter/empty_output": 1,
+        "filter/refusal": 2, "read/invalid_json": 1, "read/not_an_object": 1, "filter/empty_field": 1,
         "filter/missing_field": 1, "filter/bad_type": 1, "filter/repetitive_output": 1,
         "filter/output_repeats_instruction": 1, "filter/too_many_symbols": 1, "filter/output_too_short": 1}
     assert result["normalized"] == {"whitespace": 4, "mojibake": 2, "prefix": 2, "html": 1, "fullwidth": 1,
@@ -150,7 +150,7 @@ def test_against_drops_copies_of_the_reference(tmp_path: Path) -> None:
 def test_quality_check_normalises_then_filters() -> None:
     check = quality_check()
     assert check({"instruction": "Name a color.", "input": "", "output": "Answer: Red"}) == (True, "", "")
-    assert check({"instruction": "Name a color.", "input": "", "output": "<p> </p>"})[:2] == (False, "empty_output")
+    assert check({"instruction": "Name a color.", "input": "", "output": "<p> </p>"})[:2] == (False, "empty_field")
     assert check({"instruction": "x", "output": "哈" * 30})[1] == "repetitive_output"
     strict = quality_check(CleanConfig(filters={"min_output_length": 3}))
     record = {"instruction": "Name a color.", "input": "", "output": "  Red  "}

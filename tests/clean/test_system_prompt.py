@@ -47,7 +47,7 @@ def _zh_file(tmp: Path) -> Path:
 def test_export_system_sets_every_record(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["export", str(_zh_file(tmp_path)), "-o", str(out), "--val-size", "0",
-                                      "--format", "sharegpt", "--system", STEER])
+                                      "--to", "sharegpt", "--system", STEER])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (out / "datacraft_train.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 10 and all(r["system"] == STEER for r in rows)

@@ -17,7 +17,7 @@ def write_plain(path, n=20):
 def test_export_cli_writes_files_and_prints_counts(tmp_path):
     source = write_plain(tmp_path / "in.jsonl")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["export", source, "--format", "sharegpt", "--out-dir", str(out),
+    result = CliRunner().invoke(cli, ["export", source, "--to", "sharegpt", "--out-dir", str(out),
                                       "--name", "demo", "--val-size", "0.25", "--seed", "3", "--no-group-duplicates"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "exported 20 of 20 records as sharegpt: train 15, validation 5, rejected 0"
@@ -64,8 +64,26 @@ def test_export_cli_bad_options(tmp_path):
     result = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path), "--val-size", "-0.5"])
     assert result.exit_code == 2
     assert result.stderr == "Error: --val-size must be >= 0, got -0.5\n"
-    result = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path), "--format", "csv"])
-    assert result.exit_code == 2 and "Invalid value for '--format'" in result.stderr
+    result = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path), "--to", "csv"])
+    assert result.exit_code == 2 and "Invalid value for '--to'" in result.stderr
+    result = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path), "--format", "sharegpt", "--to", "openai"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == ("Error: --to openai and --format sharegpt disagree: "
+                                              "give the output layout once, with --to")
+
+
+def test_export_format_is_the_input_format_and_the_old_layout_option_warns(tmp_path):
+    source = write_plain(tmp_path / "in.jsonl")
+    runner = CliRunner()
+    new = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path / "new"), "--to", "sharegpt", "--format", "jsonl"])
+    old = runner.invoke(cli, ["export", source, "--out-dir", str(tmp_path / "old"), "--format", "sharegpt"])
+    assert new.exit_code == old.exit_code == 0
+    assert "deprecated" not in new.stderr
+    notes = [line for line in old.stderr.splitlines() if "deprecated" in line]
+    assert notes == ["note: export --format sharegpt is deprecated: use --to sharegpt "
+                     "(--format is the input format in every command)"]
+    for name in ("datacraft_train.jsonl", "dataset_info.json"):
+        assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes()
     result = runner.invoke(cli, ["export", source])
     assert result.exit_code == 2 and "Missing option '--out-dir'" in result.stderr
 

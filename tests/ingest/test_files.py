@@ -35,7 +35,7 @@ def test_gbk_csv_question_answer_columns_become_records(tmp_path):
          "id": "faq_gbk:3", "meta": {"source": f"{path}:3", "extra": {"category": "发票"}}},
     ]
     assert [r["meta"]["source"].rsplit(":", 1)[1] for r in records] == ["2", "3", "5", "7"]
-    assert [(r["reason"], r["source"]) for r in rejected] == [("missing_fields", f"{path}:6")]
+    assert [(r["reason"], r["source"]) for r in rejected] == [("empty_field", f"{path}:6")]
     assert rejected[0]["record"] == {"question": "多久发货？", "answer": "", "category": "物流"}
     assert summary["output"] == "records" and summary["sources"] == {"structured": 1}
 
@@ -53,7 +53,7 @@ def test_utf8_bom_json_keeps_ids_and_earlier_provenance(tmp_path):
     assert [r["id"] for r in records] == ["records_bom:2", "records_bom:7", "kb-42", "records_bom:26"]
     assert records[2]["meta"] == {"source": f"{path}:17", "topic": "math", "origin": "kb.csv:7"}
     assert records[3]["system"] == "你是一位诗人。"
-    assert [r["reason"] for r in rejected] == ["missing_fields"]
+    assert [r["reason"] for r in rejected] == ["empty_field"]
 
 
 def test_sharegpt_rows_bad_lines_and_tool_calls_are_counted(tmp_path):
@@ -63,9 +63,9 @@ def test_sharegpt_rows_bad_lines_and_tool_calls_are_counted(tmp_path):
     assert records[0]["history"] == [["你好", "你好！有什么可以帮你？"]]
     assert records[1]["system"] == "You are terse." and records[1]["meta"]["extra"] == {"lang": "en"}
     assert [(r["reason"], r["source"]) for r in rejected] == [
-        ("tool_calls", f"{path}:3"), ("invalid_json", f"{path}:4"), ("bad_turn_order", f"{path}:5")]
+        ("unconvertible", f"{path}:3"), ("invalid_json", f"{path}:4"), ("turn_order", f"{path}:5")]
     assert rejected[1]["raw"].startswith('{"conversations"')
-    assert summary["reasons"] == {"ingest/tool_calls": 1, "ingest/invalid_json": 1, "ingest/bad_turn_order": 1}
+    assert summary["reasons"] == {"ingest/unconvertible": 1, "ingest/invalid_json": 1, "ingest/turn_order": 1}
 
 
 def test_strict_makes_the_first_bad_row_fatal(tmp_path):
@@ -84,7 +84,7 @@ def test_openai_messages_and_stanford_seed_tasks(tmp_path):
     assert [r["id"] for r in records] == ["seed_task_0", "seed_task_1-1", "seed_task_1-2"]
     assert records[1]["input"] == "Loved it." and records[1]["meta"]["extra"]["name"] == "sentiment"
     assert (summary["read"], summary["kept"], summary["written"]) == (3, 2, 3)
-    assert rejected[0]["reason"] == "missing_fields"
+    assert rejected[0]["reason"] == "empty_field"
 
 
 def test_a_folder_of_documents(tmp_path):
@@ -157,7 +157,7 @@ def test_rows_as_documents_use_the_text_field(tmp_path):
     _, docs, rejected = _run([path], tmp_path / "out", output="documents", text_field="body")
     assert docs == [{"id": "a1", "text": "Green tea is unoxidised.",
                      "meta": {"source": f"{path}:1", "title": "Tea", "extra": {"lang": "en"}}}]
-    assert rejected[0]["reason"] == "no_text"
+    assert rejected[0]["reason"] == "empty_text"
 
 
 def test_mixed_sources_need_a_choice(tmp_path):

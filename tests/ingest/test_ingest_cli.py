@@ -27,9 +27,9 @@ def test_summary_counts_what_was_read_kept_and_rejected(here):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "read 5, kept 2, rejected 3 -> out.jsonl (2 records)",
-        "  rejected tool_calls                    1",
+        "  rejected unconvertible                 1",
         "  rejected invalid_json                  1",
-        "  rejected bad_turn_order                1",
+        "  rejected turn_order                    1",
     ]
     assert len((here / "rejects.jsonl").read_text().splitlines()) == 3
 

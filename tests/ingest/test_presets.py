@@ -25,12 +25,12 @@ def test_alpaca_rows_keep_fields_and_move_unknown_columns_to_meta():
 
 
 @pytest.mark.parametrize(("row", "reason"), [
-    ({"instruction": "only a question"}, "missing_fields"),
-    ({"instruction": "  ", "output": "x"}, "missing_fields"),
-    ({"instruction": ["a"], "output": "x"}, "bad_field_type"),
-    ({"instruction": "q", "output": "a", "history": [["only one"]]}, "bad_field_type"),
+    ({"instruction": "only a question"}, "missing_field"),
+    ({"instruction": "  ", "output": "x"}, "empty_field"),
+    ({"instruction": ["a"], "output": "x"}, "bad_type"),
+    ({"instruction": "q", "output": "a", "history": [["only one"]]}, "bad_history"),
     ({"title": "t", "body": "b"}, "unknown_layout"),
-    ({"instruction": "q", "chosen": "good", "rejected": "bad"}, "preference_record"),
+    ({"instruction": "q", "chosen": "good", "rejected": "bad"}, "preference_data"),
 ])
 def test_rows_that_cannot_be_records_are_rejected_with_a_reason(row, reason):
     assert _reason(auto, row) == reason
@@ -57,7 +57,7 @@ def test_tool_turns_are_rejected_by_default_and_kept_as_turns_inline():
     row = {"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{\"f\": 1}"},
                              {"from": "observation", "value": "{\"t\": 25}"}, {"from": "gpt", "value": "25 C"}],
            "tools": "[{\"name\": \"f\"}]"}
-    assert _reason(auto, row) == "tool_calls"
+    assert _reason(auto, row) == "unconvertible"
     inline = make_converter("sharegpt", tool_turns="inline")(row)[0]
     assert inline == {"instruction": "{\"t\": 25}", "input": "", "output": "25 C",
                       "history": [["Weather?", "{\"f\": 1}"]], "meta": {"tools": "[{\"name\": \"f\"}]"}}
@@ -69,11 +69,11 @@ def test_a_tool_list_without_tool_turns_is_dropped():
 
 
 @pytest.mark.parametrize(("turns", "reason"), [
-    ([("assistant", "I start"), ("user", "odd")], "bad_turn_order"),
-    ([("user", "a"), ("assistant", "b"), ("user", "no answer")], "bad_turn_order"),
-    ([("user", "a"), ("user", "b")], "bad_turn_order"),
-    ([("user", ""), ("assistant", "b")], "empty_turn"),
-    ([], "missing_fields"),
+    ([("assistant", "I start"), ("user", "odd")], "turn_order"),
+    ([("user", "a"), ("assistant", "b"), ("user", "no answer")], "ends_on_user"),
+    ([("user", "a"), ("user", "b")], "turn_order"),
+    ([("user", ""), ("assistant", "b")], "empty_field"),
+    ([], "empty_field"),
 ])
 def test_broken_conversations_are_rejected(turns, reason):
     assert _reason(lambda t: conversation("", t), turns) == reason
@@ -86,15 +86,15 @@ def test_openai_messages_join_text_parts_and_reject_images():
     image = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]},
                           {"role": "assistant", "content": "A cat"}]}
     assert _reason(auto, image) == "non_text_content"
-    assert _reason(auto, {"messages": "not a list"}) == "bad_conversation"
-    assert _reason(auto, {"messages": [{"role": "narrator", "content": "x"}]}) == "bad_conversation"
+    assert _reason(auto, {"messages": "not a list"}) == "bad_type"
+    assert _reason(auto, {"messages": [{"role": "narrator", "content": "x"}]}) == "bad_turn"
 
 
 def test_openai_tool_calls_count_as_tool_turns():
     row = {"messages": [{"role": "user", "content": "Weather?"},
                         {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "function": {"name": "f"}}]},
                         {"role": "tool", "content": "25"}, {"role": "assistant", "content": "25 C"}]}
-    assert _reason(auto, row) == "tool_calls"
+    assert _reason(auto, row) == "unconvertible"
     record = make_converter("openai", "inline")(row)[0]
     assert record["history"][0][1].startswith('[{"id": "1"') and record["instruction"] == "25"
 
@@ -107,7 +107,7 @@ def test_stanford_seed_tasks_make_one_record_per_instance():
     assert [(r["input"], r["output"], r["id"]) for r in records] == [
         ("Loved it.", "Positive", "seed_task_1-1"), ("Meh.", "Negative", "seed_task_1-2")]
     assert records[0]["meta"] == {"extra": {"name": "sentiment", "is_classification": True}}
-    assert _reason(auto, {"instruction": "x", "instances": []}) == "missing_fields"
+    assert _reason(auto, {"instruction": "x", "instances": []}) == "empty_field"
 
 
 def test_detect_preset_and_forced_presets():
@@ -115,5 +115,5 @@ def test_detect_preset_and_forced_presets():
     assert detect_preset({"messages": []}) == "openai"
     assert detect_preset({"prompt": "p"}) == "prompt-response"
     # A forced preset does not guess: qa on Alpaca columns says what it needed.
-    assert _reason(make_converter("qa"), {"instruction": "a", "output": "b"}) == "missing_fields"
+    assert _reason(make_converter("qa"), {"instruction": "a", "output": "b"}) == "missing_field"
     assert set(PRESETS) == {"alpaca", "qa", "prompt-response", "sharegpt", "openai", "stanford-alpaca"}

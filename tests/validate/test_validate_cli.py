@@ -215,7 +215,7 @@ def test_strict_flags_unknown_fields_and_blank_strings(tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
     data.write_text('{"instruction": "a", "input": " \\t", "output": "b", "id": "x", "meta": {"k": " "}, "score": 3}\n')
     assert run(str(data)).exit_code == 0  # LLaMA-Factory ignores extra columns
-    result = run(str(data), "--strict")
+    result = run(str(data), "--forbid-extra")
     assert result.exit_code == 1
     assert lines(result) == [
         f"{data}:1: score: unknown field (allowed: history, id, input, instruction, meta, output, system, tools); "
@@ -251,3 +251,18 @@ def test_report_may_not_overwrite_an_input(tmp_path: Path) -> None:
     result = run(str(data), "--report", str(data))
     assert result.exit_code == 2
     assert data.read_text() == '{"instruction": "a", "output": "b"}\n'
+
+
+def test_strict_is_the_common_flag_and_keeps_its_old_meaning_with_a_note(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"instruction": "a", "output": "b", "score": 3}\n{not json\n{"instruction": "c", "output": "d"}\n')
+    plain = run(str(data))
+    assert plain.exit_code == 1 and plain.stdout.splitlines()[-1] == "3 records, 1 invalid"  # the bad line is counted
+    result = run(str(data), "--strict")
+    assert result.exit_code == 2  # as in every command: the first unreadable line is fatal, with its place
+    assert result.stderr.splitlines()[0].startswith("note: validate --strict still forbids extra fields")
+    assert result.stderr.splitlines()[-1].startswith(f"Error: {data}:2: ")
+    data.write_text('{"instruction": "a", "output": "b", "score": 3}\n')
+    old = run(str(data), "--strict")
+    assert old.exit_code == 1 and old.stdout == run(str(data), "--forbid-extra").stdout
+    assert "note:" not in run(str(data), "--strict", "--forbid-extra").stderr
