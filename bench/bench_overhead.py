@@ -85,20 +85,26 @@ def main() -> None:
         for _ in range(args.repeat):
             for concurrency in args.concurrency:
                 for name, fn in (("baseline", baseline), ("datacraft", datacraft)):
-                    results.setdefault((concurrency, name), []).append(fn(server.url, args.requests, concurrency))
+                    result = fn(server.url, args.requests, concurrency)
+                    results.setdefault((concurrency, name), []).append(result)
+                    print(f"  c={concurrency} {name}: {result['wall']:.2f} s, "
+                          f"CPU {result['cpu'] / args.requests * 1000:.2f} ms/request", flush=True)
     print(f"load average after the runs {os.getloadavg()[0]:.1f}; best of {args.repeat} (median in brackets)")
-    print(f"{'concurrency':>11} {'ideal s':>8} {'baseline s':>16} {'datacraft s':>16} {'ratio':>14} "
-          f"{'CPU ms/req base':>16} {'CPU ms/req dc':>14}")
+    print(f"{'concurrency':>11} {'ideal s':>8} {'baseline s':>16} {'datacraft s':>16} {'ratio':>16} "
+          f"{'CPU ms/req base':>16} {'CPU ms/req dc':>16} {'CPU ratio':>16}")
     for concurrency in args.concurrency:
         ideal = args.requests * args.latency / concurrency
         base = sorted(results[(concurrency, "baseline")], key=lambda r: r["wall"])
         mine = sorted(results[(concurrency, "datacraft")], key=lambda r: r["wall"])
+        base_cpu = sorted(r["cpu"] / args.requests * 1000 for r in base)
+        mine_cpu = sorted(r["cpu"] / args.requests * 1000 for r in mine)
         mid = len(base) // 2
         ratio, median_ratio = mine[0]["wall"] / base[0]["wall"], mine[mid]["wall"] / base[mid]["wall"]
         print(f"{concurrency:>11} {ideal:>8.2f} {base[0]['wall']:>8.2f} [{base[mid]['wall']:5.2f}] "
-              f"{mine[0]['wall']:>8.2f} [{mine[mid]['wall']:5.2f}] {ratio:>6.3f}x [{median_ratio:.3f}] "
-              f"{base[0]['cpu'] / args.requests * 1000:>16.2f} {mine[0]['cpu'] / args.requests * 1000:>14.2f}")
-
+              f"{mine[0]['wall']:>8.2f} [{mine[mid]['wall']:5.2f}] {ratio:>7.3f}x [{median_ratio:.3f}] "
+              f"{base_cpu[0]:>8.2f} [{base_cpu[mid]:5.2f}] {mine_cpu[0]:>8.2f} [{mine_cpu[mid]:5.2f}] "
+              f"{mine_cpu[0] / base_cpu[0]:>7.3f}x [{mine_cpu[mid] / base_cpu[mid]:.3f}]")
+    print("wall: best and [median] of the runs; CPU: process CPU time per request, lowest and [median]")
 
 if __name__ == "__main__":
     main()

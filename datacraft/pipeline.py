@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from datacraft import __version__
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError, NothingLeft
+from datacraft.executors.local import LocalExecutor
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
 from datacraft.runner import check_paths, run_stages
@@ -122,8 +123,11 @@ def _read_inputs(inputs: list[InputSpec], base: Path) -> Callable[[Ledger], Iter
 
 
 def run_pipeline(config_path: str, *, force: bool = False,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run (or resume) a pipeline file; returns the manifest it wrote."""
+                 progress: Callable[[str], None] | None = None, executor: Any = None) -> dict[str, Any]:
+    """Run (or resume) a pipeline file; returns the manifest it wrote.
+
+    `executor` runs the stages (`datacraft.executors`: local, the default, or ray); it must be entered.
+    """
     config, stages = load_pipeline(config_path)
     base = Path(config_path).resolve().parent
     out_dir = (base / config.output_dir).resolve()
@@ -143,6 +147,7 @@ def run_pipeline(config_path: str, *, force: bool = False,
     manifest: dict[str, Any] = {
         "name": config.name, "config_file": str(Path(config_path)), "config": config.model_dump(),
         "versions": _versions(), "started_at": _now(), "inputs": inputs, "stages": []}
+    runner = executor or LocalExecutor()
     current: Path | None = None
     input_hashes = [i["sha256"] for i in inputs]
     for number, (kind, settings) in enumerate(stages, start=1):
@@ -155,11 +160,12 @@ def run_pipeline(config_path: str, *, force: bool = False,
             say(f"{label}: unchanged, skipped")
         else:
             started = time.perf_counter()
-            counts, outputs = _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
+            counts, outputs = runner.run_stage(kind, settings, config, base, out_dir, label, current, config_path)
             entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3), skipped=False,
                          outputs={name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()})
             say(f"{label}: done in {entry['seconds']:.2f}s")
         manifest["stages"].append(entry)
+        manifest["executor"] = runner.describe()
         if REGISTRY[kind].makes_records:
             current = out_dir / entry["outputs"]["records"]["path"]
             input_hashes = [entry["outputs"]["records"]["sha256"]]

@@ -56,6 +56,13 @@ class SignatureBank:
         self.sigs.append((sig >> np.uint32(16)).astype(np.uint16))
         self.starts.append(self.starts[-1] + len(texts))
 
+    def extend(self, sig: np.ndarray, keys: np.ndarray, has: np.ndarray) -> None:
+        """Add rows another bank computed (its `sigs`, `keys`, `has`): a Ray task's chunk."""
+        self.sigs.append(sig)
+        self.keys.append(keys)
+        self.has.append(has)
+        self.starts.append(self.starts[-1] + len(sig))
+
     def gather(self, index: np.ndarray) -> np.ndarray:
         """Signature rows (uint16, one per bin) of the given global indices."""
         order = np.argsort(index, kind="stable")

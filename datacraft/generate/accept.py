@@ -42,10 +42,10 @@ class ItemChecker:
             reason = "truncated_item" if outcome.finish_reason == "length" else "unparsed_fragment"
             rejected.append({"reason": reason, "detail": "part of the reply could not be read as an item",
                              "source": source, "raw": reply[-500:]})
-        checked = [self._check(item, outcome.chunk.text if outcome.chunk is not None else None) for item in parsed.items]
+        checked, sketch = outcome.checked if outcome.checked is not None else (self._check_items(outcome), None)
         candidates = [index for index, (record, _) in enumerate(checked) if record is not None]
         keys = [f"gen-{outcome.k}-{index}" for index in candidates]
-        novel = self.novelty.check_many([self.novelty_view(checked[i][0]) for i in candidates], keys)
+        novel = self.novelty.check_many([self.novelty_view(checked[i][0]) for i in candidates], keys, sketch=sketch)
         verdicts = dict(zip(candidates, novel, strict=True))
         for index, (record, problem) in enumerate(checked):
             if record is not None:
@@ -59,6 +59,27 @@ class ItemChecker:
             record["meta"] = self._meta(outcome, round_number, feedback)
             accepted.append(record)
         return accepted, rejected
+
+    def prepare(self, outcomes: list[Outcome]) -> None:
+        """Do the part of `split` that depends on nothing remembered, for several replies at once.
+
+        Schema, normalisation and clean filters per item, and one MinHash sketch for the items of
+        all these replies (sketching costs mostly per call); `split` then only compares them with
+        what was accepted before. Sets `outcome.checked`.
+        """
+        work = [(outcome, self._check_items(outcome)) for outcome in outcomes
+                if outcome.checked is None and outcome.failure is None and outcome.parsed.ok]
+        records = [self.novelty_view(record) for _, checked in work for record, _ in checked if record is not None]
+        sketch = self.novelty.sketch(records)
+        start = 0
+        for outcome, checked in work:
+            stop = start + sum(record is not None for record, _ in checked)
+            outcome.checked = (checked, self.novelty.sketch_rows(sketch, start, stop))
+            start = stop
+
+    def _check_items(self, outcome: Outcome) -> list[tuple[Record | None, dict[str, str]]]:
+        passage = outcome.chunk.text if outcome.chunk is not None else None
+        return [self._check(item, passage) for item in outcome.parsed.items]
 
     def _check(self, item: Any, passage: str | None = None) -> tuple[Record | None, dict[str, str]]:
         """(the normalised record, {}) when the item passes, else (None, {reason, detail})."""

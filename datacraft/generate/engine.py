@@ -101,6 +101,11 @@ class Generator:
                 if error is not None and not isinstance(error, BudgetExhausted):
                     raise error
                 results[number] = error if error is not None else task.result()
+            # the checks that need no earlier commit, for every reply that came in, in one batch
+            # (a checker with no such part, like the preference kind's, has no `prepare`)
+            prepare = getattr(self.checker, "prepare", None)
+            if prepare is not None:
+                prepare([r for r in results.values() if isinstance(r, Outcome)])
             while commit_k in results:
                 outcome = results.pop(commit_k)
                 if isinstance(outcome, BudgetExhausted):

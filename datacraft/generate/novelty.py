@@ -1,9 +1,11 @@
 """Novelty: reject generated items too close to a seed or to an item accepted earlier.
 
 Two checks, as Self-Instruct and the dedupe module do them:
-- ROUGE-L F1 on the task text (instruction + input) against *every* seed and accepted item.
-  Tokens (CJK characters, lower-cased words) are mapped to single code points so rapidfuzz's
-  bit-parallel Indel distance computes the LCS; `fuzz.ratio` is then exactly 2*LCS/(m+n).
+- ROUGE-L F1 on the task text (instruction + input) against every seed and accepted item that
+  could reach the threshold. Tokens (CJK characters, lower-cased words) are mapped to single code
+  points so rapidfuzz's bit-parallel Indel distance computes the LCS; `fuzz.ratio` is then exactly
+  2*LCS/(m+n). Which stored texts could reach it comes from an inverted index (`candidates`): a
+  text sharing too few tokens cannot, so the verdicts are those of a scan of all of them.
 - near-duplicate whole records (instruction + input + output) through the dedupe module's
   `NoveltyIndex` (MinHash LSH on 3-shingles), when that module is available. Sketching one text
   at a time is its costly part, so accepted items wait in a small window (up to `WINDOW`) and are
@@ -13,6 +15,7 @@ Two checks, as Self-Instruct and the dedupe module do them:
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -36,16 +39,47 @@ class TokenCodec:
         self._ids: dict[str, str] = {}
 
     def encode(self, text: str) -> str:
-        out = []
-        for token in _TOKEN.findall(text.lower()):
-            char = self._ids.get(token)
-            if char is None:
-                point = 0x100 + len(self._ids)
-                point += 0x800 if point >= 0xD800 else 0  # skip the surrogate range
-                char = chr(point % 0x110000)
-                self._ids[token] = char
-            out.append(char)
-        return "".join(out)
+        get, new = self._ids.get, self._new
+        return "".join([get(token) or new(token) for token in _TOKEN.findall(text.lower())])
+
+    def _new(self, token: str) -> str:
+        point = 0x100 + len(self._ids)
+        point += 0x800 if point >= 0xD800 else 0  # skip the surrogate range
+        char = self._ids[token] = chr(point % 0x110000)
+        return char
+
+
+def elements(encoded: str) -> list[str]:
+    """The tokens of an encoded text as a set: the k-th repeat of a token is its own element.
+
+    Two texts share min(count in one, count in the other) elements per token, their multiset overlap.
+
+    >>> elements("abab")
+    ['a', 'b', 'aa', 'bb']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for char in encoded:
+        k = seen.get(char, 0) + 1
+        seen[char] = k
+        out.append(char * k)
+    return out
+
+
+def min_overlap(m: int, threshold: float) -> int:
+    """Fewest tokens a text must share with an m-token text for ROUGE-L F1 >= threshold (0: no bound).
+
+    F1 = 2*LCS/(m+n) >= t and LCS <= n give 2*LCS >= t*m + t*LCS, so LCS >= t*m/(2-t); the shared
+    tokens (multiset overlap) are at least the LCS. The threshold is lowered by 1e-6 so a score that
+    floating point rounds up to the cutoff is still a candidate.
+
+    >>> min_overlap(10, 0.7), min_overlap(3, 0.7), min_overlap(10, 0.0)
+    (6, 2, 0)
+    """
+    t = threshold - 1e-6
+    if t <= 0 or m <= 0:
+        return 0
+    return max(0, math.ceil(t * m / (2 - t)))
 
 
 def shingles(encoded: str, n: int = 3) -> frozenset[str]:
@@ -76,7 +110,7 @@ def _near_index(threshold: float | None) -> Any:
     return NoveltyIndex(DedupeConfig(threshold=threshold))
 
 
-def _query_many(index: Any, texts: list[str]) -> tuple[list[tuple[Any, float] | None], Any]:
+def _query_many(index: Any, texts: list[str], sketch: Any = None) -> tuple[list[tuple[Any, float] | None], Any]:
     """`index.query(text)` for each text, with one sketch for them all; also returns that sketch.
 
     The same lookup as dedupe's `NoveltyIndex.query` (LSH bands, then signature agreement, ties to
@@ -86,7 +120,7 @@ def _query_many(index: Any, texts: list[str]) -> tuple[list[tuple[Any, float] | 
     """
     if not texts:
         return [], None
-    sig, bands, has = index._sketch(texts)
+    sig, bands, has = sketch if sketch is not None else index._sketch(texts)
     found_all: list[tuple[Any, float] | None] = []
     for row in range(len(texts)):
         found: set[int] = set()
@@ -114,6 +148,10 @@ class NoveltyChecker:
         self.fields = fields
         self.codec = TokenCodec()
         self._texts: list[str] = []  # encoded task text of every seed and accepted item
+        self._postings: dict[str, list[int]] = {}  # element (see `elements`) -> the texts holding it, ascending
+        # True: no shortcuts (compare with every stored text, encode whole texts anew),
+        # what the indexes must agree with
+        self.full_scan = False
         self._keys: list[tuple[str, str]] = []  # (kind, key) per text: kind "seed" or "earlier"
         self._near = _near_index(near_threshold)
         self._near_kind: dict[str, str] = {}
@@ -122,7 +160,8 @@ class NoveltyChecker:
 
     def add_many(self, records: list[Record], keys: list[str], kind: str = "earlier") -> None:
         """Remember items (seeds: kind="seed") for later checks; one vectorised MinHash pass for them all."""
-        self._texts.extend(self.codec.encode(record_text(r, self.fields)) for r in records)
+        for record in records:
+            self._store(self.codec.encode(record_text(record, self.fields)))
         self._keys.extend((kind, key) for key in keys)
         if self._near is not None and records:
             self._near.add_many([record_text(r) for r in records], keys)
@@ -136,25 +175,40 @@ class NoveltyChecker:
         """Whether `record` is new enough (nothing is remembered); else the reason and what it resembles."""
         return self.check_many([record], add=False)[0]
 
+    def sketch(self, records: list[Record]) -> Any:
+        """The MinHash sketch `check_many` needs for these records, or None without a near-duplicate check.
+
+        Pure (it depends on the texts only), so the records of several replies can be sketched in one
+        vectorised call (a tenth of the CPU per text of a call per reply) and handed to `check_many`
+        in slices (`sketch_rows`).
+        """
+        if self._near is None or self.near_threshold is None or not records:
+            return None
+        return self._near._sketch([record_text(record) for record in records])
+
+    @staticmethod
+    def sketch_rows(sketch: Any, start: int, stop: int) -> Any:
+        """The part of a `sketch` that belongs to records start..stop-1."""
+        return None if sketch is None else tuple(part[start:stop] for part in sketch)
+
     def check_many(self, records: list[Record], keys: list[str] | None = None,
-                   add: bool = True) -> list[tuple[bool, str, str]]:
+                   add: bool = True, sketch: Any = None) -> list[tuple[bool, str, str]]:
         """Check a reply's records in order; with `add`, each new one is remembered before the next is checked.
 
-        ROUGE-L against everything stored before the reply runs as one `cdist` call.
+        `sketch`: what `sketch(records)` returns, when the caller computed it already.
+
+        ROUGE-L is computed only against stored texts that share enough tokens to reach the threshold.
         """
         encoded = [self.codec.encode(record_text(r, self.fields)) for r in records]
         cutoff = self.rouge_threshold * 100 if self.rouge_threshold is not None else None
         best: list[tuple[float, int] | None] = [None] * len(records)
         stored = len(self._texts)
         if cutoff is not None and stored and records:
-            scores = process.cdist(encoded, self._texts, scorer=fuzz.ratio, processor=None,
-                                   score_cutoff=cutoff, workers=1)
-            for row, column in enumerate(scores.argmax(axis=1).tolist()):
-                if scores[row, column] >= cutoff:
-                    best[row] = (float(scores[row, column]), column)
+            for row, text in enumerate(encoded):
+                best[row] = self._best_stored(text, cutoff, stored)
         texts = [record_text(record) for record in records]
         # one vectorised MinHash sketch for the whole reply (sketching texts one by one costs 5x the CPU)
-        near, sketch = (_query_many(self._near, texts) if self._near is not None and self.near_threshold is not None
+        near, sketch = (_query_many(self._near, texts, sketch) if self._near is not None and self.near_threshold is not None
                         else (None, None))
         verdicts = []
         for index in range(len(records)):
@@ -165,7 +219,7 @@ class NoveltyChecker:
                 if sibling is not None and (hit is None or sibling[1] > hit[0]):
                     hit = (sibling[1], stored + sibling[2])
             text = texts[index]
-            mine = shingles(self.codec.encode(text)) if self._near is not None else frozenset()
+            mine = shingles(self._encode_whole(records[index], encoded[index])) if self._near is not None else frozenset()
             verdict = self._rouge_verdict(hit) or self._near_verdict(near[index] if near else None, mine)
             verdicts.append(verdict or (True, "", ""))
             if verdict is None and add:
@@ -174,6 +228,54 @@ class NoveltyChecker:
         if len(self._recent) >= WINDOW:  # after the reply: its items were checked against the index as it was
             self._flush()
         return verdicts
+
+    def candidates(self, encoded: str, stop: int) -> list[int] | None:
+        """Stored texts (below `stop`, ascending) that could reach the ROUGE-L threshold; None: all could.
+
+        Pigeonhole: a text sharing at least `need` of the query's m elements holds one of any
+        m - need + 1 of them, so the rarest m - need + 1 are looked up.
+        """
+        need = 0 if self.full_scan or self.rouge_threshold is None else min_overlap(len(encoded), self.rouge_threshold)
+        if need <= 0:
+            return None
+        postings = self._postings
+        lists = sorted((postings.get(e, ()) for e in elements(encoded)), key=len)[:len(encoded) - need + 1]
+        found: set[int] = set()
+        for posting in lists:
+            found.update(posting)
+        return sorted(i for i in found if i < stop)
+
+    def _best_stored(self, encoded: str, cutoff: float, stop: int) -> tuple[float, int] | None:
+        """(score, index) of the first best-scoring stored text below `stop`, if it reaches `cutoff`."""
+        found = self.candidates(encoded, stop)
+        columns = range(stop) if found is None else found
+        if not columns:
+            return None
+        texts = self._texts
+        scores = process.cdist([encoded], [texts[i] for i in columns] if found is not None else texts[:stop],
+                               scorer=fuzz.ratio, processor=None, score_cutoff=cutoff, workers=1)[0]
+        column = int(scores.argmax())  # the first of equal best scores: the earliest stored text
+        if scores[column] < cutoff:
+            return None
+        return float(scores[column]), columns[column]
+
+    def _store(self, encoded: str) -> None:
+        index = len(self._texts)
+        self._texts.append(encoded)
+        postings = self._postings
+        for element in elements(encoded):
+            posting = postings.get(element)
+            if posting is None:
+                postings[element] = [index]
+            else:
+                posting.append(index)
+
+    def _encode_whole(self, record: Record, task: str) -> str:
+        """`codec.encode(record_text(record))` from the encoded task text: fields join at a line break, a token boundary."""
+        if self.fields != ("instruction", "input") or self.full_scan:
+            return self.codec.encode(record_text(record))
+        output = record.get("output")
+        return task + self.codec.encode(output) if isinstance(output, str) and output else task
 
     def _flush(self) -> None:
         keys = [r[2] for r in self._recent]
@@ -187,7 +289,7 @@ class NoveltyChecker:
         self._recent.clear()
 
     def _remember(self, text: str, mine: frozenset[str], key: str, encoded: str, sketch: Any = None) -> None:
-        self._texts.append(encoded)
+        self._store(encoded)
         self._keys.append(("earlier", key))
         if self._near is not None:
             self._recent.append((mine, text, key, "earlier", sketch))

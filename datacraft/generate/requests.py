@@ -50,6 +50,7 @@ class Outcome:
     failure: RequestFailed | None = None
     repaired: bool = False
     first_error: str | None = None
+    checked: Any = None  # ItemChecker.prepare's work on the items, done before the commit
 
     @property
     def finish_reason(self) -> str:

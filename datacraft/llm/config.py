@@ -185,6 +185,10 @@ def resolve_llm_config(file_section: dict[str, Any] | None = None, *, where: str
         raise ConfigError("no model given: pass --model NAME (or set llm.model in the config file)")
     if merged.min_concurrency > merged.concurrency:
         raise ConfigError(f"min_concurrency ({merged.min_concurrency}) is above concurrency ({merged.concurrency})")
+    address = urlsplit(merged.base_url or "")
+    if address.scheme not in ("http", "https") or not address.hostname:
+        raise ConfigError(f"base_url {redact_url(merged.base_url)!r} is not an http:// or https:// address, "
+                          "e.g. --base-url http://localhost:8000/v1")
     return merged
 
 

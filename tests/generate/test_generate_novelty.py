@@ -125,3 +125,122 @@ def test_the_size_bound_skips_only_pairs_that_cannot_reach_the_threshold():
     half = {"instruction": "one two three four five six", "input": "", "output": ""}
     ok, reason, detail = checker.check(half)
     assert (ok, reason) == (False, "near_duplicate") and detail.endswith("with a")
+
+
+def test_min_overlap_is_a_true_lower_bound_on_shared_tokens():
+    from rapidfuzz import fuzz
+
+    from datacraft.generate.novelty import elements, min_overlap
+
+    rng = __import__("random").Random(3)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcde") for _ in range(rng.randint(1, 12)))
+        b = "".join(rng.choice("abcde") for _ in range(rng.randint(1, 12)))
+        shared = len(set(elements(a)) & set(elements(b)))
+        for threshold in (0.3, 0.5, 0.7, 0.9):
+            if fuzz.ratio(a, b) >= threshold * 100:
+                assert shared >= min_overlap(len(a), threshold), (a, b, threshold)
+
+
+def _random_records(rng, count, vocabulary):
+    records = []
+    for _ in range(count):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(0, 9))]
+        if words and rng.random() < 0.3 and records:  # a near-copy of an earlier task
+            words = records[rng.randrange(len(records))]["instruction"].split()
+            if words:
+                words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        records.append({"instruction": " ".join(words), "input": rng.choice(["", "x y", "数据"]), "output": "o"})
+    return records
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.7, 0.95])
+def test_the_token_index_gives_the_verdicts_of_a_scan_of_every_stored_text(threshold):
+    import random
+
+    rng = random.Random(int(threshold * 100))
+    vocabulary = ["the", "a", "cat", "dog", "sat", "ran", "on", "mat", "park", "红", "猫", "in", "blue", "sky",
+                  *(f"w{i}" for i in range(60))]
+    seeds = _random_records(rng, 20, vocabulary)
+    stream = _random_records(rng, 400, vocabulary)
+    results = []
+    for full in (False, True):
+        checker = NoveltyChecker(rouge_threshold=threshold, near_threshold=None)
+        checker.full_scan = full
+        checker.add_many(seeds, [f"seed-{i}" for i in range(len(seeds))], kind="seed")
+        results.append([v for k in range(0, len(stream), 5)
+                        for v in checker.check_many(stream[k:k + 5], [f"g-{k}-{i}" for i in range(5)])])
+    assert results[0] == results[1]
+    assert 0 < sum(not ok for ok, _, _ in results[0]) < len(stream)  # both kinds of verdict occur
+
+
+def test_a_sketch_of_many_replies_is_the_sketches_of_each_reply():
+    import numpy as np
+
+    checker = NoveltyChecker()
+    records = [
+        {"instruction": "Write a limerick about a cat who loves rain.", "input": "", "output": "There once was a cat."},
+        {"instruction": "给出三个提高睡眠质量的建议。", "input": "", "output": "早睡早起，少喝咖啡。"},
+        {"instruction": "Translate 你好 into French.", "input": "", "output": "Bonjour."},
+        {"instruction": "?", "input": "", "output": "!"},
+        {"instruction": "Sum", "input": "1 2", "output": "3"},
+    ]
+    together = checker.sketch(records)
+    for index, record in enumerate(records):
+        alone = checker.sketch([record])
+        for part_together, part_alone in zip(checker.sketch_rows(together, index, index + 1), alone, strict=True):
+            assert np.array_equal(part_together, part_alone)
+    assert NoveltyChecker(near_threshold=None).sketch(records) is None
+
+
+def test_checks_prepared_for_many_replies_give_the_verdicts_of_checks_per_reply():
+    from fakellm import invent_items
+
+    replies = [invent_items(seed, 5) for seed in range(30)]
+    replies += [[dict(item, instruction=item["instruction"].replace("Explain", "Describe")) for item in reply]
+                for reply in replies[:10]]  # near-copies of earlier replies
+    results = []
+    for batched in (False, True):
+        checker = NoveltyChecker()
+        verdicts = []
+        for lo in range(0, len(replies), 7):
+            group = replies[lo:lo + 7]
+            sketch = checker.sketch([item for reply in group for item in reply]) if batched else None
+            for number, reply in enumerate(group):
+                rows = checker.sketch_rows(sketch, 5 * number, 5 * number + 5)
+                verdicts += checker.check_many(reply, [f"g-{lo + number}-{i}" for i in range(5)], sketch=rows)
+        results.append(verdicts)
+    assert results[0] == results[1]
+    assert any(not ok for ok, _, _ in results[0]) and any(ok for ok, _, _ in results[0])
+
+
+def test_items_prepared_in_one_batch_are_split_as_they_are_one_reply_at_a_time():
+    import json
+
+    from fakellm import invent_items
+
+    from datacraft.clean import CleanConfig
+    from datacraft.generate.accept import ItemChecker
+    from datacraft.generate.parse import parse_items
+    from datacraft.generate.requests import Outcome
+
+    def outcomes():
+        made = []
+        for k in range(24):
+            items = invent_items(k % 16, 5)  # requests 16-23 repeat 0-7: similar_to_earlier
+            if k % 5 == 0:
+                items[1] = {"instruction": "", "input": "", "output": "x"}  # fails validation
+            made.append(Outcome(k, parsed=parse_items(json.dumps({"items": items}), "stop")))
+        return made
+
+    results = []
+    for batched in (False, True):
+        checker = ItemChecker(CleanConfig(), NoveltyChecker(), "m")
+        replies = outcomes()
+        if batched:
+            checker.prepare(replies[:10])
+            checker.prepare(replies)  # the rest; the first ten are not redone
+        results.append([checker.split(outcome, 1, None) for outcome in replies])
+    assert results[0] == results[1]
+    reasons = {entry["reason"] for _, rejected in results[0] for entry in rejected}
+    assert "similar_to_earlier" in reasons and len(reasons) >= 2

@@ -77,3 +77,10 @@ def test_request_key_depends_on_everything_that_decides_the_reply(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite")
     cache.put(base, "m", {"text": "中文 reply"})
     assert cache.get(base) == {"text": "中文 reply"} and cache.get("nope") is None and len(cache) == 1
+
+
+def test_a_base_url_without_http_or_https_is_refused_before_anything_runs():
+    for bad in ("localhost:8000/v1", "ftp://example.com/v1", "http://"):
+        with pytest.raises(ConfigError, match="is not an http:// or https:// address"):
+            resolve_llm_config(base_url=bad, model="m", env={})
+    assert resolve_llm_config(base_url="https://api.deepseek.com/v1", model="m", env={}).base_url == "https://api.deepseek.com/v1"
