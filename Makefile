@@ -28,13 +28,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-train: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet '$(TORCH_SPEC)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]' '$(TORCH_SPEC)'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,ray]' '$(TORCH_SPEC)'
 	@touch $@ $(VENV)/.installed-dev $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
 	$(BIN)/datacraft run data/pipeline.yaml
 
-# The train extra is installed too, so the trainer's tests run (on CPU) with everything else.
+# The train and ray extras are installed too, so the trainer's and the Ray executor's tests run (on CPU).
 test: $(VENV)/.installed-train
 	$(BIN)/python -m pytest -q
 

@@ -10,6 +10,7 @@
     .venv/bin/python bench/bench_dedupe.py                 # both parts
     .venv/bin/python bench/bench_dedupe.py --large 0       # comparison only
     .venv/bin/python bench/bench_dedupe.py --versus DIR    # CPU time vs a baseline checkout, interleaved
+    .venv/bin/python bench/bench_dedupe.py --scale 100000,300000,1000000,3000000   # the scaling curve
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ def large(args: argparse.Namespace) -> dict:
     dup_of = {}
     for line in (out / "rejects.jsonl").read_bytes().splitlines():
         entry = orjson.loads(line)
-        dup_of[int(entry["record"]["id"][1:])] = {int(entry["dup_of"][1:])}
+        if "dup_of" in entry:  # not unreadable rows (read rejects)
+            dup_of[int(entry["record"]["id"][1:])] = {int(entry["dup_of"][1:])}
     for f in out.iterdir():
         f.unlink()
     out.rmdir()
@@ -226,6 +228,61 @@ def versus(args: argparse.Namespace) -> list[dict]:
         f.unlink()
     out.rmdir()
     return runs
+
+
+def relabelled(data_dir: Path, n: int, seed: int, base_n: int) -> tuple[Path, list[list[int]]]:
+    """An n-record corpus from k = n / base_n copies of the base_n corpus, copy j with its letters and CJK
+    characters mapped through a fixed bijection of its own (a Caesar shift of a-z, a rotation of the CJK
+    block): the same word statistics and planted groups (shifted by j * base_n), no text shared across copies.
+
+    Generating 3M records with synth.py takes an hour on a shared 2-core machine; this takes a minute.
+    """
+    path = data_dir / f"synth_{n}_{seed}.jsonl"
+    truth = path.with_suffix(".truth.json")
+    if truth.exists():
+        return path, json.loads(truth.read_text())["groups"]
+    base, groups = corpus(data_dir, base_n, seed)
+    copies = n // base_n
+    assert copies * base_n == n, "n must be a multiple of the base corpus size"
+    out_groups = []
+    with open(str(path) + ".tmp", "w", encoding="utf-8") as out:
+        for j in range(copies):
+            shift, rot = j % 26, j * 7919 % 0x5200
+            table = {c: (c - 97 + shift) % 26 + 97 for c in range(97, 123)}
+            table.update({c: (c - 65 + shift) % 26 + 65 for c in range(65, 91)})
+            table.update({c: (c - 0x4E00 + rot) % 0x5200 + 0x4E00 for c in range(0x4E00, 0x9FFF + 1)})
+            with open(base, encoding="utf-8") as src:
+                for i, line in enumerate(src):
+                    r = json.loads(line)
+                    r = {k: v.translate(table) if isinstance(v, str) and k != "id" else v for k, v in r.items()}
+                    r["id"] = f"s{j * base_n + i}"
+                    out.write(json.dumps(r, ensure_ascii=False) + "\n")
+            out_groups += [[m + j * base_n for m in g] for g in groups]
+    os.replace(str(path) + ".tmp", path)
+    truth.write_text(json.dumps({"n": n, "seed": seed, "groups": out_groups, "relabelled_from": base_n}))
+    return path, out_groups
+
+
+def scale(args: argparse.Namespace) -> list[dict]:
+    """`datacraft dedupe` (exact + near, JSONL in and out) at each size: CPU, wall, peak RSS, P/R."""
+    rows = []
+    for n in args.scale:
+        if n > args.scale_base:
+            relabelled(args.data_dir, n, args.seed, args.scale_base)
+        sub = argparse.Namespace(**{**vars(args), "large": n})
+        r = large(sub)
+        rows.append(r)
+        p, rc = r["pr"]
+        print(f"  {n:>9,} records ({r['mb']:,.0f} MB): CPU {r['cpu_s']:7.1f} s, wall {r['wall_s']:7.1f} s, "
+              f"peak RSS {r['peak_rss_mib']:7,.0f} MiB, kept {r['stats']['kept']:,}, P {p:.3f} R {rc:.3f}, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+    ns = np.array([r["n"] for r in rows], float)
+    for key in ("cpu_s", "wall_s", "peak_rss_mib"):
+        ys = np.array([r[key] for r in rows], float)
+        slope, icpt = np.polyfit(ns / 1e6, ys, 1)
+        exp = np.polyfit(np.log(ns), np.log(ys), 1)[0]
+        print(f"  {key}: {slope:,.1f} per million records + {icpt:,.1f} (least squares); log-log exponent {exp:.2f}")
+    return rows
 
 
 def breakdown(path: Path) -> dict[str, float]:
@@ -271,6 +328,10 @@ def main() -> None:
     parser.add_argument("--versus", type=Path, help="a baseline checkout: time `datacraft dedupe` through it and this code")
     parser.add_argument("--versus-n", type=int, default=100_000, help="records for --versus")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds for --versus")
+    parser.add_argument("--scale", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                        help="comma-separated sizes for the scaling curve, e.g. 100000,300000,1000000,3000000")
+    parser.add_argument("--scale-base", type=int, default=1_000_000,
+                        help="sizes above this are relabelled copies of the corpus of this size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "datacraft-bench")
     args = parser.parse_args()
@@ -279,6 +340,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"config: num_perm {config.num_perm}, bands x rows {config.lsh_shape()}, threshold {config.threshold}, "
           f"ngram cjk/word {config.ngram_cjk}/{config.ngram_word}")
+    if args.scale:
+        print("\n== scaling: datacraft dedupe (exact + near), JSONL in and out, one process ==")
+        scale(args)
+        return
     if args.versus:
         print(f"\n== datacraft dedupe (CLI), {args.versus_n:,} records: baseline {args.versus} vs this code ==")
         runs = versus(args)

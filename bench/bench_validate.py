@@ -11,6 +11,13 @@ Two verdicts are compared honestly:
   so it rejects more records than the schema alone: those are counted and shown, not hidden.
 
 Run: .venv/bin/python bench/bench_validate.py [--n 20000] [--seed 7] [--markdown] [--real SCHEMA=PATH ...]
+
+`--floor N` (issue 14) times `validate` end to end on an N-record Alpaca JSON Lines file against the
+fastest ways to read and check it: msgspec's typed decode (a Struct saying what the schema says, one
+`decode` per line as its docs show, and `decode_lines` over 1 MB blocks), fastjsonschema's compiled
+validator (orjson per line; the schema's 2020-12 `prefixItems` written as draft-07 `items`) and
+jsonschema. Verdicts: the number of invalid records must be the same for all, and msgspec's per
+record verdicts must equal datacraft's checker's, or this exits 1.
 """
 
 from __future__ import annotations
@@ -224,6 +231,131 @@ def report(rows: list[dict[str, Any]], markdown: bool) -> str:
     return text_out if markdown else text_out.replace("**", "")
 
 
+def _msgspec_alpaca():
+    from typing import Annotated
+
+    import msgspec
+
+    text = Annotated[str, msgspec.Meta(pattern=r"\S")]  # minLength 1 and pattern \S, as the schema says
+
+    unset = msgspec.UNSET  # defstruct: this module's `from __future__ import annotations` would hide the types
+    alpaca = msgspec.defstruct("Alpaca", [
+        ("instruction", text), ("output", text), ("input", str | None, None), ("system", str | None, None),
+        ("tools", str | None, None), ("history", list[tuple[str, str]] | None, None),
+        ("id", Annotated[str, msgspec.Meta(min_length=1)] | msgspec.UnsetType, unset),
+        ("meta", dict | msgspec.UnsetType, unset)])
+
+    return msgspec, alpaca
+
+
+def _draft7(schema: dict[str, Any]) -> dict[str, Any]:
+    """The Alpaca schema for fastjsonschema (draft-07): `prefixItems` as the tuple form of `items`."""
+    out = orjson.loads(orjson.dumps(schema))
+    out["$schema"] = "http://json-schema.org/draft-07/schema#"
+    items = out["properties"]["history"]["items"]
+    items["items"] = items.pop("prefixItems")
+    return out
+
+
+def floor(n: int, seed: int, defect_rate: float, repeat: int, tmp: str) -> dict[str, Any]:
+    """`validate` end to end against msgspec, fastjsonschema and jsonschema on one Alpaca JSONL file."""
+    import fastjsonschema
+
+    from datacraft.validate import validate_files
+
+    msgspec, Alpaca = _msgspec_alpaca()
+    records = corpus("alpaca", n, seed, defect_rate)
+    path = os.path.join(tmp, f"alpaca_{n}_{defect_rate}.jsonl")
+    with open(path, "wb") as handle:
+        for rec in records:
+            handle.write(orjson.dumps(rec) + b"\n")
+    schema = load_schema("alpaca")[1]
+    compiled = fastjsonschema.compile(_draft7(schema))
+    validator = Draft202012Validator(schema)
+    decoder = msgspec.json.Decoder(Alpaca)
+    errors = (msgspec.ValidationError, msgspec.DecodeError)
+
+    def ms_lines() -> list[bool]:
+        out = []
+        with open(path, "rb") as fh:
+            for line in fh:
+                try:
+                    decoder.decode(line)
+                    out.append(True)
+                except errors:
+                    out.append(False)
+        return out
+
+    def ms_blocks() -> int:  # valid records, or the first invalid block's records counted one by one
+        bad = 0
+        with open(path, "rb") as fh:
+            data = fh.read()
+        start = 0
+        while start < len(data):
+            cut = data.rfind(b"\n", start, start + (1 << 20)) + 1 or len(data)
+            if cut <= start:
+                cut = len(data)
+            try:
+                decoder.decode_lines(data[start:cut])
+            except errors:
+                for line in data[start:cut].splitlines():
+                    try:
+                        decoder.decode(line)
+                    except errors:
+                        bad += 1
+            start = cut
+        return bad
+
+    def fjs() -> int:
+        bad = 0
+        with open(path, "rb") as fh:
+            for line in fh:
+                try:
+                    compiled(orjson.loads(line))
+                except fastjsonschema.JsonSchemaException:
+                    bad += 1
+        return bad
+
+    def js() -> int:
+        with open(path, "rb") as fh:
+            return sum(not validator.is_valid(orjson.loads(line)) for line in fh)
+
+    runner = CliRunner()
+    t, out = best({
+        "msgspec typed decode, per line": ms_lines,
+        "msgspec decode_lines, 1 MB blocks": ms_blocks,
+        "fastjsonschema (compiled) + orjson": fjs,
+        "jsonschema is_valid + orjson": js,
+        "datacraft validate_files": lambda: validate_files([path], schema="alpaca"),
+        "datacraft validate (CLI, --schema alpaca)": lambda: runner.invoke(cli, ["validate", path, "--schema", "alpaca"]),
+    }, repeat)
+    checker = Checker("alpaca")
+    mine = [not checker(r) for r in records]
+    verdicts = {"msgspec typed decode, per line": out["msgspec typed decode, per line"].count(False),
+                "msgspec decode_lines, 1 MB blocks": out["msgspec decode_lines, 1 MB blocks"],
+                "fastjsonschema (compiled) + orjson": out["fastjsonschema (compiled) + orjson"],
+                "jsonschema is_valid + orjson": out["jsonschema is_valid + orjson"],
+                "datacraft validate_files": out["datacraft validate_files"].invalid}
+    return {"n": n, "defect_rate": defect_rate, "mb": os.path.getsize(path) / 1e6, "cpu": t, "invalid": verdicts,
+            "per_record_same": mine == out["msgspec typed decode, per line"],
+            "cli": out["datacraft validate (CLI, --schema alpaca)"].output.strip().splitlines()[-1]}
+
+
+def floor_report(rows: list[dict[str, Any]]) -> str:
+    out = [f"Machine: {machine()}; CPU seconds of this process, best of the interleaved rounds; load average "
+           f"{os.getloadavg()[0]:.1f} at the end (shared machine)", ""]
+    for r in rows:
+        base = r["cpu"]["msgspec typed decode, per line"]
+        out += [f"{r['n']:,} Alpaca records ({r['mb']:.0f} MB), {r['defect_rate']:.0%} with a planted defect; "
+                f"the CLI said `{r['cli']}`; per-record verdicts msgspec = datacraft: {r['per_record_same']}", "",
+                "| reader + checker | CPU s | x msgspec per line | invalid records found |", "|---|---|---|---|"]
+        for name, sec in sorted(r["cpu"].items(), key=lambda kv: kv[1]):
+            found = r["invalid"].get(name, "(CLI)")
+            out.append(f"| {name} | {sec:.3f} | {sec / base:.2f}x | {found} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000, help="synthetic records per schema")
@@ -233,7 +365,18 @@ def main() -> int:
     parser.add_argument("--real", action="append", default=[], metavar="SCHEMA=PATH",
                         help="also measure a real file, e.g. alpaca=../shared/data/llamafactory/alpaca_zh_demo.json")
     parser.add_argument("--markdown", action="store_true", help="print the docs/benchmarks.md tables")
+    parser.add_argument("--floor", type=int, default=0, metavar="N",
+                        help="only the issue-14 floor: validate vs msgspec/fastjsonschema/jsonschema on N Alpaca records")
+    parser.add_argument("--defects", default="0,0.33", help="defect rates for --floor, comma-separated")
     args = parser.parse_args()
+    if args.floor:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = [floor(args.floor, args.seed, float(d), args.repeat, tmp) for d in args.defects.split(",")]
+        print(floor_report(rows))
+        bad = [r for r in rows if len(set(r["invalid"].values())) > 1 or not r["per_record_same"]]
+        for r in bad:
+            print(f"VERDICT MISMATCH at defect rate {r['defect_rate']}: {r['invalid']}", file=sys.stderr)
+        return 1 if bad else 0
     with tempfile.TemporaryDirectory() as tmp:
         rows = [synthetic(s, args.n, args.seed, args.repeat, tmp) for s in args.schemas.split(",") if s]
     rows += [real(spec, args.repeat) for spec in args.real]

@@ -2,7 +2,7 @@
 
 Exit codes: 0 done; 1 ran but produced nothing useful (or `validate` found invalid records);
 2 bad input or option (`path:line: what is wrong`); 3 the system refused (disk full, permission
-denied, read-only folder); 130 interrupted.
+denied, read-only folder, a Ray cluster that is unreachable or failed); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class NothingLeft(DatacraftError):
     """The job ran, but nothing useful came out of it (every record was rejected)."""
 
     exit_code = 1
+
+
+class ClusterError(DatacraftError):
+    """The Ray cluster could not be reached, or a stage's tasks failed there after their retries."""
+
+    exit_code = 3
 
 
 class SchemaError(DatacraftError):

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from datacraft import __version__
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError, NothingLeft
+from datacraft.executors.local import LocalExecutor
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
 from datacraft.runner import check_paths, run_stages
@@ -140,8 +141,11 @@ def import_stage_code(kinds: list[str]) -> None:
 
 
 def run_pipeline(config_path: str, *, force: bool = False,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run (or resume) a pipeline file; returns the manifest it wrote."""
+                 progress: Callable[[str], None] | None = None, executor: Any = None) -> dict[str, Any]:
+    """Run (or resume) a pipeline file; returns the manifest it wrote.
+
+    `executor` runs the stages (`datacraft.executors`: local, the default, or ray); it must be entered.
+    """
     config, stages = load_pipeline(config_path)
     import_stage_code([kind for kind, _ in stages])
     base = Path(config_path).resolve().parent
@@ -162,6 +166,7 @@ def run_pipeline(config_path: str, *, force: bool = False,
     manifest: dict[str, Any] = {
         "name": config.name, "config_file": str(Path(config_path)), "config": config.model_dump(),
         "versions": _versions(), "started_at": _now(), "inputs": inputs, "stages": []}
+    runner = executor or LocalExecutor()
     current: Path | None = None
     input_hashes = [i["sha256"] for i in inputs]
     for number, (kind, settings) in enumerate(stages, start=1):
@@ -174,13 +179,15 @@ def run_pipeline(config_path: str, *, force: bool = False,
             say(f"{label}: unchanged, skipped")
         else:
             started, cpu = time.perf_counter(), time.process_time()
-            counts, outputs = _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
-            # CPU time (this process, all threads) as well as wall: on a shared machine wall time says little.
+            counts, outputs = runner.run_stage(kind, settings, config, base, out_dir, label, current, config_path)
+            # CPU time as well as wall: on a shared machine wall time says little. It is this process's
+            # CPU (all its threads); work done in other processes (Ray workers) is not in it.
             entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3),
                          cpu_seconds=round(time.process_time() - cpu, 3), skipped=False,
                          outputs={name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()})
             say(f"{label}: done in {entry['seconds']:.2f}s ({entry['cpu_seconds']:.2f}s CPU)")
         manifest["stages"].append(entry)
+        manifest["executor"] = runner.describe()
         if REGISTRY[kind].makes_records:
             current = out_dir / entry["outputs"]["records"]["path"]
             input_hashes = [entry["outputs"]["records"]["sha256"]]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from datacraft.cli.base import echo_err, stage_lines
+from datacraft.executors import make_executor
 from datacraft.pipeline import run_pipeline
 
 
@@ -14,7 +15,13 @@ from datacraft.pipeline import run_pipeline
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Redo every stage, even those whose inputs are unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final totals.")
-def command(config: str, force: bool, quiet: bool) -> None:
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the stages run: this process, or a Ray cluster (pip install 'datacraft[ray]').")
+@click.option("--address", default=None, help="With --executor ray: an existing cluster (e.g. ray://head:10001, "
+              "auto); default: start a local one.")
+@click.option("--workers", type=int, default=None, help="With --executor ray: CPUs of the local cluster "
+              "(default: all), or at most this many tasks at once on --address.")
+def command(config: str, force: bool, quiet: bool, executor: str, address: str | None, workers: int | None) -> None:
     """Run a pipeline file: read -> clean -> dedupe -> validate -> export (-> stats).
 
     Every stage writes its records and rejects under the pipeline's `output_dir`, with a
@@ -24,9 +31,12 @@ def command(config: str, force: bool, quiet: bool) -> None:
     Example:
 
         datacraft run data/pipeline.yaml
+
+        datacraft run data/pipeline.yaml --executor ray --workers 2
     """
     click.get_current_context().meta["datacraft.resumable"] = True  # finished stages are skipped on a rerun
-    manifest = run_pipeline(config, force=force, progress=None if quiet else echo_err)
+    with make_executor(executor, address=address, workers=workers) as runner:
+        manifest = run_pipeline(config, force=force, progress=None if quiet else echo_err, executor=runner)
     out_dir = Path(config).resolve().parent / manifest["config"]["output_dir"]
     if not quiet:
         for stage in manifest["stages"]:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from datacraft.dedupe import kernel
 from datacraft.dedupe.minhash import band_keys, signatures
 from datacraft.dedupe.shingles import shingle_hashes
 from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, bucket_pairs, greedy
 
 _IDX_MASK = np.uint64(0xFFFFFFFF)
+# records added before the compiled kernel takes over: loading it costs ~0.5 s of CPU once per process
+# (numba's start-up), about what the numpy path spends on 25k records; small inputs never pay it
+KERNEL_AFTER = 4096
 
 
 class SignatureBank:
@@ -37,12 +41,27 @@ class SignatureBank:
 
     def add(self, texts: list[str]) -> None:
         """Add a batch of texts (raw: normalised here)."""
+        if len(self) >= KERNEL_AFTER and kernel.available():  # the same bits, compiled (kernel.py)
+            sig16, keys, has = kernel.bank_rows(texts, self.k, self.bands, self.rows, self.ngram_cjk,
+                                                self.ngram_word)
+            self.keys.append(keys)
+            self.has.append(has)
+            self.sigs.append(sig16)
+            self.starts.append(self.starts[-1] + len(texts))
+            return
         hashes, rows = shingle_hashes(texts, self.ngram_cjk, self.ngram_word, tag_answer=True)
         sig = signatures(hashes, rows, len(texts), self.k)
         self.keys.append(band_keys(sig, self.bands, self.rows))
         self.has.append(np.bincount(rows, minlength=len(texts)) > 0)
         self.sigs.append((sig >> np.uint32(16)).astype(np.uint16))
         self.starts.append(self.starts[-1] + len(texts))
+
+    def extend(self, sig: np.ndarray, keys: np.ndarray, has: np.ndarray) -> None:
+        """Add rows another bank computed (its `sigs`, `keys`, `has`): a Ray task's chunk."""
+        self.sigs.append(sig)
+        self.keys.append(keys)
+        self.has.append(has)
+        self.starts.append(self.starts[-1] + len(sig))
 
     def gather(self, index: np.ndarray) -> np.ndarray:
         """Signature rows (uint16, one per bin) of the given global indices."""

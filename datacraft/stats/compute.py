@@ -10,11 +10,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from datacraft.dedupe import exact_key, normalize
-from datacraft.export.formats import chat_text, chat_to_alpaca, record_format, to_chat
 from datacraft.export.split import Clusterer
-from datacraft.records import Record
+from datacraft.records import (
+    Conversation,
+    Record,
+    alpaca_view,
+    conversation,
+    conversation_text,
+    record_format,
+)
 from datacraft.runner import read_inputs
 from datacraft.stages import Ledger, Reject
+from datacraft.stats.conversations import TURN_FIELDS, ConversationStats, turn_texts
 from datacraft.textutil import language
 
 FIELDS = ("instruction", "input", "output", "system", "history", "total")
@@ -87,18 +94,14 @@ def load_tokenizer(spec: str | Tokenizer | None) -> tuple[Tokenizer | None, str 
     return (lambda text: tok.encode(text, add_special_tokens=False, verbose=False)), None
 
 
-def _texts(record: Record) -> dict[str, str]:
-    """Each length field's text; a chat that has no Alpaca form uses its first and last turns."""
-    chat = to_chat(record)
-    try:
-        alpaca = record if record_format(record) == "alpaca" else chat_to_alpaca(chat)
-        history = "\n".join("\n".join(pair) for pair in alpaca.get("history") or [])
-        fields = {k: alpaca.get(k) or "" for k in ("instruction", "input", "output", "system")}
-    except Reject:
-        history = "\n".join(text for _, text in chat.turns[1:-1])
-        fields = {"instruction": chat.turns[0][1] if chat.turns else "", "input": "",
-                  "output": chat.turns[-1][1] if len(chat.turns) > 1 else "", "system": chat.system}
-    return {**fields, "history": history, "total": chat_text(record, system=True)}
+def _texts(record: Record) -> tuple[Conversation, dict[str, str]]:
+    """The canonical conversation and each length field's text (the Alpaca view: prompt, answer, history).
+
+    Raises Drop for a record of no known shape. A preference record's answer is its chosen one.
+    """
+    chat = conversation(record)
+    fields = alpaca_view(record)
+    return chat, {**fields, "total": conversation_text(record, system=True)}
 
 
 def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None, read_options: dict | None = None,
@@ -107,14 +110,15 @@ def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None
     tokenize, note = load_tokenizer(tokenizer)
     notes = [note] if note else []
     ledger = Ledger()
-    chars: dict[str, array] = {f: array("q") for f in FIELDS}
-    tokens: dict[str, array] = {f: array("q") for f in FIELDS}
+    chars: dict[str, array] = {f: array("q") for f in (*FIELDS, *TURN_FIELDS)}
+    tokens: dict[str, array] = {f: array("q") for f in (*FIELDS, *TURN_FIELDS)}
+    chats = ConversationStats()
     formats, languages, present, openings, hashes = Counter(), Counter(), Counter(), Counter(), Counter()
     texts: list[str] = []
     bad = 0
     for record in read_inputs(inputs, ledger, read_options, assign_ids=False, desc="stats"):
         try:
-            fields = _texts(record)
+            chat, fields = _texts(record)
         except Reject:
             bad += 1  # not a record of any known shape: counted, not measured
             continue
@@ -127,7 +131,12 @@ def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None
             chars[field].append(len(fields[field]))
             if tokenize is not None:
                 tokens[field].append(len(tokenize(fields[field])))
-        text = chat_text(record)
+        chats.add(chat)
+        for field, turn in turn_texts(chat):  # every turn, not only the last exchange
+            chars[field].append(len(turn))
+            if tokenize is not None:
+                tokens[field].append(len(tokenize(turn)))
+        text = conversation_text(record)
         languages[language(text)] += 1
         openings[opening(fields["instruction"])] += 1
         hashes[exact_key(normalize(text))] += 1
@@ -149,7 +158,7 @@ def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None
         "lengths": {"chars": lengths(chars)}, "tokenizer": None,
         "duplicates": _duplicates(n, hashes, texts if near_duplicates else None, cluster, notes),
         "openings": [{"opening": o, "count": c, "share": round(c / n, 4)} for o, c in openings.most_common(TOP_OPENINGS)],
-        "notes": notes,
+        "conversations": _conversations(chats), "notes": notes,
     }
     stats["histograms"] = {"chars": histograms(chars, stats["lengths"]["chars"])}
     if tokenize is not None:
@@ -157,6 +166,12 @@ def compute_stats(inputs: list[str], *, tokenizer: str | Tokenizer | None = None
         stats["lengths"]["tokens"] = lengths(tokens)
         stats["histograms"]["tokens"] = histograms(tokens, stats["lengths"]["tokens"])
     return stats
+
+
+def _conversations(chats: ConversationStats) -> dict[str, Any]:
+    out = chats.result()
+    out["turns_summary"] = summarize([t for t, c in out["turns"] for _ in range(c)])
+    return out
 
 
 def _duplicates(n: int, hashes: Counter, texts: list[str] | None, cluster: Clusterer | None,

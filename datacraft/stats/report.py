@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from datacraft.io.writers import atomic_write
+from datacraft.stats.conversations import TURN_FIELDS, turn_buckets, turns_line
 
 # Fonts with CJK glyphs matplotlib may find; without one, plot labels stay ASCII (tables show CJK).
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
@@ -23,8 +24,12 @@ def _pct(rate: float | None) -> str:
 def format_summary(stats: dict[str, Any]) -> str:
     """A short plain-text summary for the terminal."""
     n = stats["records"]
-    lines = [f"records {n}" + (f"  (unreadable rows {stats['unreadable']})" if stats["unreadable"] else "")]
+    skipped = [f"{what} {stats[key]}" for key, what in (("unreadable", "unreadable rows"),
+                                                         ("unrecognised", "records of no known shape")) if stats[key]]
+    lines = [f"records {n}" + (f"  ({', '.join(skipped)})" if skipped else "")]
     lines.append("formats   " + ", ".join(f"{k} {v}" for k, v in stats["formats"].items()))
+    chats = stats["conversations"]
+    lines.append("kinds     " + ", ".join(f"{k} {v}" for k, v in chats["kinds"].items()))
     lines.append("languages " + ", ".join(f"{k} {_pct(v / n)}" for k, v in stats["languages"].items()))
     present = stats["fields_present"]
     lines.append("non-empty " + ", ".join(f"{k} {v}" for k, v in present.items()))
@@ -33,14 +38,39 @@ def format_summary(stats: dict[str, Any]) -> str:
     lines.append(f"duplicates exact {dup['exact']} ({_pct(dup['exact_rate'])}), near incl. exact {near}")
     for unit, table in stats["lengths"].items():
         lines.append(f"length ({unit})   " + "".join(f"{c:>8}" for c in STATS_COLUMNS))
+        first_turn_row = next((f for f in table if f in TURN_FIELDS), None)
         for field, s in table.items():
+            if field == first_turn_row:
+                lines.append("  per turn, by role")
             lines.append(f"  {field:<13}" + "".join(f"{s[c]:>8}" for c in STATS_COLUMNS))
+    if chats["turns"]:
+        lines.append(f"turns     {turns_line(chats['turns'], chats['turns_summary'])}")
+    lines.extend(conversation_lines(stats))
     if stats["openings"]:
         lines.append("top openings")
         for row in stats["openings"][:10]:
             lines.append(f"  {row['count']:>6}  {_pct(row['share']):>6}  {row['opening']}")
     lines.extend(f"note: {note}" for note in stats["notes"])
     return "\n".join(lines)
+
+
+def conversation_lines(stats: dict[str, Any]) -> list[str]:
+    """Tools and tool calls, preference length bias and KTO tags: a line each, where the data has them."""
+    chats, n, lines = stats["conversations"], stats["records"], []
+    tools = chats["tools"]
+    if tools["records_with_tools"] or tools["calls"] or tools["observations"]:
+        lines.append(f"tools     records with tools {tools['records_with_tools']} ({_pct(tools['records_with_tools'] / n)}),"
+                     f" tool calls {tools['calls']} in {tools['records_with_calls']} records,"
+                     f" observations {tools['observations']}")
+    pref = chats["preference"]
+    if pref["pairs"]:
+        lines.append(f"preference {pref['pairs']} pairs: chosen longer {_pct(pref['chosen_longer'] / pref['pairs'])},"
+                     f" rejected longer {_pct(pref['rejected_longer'] / pref['pairs'])},"
+                     f" equal {_pct(pref['equal'] / pref['pairs'])}")
+    kto = chats["kto"]
+    if kto["desirable"] or kto["undesirable"]:
+        lines.append(f"kto       desirable {kto['desirable']}, undesirable {kto['undesirable']}")
+    return lines
 
 
 def _cjk_font() -> str | None:
@@ -122,10 +152,23 @@ def _overview(stats: dict[str, Any], n: int) -> list[list[Any]]:
     dup = stats["duplicates"]
     near = "not computed" if dup["near"] is None else f"{dup['near']} ({_pct(dup['near_rate'])})"
     rows = [["records", stats["records"]], ["unreadable rows", stats["unreadable"]],
+            ["records of no known shape", stats["unrecognised"]],
             ["formats", ", ".join(f"{k} {v}" for k, v in stats["formats"].items())],
+            ["kinds", ", ".join(f"{k} {v}" for k, v in stats["conversations"]["kinds"].items())],
             ["exact duplicates", f"{dup['exact']} ({_pct(dup['exact_rate'])})"], ["near duplicates (incl. exact)", near],
             ["tokenizer", stats["tokenizer"] or "none"]]
     return rows + [[f"non-empty {k}", f"{v} ({_pct(v / n)})"] for k, v in stats["fields_present"].items()]
+
+
+def _conversations_html(stats: dict[str, Any]) -> str:
+    chats = stats["conversations"]
+    rows = [[turns, count, _pct(count / (stats["records"] or 1))] for turns, count in turn_buckets(chats["turns"])]
+    part = "<h2>Conversations</h2><p>Turns per record (a preference record's answer counts as one turn).</p>"
+    part += _table(["turns", "records", "share"], rows)
+    for line in conversation_lines(stats):
+        label, _, text = line.partition(" ")
+        part += f"<p><b>{html.escape(label)}</b> {html.escape(text.strip())}</p>"
+    return part
 
 
 def render_html(stats: dict[str, Any]) -> str:
@@ -135,7 +178,7 @@ def render_html(stats: dict[str, Any]) -> str:
     n = stats["records"] or 1
     font = _cjk_font()
     parts = [f"<h1>Dataset statistics</h1><p>{html.escape(', '.join(stats['files']))}</p>",
-             "<h2>Overview</h2>" + _table(["", ""], _overview(stats, n))]
+             "<h2>Overview</h2>" + _table(["", ""], _overview(stats, n)), _conversations_html(stats)]
     with matplotlib.rc_context({"font.family": [font, "DejaVu Sans"]} if font else {}):
         for unit, table in stats["lengths"].items():
             rows = [[field, *(s[c] for c in STATS_COLUMNS)] for field, s in table.items()]

@@ -1,0 +1,116 @@
+"""validate's msgspec fast path: a file it accepts gets exactly the full path's report; anything else goes there."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pytest
+
+from datacraft.validate import fast, validate_files
+
+pytestmark = pytest.mark.skipif(not fast.supported("alpaca"), reason="msgspec is not installed")
+
+GOOD = [
+    {"instruction": "Translate", "input": "你好", "output": "Hello"},
+    {"instruction": "Hi", "output": "Hello there", "input": None, "system": "Be brief", "tools": None},
+    {"instruction": "Go on", "output": "Done", "history": [["a", "b"], ["c", "d"]], "id": "src:1",
+     "meta": {"source": "x", "line": 3, "ok": True, "none": None}},
+]
+
+
+def write(tmp_path, lines: list[bytes], name: str = "data.jsonl") -> str:
+    path = tmp_path / name
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return str(path)
+
+
+def full(path: str, schema: str = "alpaca"):
+    saved = fast.count_valid
+    fast.count_valid = lambda *a: None  # force the full path
+    try:
+        return validate_files([path], schema=schema)
+    finally:
+        fast.count_valid = saved
+
+
+def same(path: str, schema: str = "alpaca") -> tuple[int, int]:
+    quick, slow = validate_files([path], schema=schema), full(path, schema)
+    assert (quick.records, quick.invalid, [str(e) for e in quick.errors]) == \
+        (slow.records, slow.invalid, [str(e) for e in slow.errors])
+    return quick.records, quick.invalid
+
+
+def test_valid_file_takes_the_fast_path(tmp_path):
+    path = write(tmp_path, [orjson.dumps(r) for r in GOOD * 50])
+    assert fast.count_valid(path, "alpaca") == 150
+    assert same(path) == (150, 0)
+    assert same(path, "auto") == (150, 0)
+
+
+def test_block_boundaries_and_long_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(fast, "_BLOCK", 64)  # lines longer than a block, split at every offset
+    long = {"instruction": "x" * 500, "output": "y" * 300}
+    path = write(tmp_path, [orjson.dumps(r) for r in [*GOOD, long] * 7])
+    assert fast.count_valid(path, "alpaca") == 28
+    no_newline = tmp_path / "last.jsonl"
+    no_newline.write_bytes(orjson.dumps(GOOD[0]) + b"\n" + orjson.dumps(GOOD[1]))
+    assert fast.count_valid(str(no_newline), "alpaca") == 2
+
+
+@pytest.mark.parametrize("line", [
+    b'{"instruction": "a", "output": "\\u3000 "}',            # whitespace only (a Unicode space)
+    b'{"instruction": "a", "output": ""}',
+    b'{"instruction": "a", "output": 3}',
+    b'{"instruction": "a"}',
+    b'{"instruction": "a", "output": "b", "extra": 1}',         # valid, but not the fast path's shape
+    b'{"instruction": "a", "output": "b", "output": "c"}',      # duplicate key: the reader warns
+    b'{"instruction": "a", "output": "b", "meta": {"n": 123456789012345678901234567890}}',
+    b'{"instruction": "a", "output": "b", "meta": {"deep": {"x": 1}}}',
+    b'{"instruction": "a", "output": "b", "id": ""}',
+    b'{"instruction": "a", "output": "b", "history": [["only one"]]}',
+    b'{"instruction": "a", "output": "\\ud800"}',                # lone surrogate
+    b'{"instruction": "a", "output": "\xff"}',                   # not UTF-8
+    b'{"instruction": "a", "output": NaN}',
+    b"[1, 2]",
+    b"not json",
+])
+def test_anything_else_gets_the_full_paths_report(tmp_path, line, caplog):
+    path = write(tmp_path, [orjson.dumps(GOOD[0]), line, orjson.dumps(GOOD[2])])
+    assert fast.count_valid(path, "alpaca") is None
+    with caplog.at_level(logging.WARNING, logger="datacraft.io"):
+        same(path)
+
+
+def test_blank_lines_are_skipped_as_the_reader_does(tmp_path):
+    path = write(tmp_path, [orjson.dumps(GOOD[0]), b"", b"   ", orjson.dumps(GOOD[1])])
+    assert fast.count_valid(path, "alpaca") == 2
+    assert same(path) == (2, 0)
+
+
+def test_duplicate_key_warning_is_kept(tmp_path, caplog):
+    path = write(tmp_path, [b'{"instruction": "a", "output": "b", "output": "c"}'])
+    with caplog.at_level(logging.WARNING, logger="datacraft.io"):
+        report = validate_files([path], schema="alpaca")
+    assert report.invalid == 0 and "duplicate key 'output'" in caplog.text
+
+
+def test_colons_in_text_are_not_duplicates(tmp_path):
+    path = write(tmp_path, [orjson.dumps({"instruction": "Note: say a", "output": "x:y", "id": "s:1"})])
+    assert fast.count_valid(path, "alpaca") == 1
+    assert same(path) == (1, 0)
+    quoted = write(tmp_path, [orjson.dumps({"instruction": 'say "a": b', "output": "x"})], "quoted.jsonl")
+    assert fast.count_valid(quoted, "alpaca") is None  # `\\":` looks like a key: the full path decides
+    assert same(quoted) == (1, 0)
+
+
+def test_bom_empty_and_other_files_use_the_full_path(tmp_path):
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(GOOD[0]) + b"\n")
+    assert fast.count_valid(str(bom), "alpaca") is None
+    assert same(str(bom)) == (1, 0)
+    empty = write(tmp_path, [], "empty.jsonl")
+    assert same(empty) == (0, 0) or validate_files([empty], schema="alpaca").total_errors == 1
+    assert not fast.usable(str(tmp_path / "x.json"), {})
+    assert not fast.usable(str(bom), {"mapping": {"instruction": "q"}})
+    assert not fast.usable("-", {})
