@@ -59,7 +59,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
             os.unlink(tmp)
         if isinstance(exc, BrokenPipeError) or exc.filename not in (None, tmp):
             raise
-        raise OSError(exc.errno, exc.strerror, path) from None  # name the output, not our temp file
+        raise _at(exc, path) from None  # name the output, not our temp file
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -74,7 +74,19 @@ def _named(path: str) -> Iterator[None]:
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) or (exc.filename is not None and ".tmp" not in str(exc.filename)):
             raise
-        raise OSError(exc.errno, exc.strerror, path) from None
+        raise _at(exc, path) from None
+
+
+def _at(exc: OSError, path: str) -> OSError:
+    """`exc` naming `path`; an error without errno/strerror keeps its own words.
+
+    >>> from datacraft.errors import describe_os_error
+    >>> describe_os_error(_at(OSError("stream closed"), "out.jsonl"))  # was "out.jsonl: [Errno None] None: out.jsonl"
+    'out.jsonl: stream closed'
+    >>> _at(OSError(28, "No space left on device"), "out.jsonl").strerror
+    'No space left on device'
+    """
+    return OSError(exc.errno, exc.strerror or str(exc) or type(exc).__name__, path)
 
 
 def remove_stale_temps(target: Path) -> list[Path]:

@@ -34,3 +34,15 @@ def test_output_may_not_be_an_input(tmp_path):
     with pytest.raises(ConfigError, match="is also an input"):
         check_not_input(str(tmp_path / "." / "in.jsonl"), [str(src)])
     check_not_input("-", [str(src)])
+
+
+def test_an_os_error_without_errno_keeps_its_words(tmp_path):
+    from datacraft.errors import describe_os_error
+
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(OSError) as caught:
+        with atomic_write(str(out)) as handle:
+            handle.write(b"x")
+            raise OSError("stream closed")
+    assert describe_os_error(caught.value) == f"{out}: stream closed"
+    assert not out.exists() and not list(tmp_path.iterdir())
