@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from datacraft.clean import CleanConfig, Normalizer, record_filter
 from datacraft.clean import normalize as N
-from datacraft.clean.blockstats import SPACE, UNSAFE_FOLD, WORD, TextStats, char_table, classes_present
+from datacraft.clean.blockstats import (
+    SPACE,
+    UNSAFE_FOLD,
+    WORD,
+    TextStats,
+    char_table,
+    classes_present,
+)
 from datacraft.clean.checks import load_block
 from datacraft.clean.config import FilterConfig
 from datacraft.clean.filters import (
