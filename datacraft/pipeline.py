@@ -202,7 +202,7 @@ def run_pipeline(config_path: str, *, force: bool = False,
     return manifest
 
 
-def _run_stage(kind: str, settings: dict[str, Any], config: PipelineConfig, base: Path, out_dir: Path,
+def run_stage(kind: str, settings: dict[str, Any], config: PipelineConfig, base: Path, out_dir: Path,
                label: str, current: Path | None, config_path: str) -> tuple[dict[str, Any], dict[str, str]]:
     spec = REGISTRY[kind]
     model = check_stage(kind, settings, config_path)

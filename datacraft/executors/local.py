@@ -7,7 +7,7 @@ from typing import Any
 
 
 class LocalExecutor:
-    """Runs each stage with the pipeline's own stage loop (`datacraft.pipeline._run_stage`)."""
+    """Runs each stage with the pipeline's own stage loop (`datacraft.pipeline.run_stage`)."""
 
     name = "local"
 
@@ -24,9 +24,9 @@ class LocalExecutor:
     def run_stage(self, kind: str, settings: dict[str, Any], config: Any, base: Path, out_dir: Path,
                   label: str, current: Path | None, config_path: str) -> tuple[dict[str, Any], dict[str, str]]:
         """Run one stage; (counts, outputs) as the manifest records them."""
-        from datacraft.pipeline import _run_stage
+        from datacraft.pipeline import run_stage
 
-        return _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
+        return run_stage(kind, settings, config, base, out_dir, label, current, config_path)
 
 
 def make_executor(name: str = "local", *, address: str | None = None, workers: int | None = None) -> Any:

@@ -122,10 +122,10 @@ class RayExecutor:
                 raise
             except Exception as exc:  # noqa: BLE001 - a Ray failure: say which stage, leave no output
                 raise _cluster_error(label, exc) from None
-        from datacraft.pipeline import _run_stage
+        from datacraft.pipeline import run_stage
 
         self.placements[label] = "driver"
-        return _run_stage(kind, settings, config, base, out_dir, label, current, config_path)
+        return run_stage(kind, settings, config, base, out_dir, label, current, config_path)
 
     def partitions(self) -> int:
         """Shuffle partitions: a few per CPU (Ray's default of 200 is for far bigger clusters)."""
