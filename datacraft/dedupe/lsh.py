@@ -7,6 +7,9 @@ bins. Which records survive is decided in `survivors.py` (greedy in priority ord
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from datacraft.dedupe import kernel
@@ -133,13 +136,7 @@ def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0, order: np.nd
     `order` lists the records in priority order (default: input order); references go first whatever it says.
     """
     n = len(bank)
-    if order is None:
-        rank = None
-        by_rank = np.arange(n, dtype=np.int64)
-    else:
-        by_rank = np.concatenate([np.arange(n_refs, dtype=np.int64), order[order >= n_refs]])
-        rank = np.empty(n, np.int64)
-        rank[by_rank] = np.arange(n)
+    rank, by_rank = priority(n, n_refs, order)
     runs = bank.runs()
     need = int(np.ceil(threshold * bank.k - 1e-9))
     a, b, large = bucket_pairs(runs, rank, cap)
@@ -152,16 +149,37 @@ def resolve(bank: SignatureBank, threshold: float, n_refs: int = 0, order: np.nd
     agree = agreement(rows(a), rows(b))
     ok = agree >= need
     ok[ok] = answers_close(rows(a[ok]), rows(b[ok]), bank.answer_threshold)
-    a, b, agree = a[ok], b[ok], agree[ok]
+    return survivors_from_pairs(n, n_refs, a[ok], b[ok], agree[ok], large, rows, by_rank, need,
+                                bank.answer_threshold, cap, max_rounds)
 
+
+def priority(n: int, n_refs: int, order: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
+    """(rank of each record or None for input order, records by rank): references first, then `order`."""
+    if order is None:
+        return None, np.arange(n, dtype=np.int64)
+    by_rank = np.concatenate([np.arange(n_refs, dtype=np.int64), order[order >= n_refs]])
+    rank = np.empty(n, np.int64)
+    rank[by_rank] = np.arange(n)
+    return rank, by_rank
+
+
+def survivors_from_pairs(n: int, n_refs: int, a: np.ndarray, b: np.ndarray, agree: np.ndarray,
+                         large: list[np.ndarray], rows: Callable[[Any], np.ndarray], by_rank: np.ndarray,
+                         need: int, answer_threshold: float | None, cap: int = BUCKET_CAP,
+                         max_rounds: int = MAX_ROUNDS) -> np.ndarray:
+    """Survivor per record from the verified pairs (ranks `a` < `b`, `agree` bins) and the big buckets.
+
+    `rows(ranks)` gives the signature rows of ranks (a scalar rank gives one row). The local
+    `resolve` and the Ray executor both end here, so their survivors and `dup_of` are the same.
+    """
     def close(v: int, ranks: np.ndarray) -> np.ndarray:
         theirs = rows(ranks)
-        mine = sig[np.searchsorted(members, v)]
+        mine = rows(v)
         got = np.count_nonzero(theirs == mine, axis=1)
         ok = got >= need
         if ok.any():  # the answer check only where the whole record passes (rarely many)
             ok[ok] = answers_close(theirs[ok], np.broadcast_to(mine, (int(ok.sum()), len(mine))),
-                                   bank.answer_threshold)
+                                   answer_threshold)
         return np.where(ok, got, -1)
 
     survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)

@@ -75,6 +75,23 @@ class Spool:
             self._file = None
 
 
+def add_references(bank: SignatureBank, refs: Iterable[Record], config: DedupeConfig, ids: list[Any],
+                   lengths: array) -> list[str]:
+    """Sign the `--against` records into `bank` first (ids `reference:N` unless they have one).
+
+    Returns the texts of the last, unsigned batch, for the caller to continue with its own records.
+    """
+    batch: list[str] = []
+    for n, ref in enumerate(refs, start=1):
+        ids.append(record_ref(ref, f"reference:{n}"))
+        batch.append(answer_last_text(ref, config.fields))
+        lengths.append(0)  # a reference never loses to `keep: longest`
+        if len(batch) >= config.batch_size:
+            bank.add(batch)
+            batch = []
+    return batch
+
+
 def new_bank(config: DedupeConfig) -> SignatureBank:
     """An empty signature bank with the config's MinHash/LSH/shingle settings."""
     bands, rows = config.lsh_shape()
@@ -104,13 +121,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
         batch: list[str] = []
         spool = Spool()
         try:
-            for n, ref in enumerate(against or (), start=1):
-                ids.append(record_ref(ref, f"reference:{n}"))
-                batch.append(answer_last_text(ref, config.fields))
-                lengths.append(0)
-                if len(batch) >= config.batch_size:
-                    bank.add(batch)
-                    batch = []
+            batch = add_references(bank, against or (), config, ids, lengths)
             n_refs = len(ids)
             spent = 0.0
             for record in records:
@@ -131,7 +142,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
                 bank.add(batch)
             pick = longest(np.frombuffer(lengths, np.int64)) if config.keep == "longest" else None
             rep = resolve(bank, threshold, n_refs, pick)
-            similarity = _similarity(bank, rep, n_refs)
+            similarity = dup_similarity(bank, rep, n_refs)
             reps = rep.tolist()
             stats.seconds += spent + time.perf_counter() - started
             fields = list(config.fields)
@@ -155,7 +166,7 @@ def near_dedupe(ledger: Ledger, config: DedupeConfig | None = None,
     return stage
 
 
-def _similarity(bank: SignatureBank, rep: np.ndarray, n_refs: int) -> dict[int, float]:
+def dup_similarity(bank: SignatureBank, rep: np.ndarray, n_refs: int) -> dict[int, float]:
     """Estimated Jaccard similarity of each dropped record to the record it duplicates."""
     dropped = np.flatnonzero(rep != np.arange(len(rep)))
     dropped = dropped[dropped >= n_refs]

@@ -27,18 +27,18 @@ import numpy as np
 import orjson
 
 from datacraft.dedupe.config import DedupeConfig
-from datacraft.dedupe.exact import EXACT_DUPLICATE, EXACT_STAGE, record_ref
+from datacraft.dedupe.exact import EXACT_DUPLICATE, EXACT_STAGE
 from datacraft.dedupe.files import read_references
-from datacraft.dedupe.lsh import SignatureBank, answers_close, longest
-from datacraft.dedupe.normalize import answer_last_text
+from datacraft.dedupe.lsh import SignatureBank, longest, priority, survivors_from_pairs
 from datacraft.dedupe.stage import (
     COPIES_REFERENCE,
     NEAR_DUPLICATE,
     NEAR_STAGE,
-    _similarity,
+    add_references,
+    dup_similarity,
     new_bank,
 )
-from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS, greedy
+from datacraft.dedupe.survivors import BUCKET_CAP, MAX_ROUNDS
 from datacraft.executors.dedupe_tasks import (
     apply_chunk,
     key_rows,
@@ -125,14 +125,7 @@ def _near_duplicates(executor: Any, items: list[dict[str, Any]], config: DedupeC
     bank = new_bank(config)
     ids: list[Any] = []
     lengths = array("q")
-    batch: list[str] = []
-    for n, ref in enumerate(read_references(against) if against else (), start=1):
-        ids.append(record_ref(ref, f"reference:{n}"))
-        batch.append(answer_last_text(ref, config.fields))
-        lengths.append(0)
-        if len(batch) >= config.batch_size:
-            bank.add(batch)
-            batch = []
+    batch = add_references(bank, read_references(against) if against else (), config, ids, lengths)
     if batch:
         bank.add(batch)
     n_refs = len(ids)
@@ -148,7 +141,7 @@ def _near_duplicates(executor: Any, items: list[dict[str, Any]], config: DedupeC
             ids.append(rid if rid is not None else len(ids) - n_refs + 1)  # as the local stage: its place
     pick = longest(np.frombuffer(lengths, np.int64)) if config.keep == "longest" else None
     rep = resolve_on_cluster(executor, bank, config.threshold, n_refs, pick)
-    similarity = _similarity(bank, rep, n_refs)
+    similarity = dup_similarity(bank, rep, n_refs)
     dropped = np.flatnonzero(rep != np.arange(len(rep)))
     return {i - n_refs: (ids[r], similarity[i], COPIES_REFERENCE if r < n_refs else NEAR_DUPLICATE)
             for i, r in zip(dropped.tolist(), rep[dropped].tolist(), strict=True) if i >= n_refs}
@@ -164,13 +157,7 @@ def resolve_on_cluster(executor: Any, bank: SignatureBank, threshold: float, n_r
     survivor rule, so the survivors and `dup_of` are `resolve`'s.
     """
     n = len(bank)
-    if order is None:
-        rank = None
-        by_rank = np.arange(n, dtype=np.int64)
-    else:
-        by_rank = np.concatenate([np.arange(n_refs, dtype=np.int64), order[order >= n_refs]])
-        rank = np.empty(n, np.int64)
-        rank[by_rank] = np.arange(n)
+    rank, by_rank = priority(n, n_refs, order)
     need = int(np.ceil(threshold * bank.k - 1e-9))
     sig = np.concatenate(bank.sigs) if bank.sigs else np.zeros((0, bank.k), np.uint16)
     keys = np.concatenate(bank.keys) if bank.keys else np.zeros((0, bank.bands), np.uint32)
@@ -192,17 +179,5 @@ def resolve_on_cluster(executor: Any, bank: SignatureBank, threshold: float, n_r
     packed, first = np.unique(a << 32 | b, return_index=True)  # a pair found in several bands: once
     a, b, agree = packed >> 32, packed & 0xFFFFFFFF, agree[first]
 
-    def close(v: int, ranks: np.ndarray) -> np.ndarray:  # as in lsh.resolve, for buckets past `cap`
-        theirs = sig[by_rank[ranks]]
-        mine = sig[by_rank[v]]
-        got = np.count_nonzero(theirs == mine, axis=1)
-        ok = got >= need
-        if ok.any():
-            ok[ok] = answers_close(theirs[ok], np.broadcast_to(mine, (int(ok.sum()), len(mine))),
-                                   bank.answer_threshold)
-        return np.where(ok, got, -1)
-
-    survivor = greedy(n, n_refs, a, b, agree, large, close, cap, max_rounds)
-    rep = np.empty(n, np.int64)
-    rep[by_rank] = by_rank[survivor]
-    return rep
+    return survivors_from_pairs(n, n_refs, a, b, agree, large, lambda ranks: sig[by_rank[ranks]], by_rank,
+                                need, bank.answer_threshold, cap, max_rounds)
