@@ -100,8 +100,36 @@ def test_colons_in_text_are_not_duplicates(tmp_path):
     assert fast.count_valid(path, "alpaca") == 1
     assert same(path) == (1, 0)
     quoted = write(tmp_path, [orjson.dumps({"instruction": 'say "a": b', "output": "x"})], "quoted.jsonl")
-    assert fast.count_valid(quoted, "alpaca") is None  # `\\":` looks like a key: the full path decides
+    assert fast.count_valid(quoted, "alpaca") == 1  # `\\":` looks like a key, but the colon is in the text
     assert same(quoted) == (1, 0)
+    everywhere = {"instruction": "a:b", "input": "c:d", "output": "e: f", "history": [["g:", ":h"]], "id": "s:1",
+                  "meta": {"k:ey": "v:al", "n": 1}}
+    path = write(tmp_path, [orjson.dumps(everywhere)] * 3, "everywhere.jsonl")
+    assert fast.count_valid(path, "alpaca") == 3
+    assert same(path) == (3, 0)
+
+
+@pytest.mark.parametrize("lines", [
+    [b'{"instruction": "a:b", "output": "c", "output": "d"}'],          # a duplicate beside a colon in text
+    [b'{"instruction": "a", "output": "b", "meta": {"k": "x:y", "k": "z"}}'],
+    # one `":` too many on a line, one too few on the next (a tab before the colon): the totals agree
+    [b'{"instruction":"a","output":"b","output":"c"}', b'{"instruction"\t:"x","output":"y"}'],
+    [b'{"instruction": "\\u003a", "output": "\\u003A", "output": "c"}'],  # colons the text does not show
+])
+def test_duplicate_keys_are_found_whatever_the_colons(tmp_path, lines, caplog):
+    path = write(tmp_path, [orjson.dumps({"instruction": "x", "output": "y", "input": "z"}), *lines])
+    assert fast.count_valid(path, "alpaca") is None
+    with caplog.at_level(logging.WARNING, logger="datacraft.io"):
+        report = same(path)
+    assert report == (len(lines) + 1, 0) and "duplicate key" in caplog.text
+
+
+def test_a_spaced_duplicate_goes_to_the_full_path(tmp_path):
+    # The reader looks for duplicates only where a line has more `":` than keys, so it does not warn
+    # here; the fast path must not decide either way.
+    path = write(tmp_path, [b'{"instruction": "a", "output": "b", "output" :"c"}'])
+    assert fast.count_valid(path, "alpaca") is None
+    assert same(path) == (1, 0)
 
 
 def test_bom_empty_and_other_files_use_the_full_path(tmp_path):
