@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
-
 Record = dict[str, Any]
 
 ALPACA_FIELDS = ("instruction", "input", "output", "system", "history")
@@ -432,28 +430,6 @@ def conversation_text(record: Record, system: bool = False) -> str:
     return "\n".join(t for t in parts if t)
 
 
-class AlpacaRecord(BaseModel):
-    """An Alpaca training example, as LLaMA-Factory reads it (the typed view for library users)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    instruction: StrictStr = Field(min_length=1)
-    input: StrictStr | None = ""  # null is read as absent, as LLaMA-Factory and `datasets` do
-    output: StrictStr = Field(min_length=1)
-    system: StrictStr | None = None
-    history: list[tuple[StrictStr, StrictStr]] | None = None
-    tools: StrictStr | None = None  # function-calling tool descriptions (JSON text), as LLaMA-Factory reads them
-    id: StrictStr | None = None
-    meta: dict[str, Any] | None = None
-
-    @field_validator("instruction", "output")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
-
 def record_text(record: Record, fields: tuple[str, ...] = TEXT_FIELDS) -> str:
     """Join the text fields of a record, for hashing and similarity.
 
@@ -480,3 +456,13 @@ def training_view(record: Record) -> Record:
     if record.get("history"):
         out["history"] = record["history"]
     return out
+
+
+def __getattr__(name: str) -> Any:
+    # AlpacaRecord needs pydantic (0.15 s to import): built on first use, so that commands which only
+    # read and check dicts (validate, clean) do not pay for it.
+    if name == "AlpacaRecord":
+        from datacraft.records_model import AlpacaRecord
+
+        return AlpacaRecord
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

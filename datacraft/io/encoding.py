@@ -8,8 +8,6 @@ import re
 import unicodedata
 from typing import BinaryIO, TextIO
 
-from charset_normalizer import from_bytes
-
 from datacraft.errors import InputError
 
 _SAMPLE = 1 << 20
@@ -55,6 +53,8 @@ def detect_encoding(sample: bytes) -> str:
     chinese = _best_chinese(sample)
     if chinese:
         return chinese
+    from charset_normalizer import from_bytes  # 0.04 s to import, and most files are UTF-8
+
     best = from_bytes(sample).best()
     if best is None:
         return "utf-8"

@@ -7,8 +7,6 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from datacraft.validate import alpaca, openai, sharegpt
 from datacraft.validate.auto import AutoChecker
 from datacraft.validate.issues import (
@@ -48,7 +46,7 @@ class Checker:
         self.name, self.document = load_schema(schema)
         module = FAST_CHECKERS.get(self.name)
         self.fast = module is not None and fingerprint(self.document) == module.SCHEMA_SHA256
-        self._validator = Draft202012Validator(self.document)
+        self._validator: Any = None  # jsonschema's, built when first needed (its import is 0.1 s)
         self.schema_errors: Callable[[dict[str, Any]], list[Issue]] = (
             module.schema_errors if self.fast else self._jsonschema_errors)
         if self.fast:
@@ -71,6 +69,10 @@ class Checker:
         return errors
 
     def _jsonschema_errors(self, record: dict[str, Any]) -> list[Issue]:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.document)
         return [_issue(err) for err in self._validator.iter_errors(record)]
 
 
