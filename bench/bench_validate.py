@@ -39,9 +39,13 @@ import orjson
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from datacraft.cli import cli
-from datacraft.io.readers import iter_records
-from datacraft.validate import Checker, load_schema
+# This checkout's datacraft, not the installed one: the fresh-interpreter rows run `python -c` here,
+# which puts this checkout first on sys.path, and the in-process rows must time the same code.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from datacraft.cli import cli  # noqa: E402
+from datacraft.io.readers import iter_records  # noqa: E402
+from datacraft.validate import Checker, load_schema  # noqa: E402
 
 WORDS = ("data model train answer question explain list write summary python list sort"
          " 数据 模型 训练 回答 问题 解释 写 总结 中文 翻译").split()
@@ -356,6 +360,7 @@ def floor(n: int, seed: int, defect_rate: float, repeat: int, tmp: str) -> dict[
 
     runner = CliRunner()
     cli_cmd = [sys.executable, "-c", "from datacraft.cli import cli; cli()", "validate", path, "--schema", "alpaca"]
+    assert Path(sys.modules["datacraft"].__file__).parent.parent == ROOT, "timing another checkout's datacraft"
     ms_cmd = [sys.executable, "-c", _MSGSPEC_SCRIPT, path]
     t, out = best({
         "msgspec typed decode, per line": ms_lines,
@@ -366,7 +371,7 @@ def floor(n: int, seed: int, defect_rate: float, repeat: int, tmp: str) -> dict[
         "datacraft validate (CLI, --schema alpaca)": lambda: runner.invoke(cli, ["validate", path, "--schema", "alpaca"]),
         "[fresh interpreter] python -c pass": lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
         "[fresh interpreter] msgspec typed decode, per line": lambda: subprocess.run(ms_cmd, capture_output=True),
-        "[fresh interpreter] datacraft validate CLI": lambda: subprocess.run(cli_cmd, capture_output=True),
+        "[fresh interpreter] datacraft validate CLI": lambda: subprocess.run(cli_cmd, capture_output=True, cwd=ROOT),
     }, repeat)
     checker = Checker("alpaca")
     mine = [not checker(r) for r in records]
