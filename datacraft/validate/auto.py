@@ -55,10 +55,9 @@ class AutoChecker:
     def __init__(self, strict: bool = False):
         self.name = NAME
         self.strict = strict
+        self._forms: dict[str, Any] = {}  # form -> its checker, looked up once (per record it was a third of the cost)
 
     def __call__(self, record: Any) -> list[Issue]:
-        from datacraft.validate.checker import get_checker
-
         if not isinstance(record, dict):
             return [Issue("", f"expected a JSON object, got {json_type(record)}", NOT_AN_OBJECT)]
         if "chosen" in record or "rejected" in record:
@@ -72,7 +71,12 @@ class AutoChecker:
             except Drop as drop:
                 return [Issue("messages", drop.detail, drop.reason)]
             form = "sharegpt"
-        return get_checker(form, self.strict)(record)
+        checker = self._forms.get(form)
+        if checker is None:
+            from datacraft.validate.checker import get_checker
+
+            checker = self._forms[form] = get_checker(form, self.strict)
+        return checker(record)
 
 
 def _has_tool_calls(record: dict[str, Any]) -> bool:
