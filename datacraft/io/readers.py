@@ -271,36 +271,47 @@ def _iter_jsonl_binary(path: str, binary, encoding: str | None) -> Iterator[Row]
         return
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig", "ascii")
     for number, line in enumerate(stream, start=1):
-        if number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[3:]
-        if not line.strip():
-            continue
-        try:
-            data = line.rstrip() if utf8 else line.decode(encoding).rstrip()
-        except UnicodeDecodeError as exc:
-            yield Row(path, number, error=f"cannot decode as {encoding}: {exc.reason}; pass --encoding",
-                      reason="decode_error", raw=line.decode(encoding, "replace").rstrip("\r\n"))
-            continue
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            message = str(exc.args[0] if exc.args else exc)
-            if "not valid UTF-8" in message:
-                yield Row(path, number, error="not valid UTF-8; pass --encoding (e.g. gb18030)",
-                          reason="decode_error", raw=line.decode("utf-8", "replace").rstrip("\r\n"))
-            else:
-                found = diagnose(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"), number)
-                yield Row(path, number, error=found["error"], reason=found["reason"],
-                          raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
-            continue
-        # Most rows are flat text records: two C-level tests clear them of big ints and duplicate keys.
-        if type(value) is dict and (not FLAT.issuperset(map(type, value.values()))
-                                    or (data.count(b'":') if utf8 else data.count('":')) > len(value)):
-            found = checked(value, data if isinstance(data, bytes) else data.encode("utf-8"), number)
-            yield Row(path, number, found.get("value"), found.get("error"), found.get("reason"), found.get("raw"),
-                      warning=found.get("warning"))
-        else:
-            yield Row(path, number, value)
+        row = _jsonl_row(path, number, line, encoding, utf8)
+        if row is not None:
+            yield row
+
+
+def iter_jsonl_lines(path: str, lines: Iterable[tuple[int, bytes]]) -> Iterator[Row]:
+    """The rows of some lines of a UTF-8 JSON Lines file, given with their numbers, as the reader makes them."""
+    for number, line in lines:
+        row = _jsonl_row(path, number, line, "utf-8", True)
+        if row is not None:
+            yield row
+
+
+def _jsonl_row(path: str, number: int, line: bytes, encoding: str, utf8: bool) -> Row | None:
+    """One line of a JSON Lines file as a Row (None for a blank line)."""
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[3:]
+    if not line.strip():
+        return None
+    try:
+        data = line.rstrip() if utf8 else line.decode(encoding).rstrip()
+    except UnicodeDecodeError as exc:
+        return Row(path, number, error=f"cannot decode as {encoding}: {exc.reason}; pass --encoding",
+                   reason="decode_error", raw=line.decode(encoding, "replace").rstrip("\r\n"))
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc.args[0] if exc.args else exc)
+        if "not valid UTF-8" in message:
+            return Row(path, number, error="not valid UTF-8; pass --encoding (e.g. gb18030)",
+                       reason="decode_error", raw=line.decode("utf-8", "replace").rstrip("\r\n"))
+        found = diagnose(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"), number)
+        return Row(path, number, error=found["error"], reason=found["reason"],
+                   raw=line.decode(encoding if not utf8 else "utf-8", "replace").rstrip("\r\n"))
+    # Most rows are flat text records: two C-level tests clear them of big ints and duplicate keys.
+    if type(value) is dict and (not FLAT.issuperset(map(type, value.values()))
+                                or (data.count(b'":') if utf8 else data.count('":')) > len(value)):
+        found = checked(value, data if isinstance(data, bytes) else data.encode("utf-8"), number)
+        return Row(path, number, found.get("value"), found.get("error"), found.get("reason"), found.get("raw"),
+                   warning=found.get("warning"))
+    return Row(path, number, value)
 
 
 def _short(message: str) -> str:
@@ -342,17 +353,19 @@ def apply_mapping(value: dict[str, Any], mapping: dict[str, str]) -> dict[str, A
 
 def iter_records(path: str | os.PathLike[str], *, fmt: str | None = None, encoding: str | None = None,
                  mapping: dict[str, str] | None = None, strict: bool = False,
-                 on_bad: Callable[[Row], None] | None = None, split: str | None = None) -> Iterator[Row]:
+                 on_bad: Callable[[Row], None] | None = None, split: str | None = None,
+                 rows: Iterable[Row] | None = None) -> Iterator[Row]:
     """Yield the rows of an input that hold a JSON object (mapped to Alpaca fields), with line numbers.
 
     Bad rows (invalid JSON, not an object) go to `on_bad`; with `strict` the first one raises.
     A `mapping` source column that no row of the file has is an error naming the columns there are.
+    `rows`: the rows already read (validate's fast path reads only the lines it cannot clear).
     """
     fixed = (fmt or (detect_format(path) if str(path) != "-" else "json")) in ("csv", "tsv", "excel", "parquet", "hf")
     missing = set(mapping.values()) if mapping else set()
     columns: list[str] = []
     warned = 0
-    for row in iter_rows(path, fmt, encoding, split):
+    for row in iter_rows(path, fmt, encoding, split) if rows is None else rows:
         if row.error is None and not isinstance(row.value, dict):
             row.error = f"expected a JSON object, got {type(row.value).__name__}"
             row.reason = "not_an_object"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacraft.io.readers import Row, iter_records
+from datacraft.io.readers import Row, iter_jsonl_lines, iter_records
 from datacraft.runner import progress
 from datacraft.validate import fast
 from datacraft.validate.checker import get_checker
@@ -27,12 +27,12 @@ def validate_files(paths: list[str], *, schema: str = "alpaca", forbid_extra: bo
     for path in paths:
         counts = FileCounts("<stdin>" if path == "-" else str(path))
         report.files.append(counts)
+        rows = None
         if quick and fast.usable(str(path), options):
-            valid = fast.count_valid(str(path), quick)  # None: some record needs the full path below
-            if valid is not None:
-                counts.records = valid
-                report.records += valid
-                continue
+            # The reader and the checker see only the lines the fast check does not clear, so each
+            # message, line number and warning is theirs; the cleared records are only counted.
+            lines = fast.unclear_lines(str(path), quick, lambda n, counts=counts: _add(counts, n))
+            rows = iter_jsonl_lines(str(path), lines)
 
         def on_bad(row: Row, counts: FileCounts = counts) -> None:
             # A line that is not a record is an invalid record at that line, not a crash.
@@ -43,7 +43,7 @@ def validate_files(paths: list[str], *, schema: str = "alpaca", forbid_extra: bo
                 message = f"expected a JSON object, got {json_type(row.value)}"
             report.add(counts.path, row.line, [Issue("", message, row.reason or "unreadable")])
 
-        for row in progress(iter_records(path, on_bad=on_bad, **options), "validate"):
+        for row in progress(iter_records(path, on_bad=on_bad, rows=rows, **options), "validate"):
             counts.records += 1
             issues = checker(row.value)
             if issues:
@@ -55,6 +55,10 @@ def validate_files(paths: list[str], *, schema: str = "alpaca", forbid_extra: bo
         report.records += counts.records
         report.invalid += counts.invalid
     return report
+
+
+def _add(counts: FileCounts, records: int) -> None:
+    counts.records += records
 
 
 def _fast_schema(schema: str, checker: Any) -> str | None:

@@ -25,13 +25,13 @@ def write(tmp_path, lines: list[bytes], name: str = "data.jsonl") -> str:
     return str(path)
 
 
-def full(path: str, schema: str = "alpaca"):
-    saved = fast.count_valid
-    fast.count_valid = lambda *a: None  # force the full path
+def full(path: str, schema: str = "alpaca", **options):
+    saved = fast.usable
+    fast.usable = lambda *a: False  # force the full path
     try:
-        return validate_files([path], schema=schema)
+        return validate_files([path], schema=schema, **options)
     finally:
-        fast.count_valid = saved
+        fast.usable = saved
 
 
 def same(path: str, schema: str = "alpaca") -> tuple[int, int]:
@@ -142,3 +142,60 @@ def test_bom_empty_and_other_files_use_the_full_path(tmp_path):
     assert not fast.usable(str(tmp_path / "x.json"), {})
     assert not fast.usable(str(bom), {"mapping": {"instruction": "q"}})
     assert not fast.usable("-", {})
+
+
+# Lines of every kind the fast check clears or does not, for files mixing them.
+_MIXED = [orjson.dumps(r) for r in GOOD] + [
+    b'{"instruction": "a", "output": 3}', b'{"instruction": "a"}', b"not json", b"[1, 2]", b"", b"   ",
+    b'{"instruction": "a", "output": "b", "output": "c"}', b'{"instruction": " ", "output": "b"}',
+    b'{"instruction": "a", "output": "b", "extra": 1}', b'{"instruction": "a", "output": "b", "meta": {"d": {"x": 1}}}',
+    b'{"instruction": "a:b", "output": "c", "id": "s:1"}', b'{"instruction": "a", "output": "\xff"}',
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("schema", ["alpaca", "auto"])
+def test_a_mixed_file_gets_the_full_paths_report(tmp_path, monkeypatch, caplog, seed, schema):
+    import random
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(fast, "_BLOCK", rng.choice([64, 256, 4096]))  # many blocks, some clear, some not
+    lines = [rng.choice(_MIXED) for _ in range(rng.randint(1, 120))]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + (b"\n" if seed % 2 else b""))  # odd seeds: a last line without newline
+    with caplog.at_level(logging.WARNING, logger="datacraft.io"):
+        quick = validate_files([str(path)], schema=schema, max_errors=1000)
+        said = caplog.text
+        caplog.clear()
+        slow = full(str(path), schema, max_errors=1000)
+        assert said == caplog.text  # the duplicate-key warnings, at most five, then the count of the rest
+    assert quick.to_dict() == slow.to_dict()  # counts per kind and field, per file, every error
+
+
+def test_strict_stops_at_the_same_line(tmp_path):
+    from datacraft.errors import InputError
+
+    path = write(tmp_path, [orjson.dumps(GOOD[0])] * 500 + [b"not json"] + [orjson.dumps(GOOD[1])])
+    with pytest.raises(InputError) as quick:
+        validate_files([path], schema="alpaca", strict=True)
+    with pytest.raises(InputError) as slow:
+        saved, fast.usable = fast.usable, lambda *a: False
+        try:
+            validate_files([path], schema="alpaca", strict=True)
+        finally:
+            fast.usable = saved
+    assert str(quick.value) == str(slow.value) and ":501" in str(quick.value)
+
+
+@pytest.mark.parametrize("piece", [1, 8])
+def test_only_the_lines_it_cannot_clear_reach_the_reader(tmp_path, monkeypatch, piece):
+    monkeypatch.setattr(fast, "_BLOCK", 256)
+    monkeypatch.setattr(fast, "_PIECE", piece)
+    lines = [orjson.dumps(GOOD[i % 3]) for i in range(60)]
+    lines[7], lines[41] = b'{"instruction": "a"}', b"not json"
+    path = write(tmp_path, lines)
+    cleared = []
+    unclear = list(fast.unclear_lines(path, "alpaca", cleared.append))
+    assert all(text == lines[number - 1] + b"\n" for number, text in unclear)
+    assert {8, 42} <= {number for number, _ in unclear} and sum(cleared) + len(unclear) == 60
+    assert len(unclear) == 2 if piece == 1 else 2 < len(unclear) <= 2 * piece
