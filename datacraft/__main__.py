@@ -2,4 +2,5 @@
 
 from datacraft.cli import cli
 
-cli(prog_name="datacraft")
+if __name__ == "__main__":  # tests/test_regex_audit.py imports every module: this one must not run the CLI then
+    cli(prog_name="datacraft")
