@@ -220,7 +220,12 @@ def reads_back_as_itself(value: Any, depth: int = 1) -> bool:
         return math.isfinite(value)
     else:
         return kind in _SCALARS
-    return _SCALARS.issuperset(map(type, items)) or all(reads_back_as_itself(v, depth + 1) for v in items)
+    if _SCALARS.issuperset(map(type, items)):  # in C: most containers hold text and numbers only
+        return True
+    for item in items:  # a loop, not all(...): a record's check is on every record's path
+        if type(item) not in _SCALARS and not reads_back_as_itself(item, depth + 1):
+            return False
+    return True
 
 
 def _handoff(records: Iterable[Record], ledger: Ledger, stats: StageStats, path: str) -> Iterator[Record]:
