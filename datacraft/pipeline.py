@@ -4,6 +4,12 @@ Every stage writes its output and rejects under `output_dir`, and `manifest.json
 inputs (with hashes), the config, package versions, per-stage counts and timings. On rerun a stage
 is skipped when its fingerprint (stage settings + hash of what it reads + datacraft version) and
 its outputs on disk are unchanged, so a crash or Ctrl-C resumes at the stage it stopped in.
+
+On the local executor, consecutive record stages that all run are fused into one stream
+(`datacraft.fusion`): each still writes its own output and rejects, byte for byte as when run
+alone, but the next stage takes the records in memory instead of parsing that file again. Each
+stage's files are renamed into place, and its manifest entry written, as soon as its input is
+exhausted. DATACRAFT_FUSE=0 (or `run_pipeline(fuse=False)`) runs them one at a time.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from datacraft import __version__
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError, NothingLeft
 from datacraft.executors.local import LocalExecutor
+from datacraft.fusion import StreamPart, run_stream
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
-from datacraft.runner import StreamPart, check_paths, run_stages, run_stream
+from datacraft.runner import check_paths, run_stages
 from datacraft.stages import Ledger, read_stage
 
 

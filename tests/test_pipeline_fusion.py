@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from datacraft.executors.local import LocalExecutor
+from datacraft.fusion import StreamPart, run_stream
 from datacraft.pipeline import fusion_enabled, run_pipeline
 from datacraft.registry import REGISTRY, StageSpec
-from datacraft.runner import StreamPart, run_stream
 from datacraft.stages import map_stage, read_stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,7 +286,7 @@ def test_a_stage_that_stops_early_still_gets_its_upstream_written_in_full(tmp_pa
 def test_cpu_is_charged_to_the_stage_that_spent_it(tmp_path, monkeypatch):
     """A fake clock that only the stages advance: each gets exactly what it spent, its upstream's excluded."""
     now = {"t": 0.0}
-    monkeypatch.setattr("datacraft.runner.time", types.SimpleNamespace(process_time=lambda: now["t"],
+    monkeypatch.setattr("datacraft.fusion.time", types.SimpleNamespace(process_time=lambda: now["t"],
                                                                        perf_counter=lambda: now["t"]))
 
     def spend(seconds):
