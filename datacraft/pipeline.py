@@ -4,6 +4,12 @@ Every stage writes its output and rejects under `output_dir`, and `manifest.json
 inputs (with hashes), the config, package versions, per-stage counts and timings. On rerun a stage
 is skipped when its fingerprint (stage settings + hash of what it reads + datacraft version) and
 its outputs on disk are unchanged, so a crash or Ctrl-C resumes at the stage it stopped in.
+
+On the local executor, consecutive record stages that all run are fused into one stream
+(`datacraft.fusion`): each still writes its own output and rejects, byte for byte as when run
+alone, but the next stage takes the records in memory instead of parsing that file again. Each
+stage's files are renamed into place, and its manifest entry written, as soon as its input is
+exhausted. DATACRAFT_FUSE=0 (or `run_pipeline(fuse=False)`) runs them one at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +33,7 @@ from datacraft import __version__
 from datacraft.config import validate_section
 from datacraft.errors import ConfigError, NothingLeft
 from datacraft.executors.local import LocalExecutor
+from datacraft.fusion import StreamPart, run_stream
 from datacraft.io.writers import atomic_write
 from datacraft.registry import REGISTRY, STAGE_KINDS, check_stage
 from datacraft.runner import check_paths, run_stages
@@ -140,11 +148,13 @@ def import_stage_code(kinds: list[str]) -> None:
             importlib.import_module(name)
 
 
-def run_pipeline(config_path: str, *, force: bool = False,
-                 progress: Callable[[str], None] | None = None, executor: Any = None) -> dict[str, Any]:
+def run_pipeline(config_path: str, *, force: bool = False, progress: Callable[[str], None] | None = None,
+                 executor: Any = None, fuse: bool | None = None) -> dict[str, Any]:
     """Run (or resume) a pipeline file; returns the manifest it wrote.
 
     `executor` runs the stages (`datacraft.executors`: local, the default, or ray); it must be entered.
+    `fuse` (default: on, unless DATACRAFT_FUSE=0) runs consecutive record stages as one stream
+    where the executor can (`fuses`); the files and manifest are the same either way.
     """
     config, stages = load_pipeline(config_path)
     import_stage_code([kind for kind, _ in stages])
@@ -167,39 +177,131 @@ def run_pipeline(config_path: str, *, force: bool = False,
         "name": config.name, "config_file": str(Path(config_path)), "config": config.model_dump(),
         "versions": _versions(), "started_at": _now(), "inputs": inputs, "stages": []}
     runner = executor or LocalExecutor()
-    current: Path | None = None
-    input_hashes = [i["sha256"] for i in inputs]
-    for number, (kind, settings) in enumerate(stages, start=1):
-        label = f"{number:02d}_{kind}"
-        fingerprint = _fingerprint(kind, settings, input_hashes)
-        entry: dict[str, Any] = {"stage": kind, "label": label, "settings": settings, "fingerprint": fingerprint}
-        old = previous.get(label)
-        if old and old.get("fingerprint") == fingerprint and _outputs_intact(out_dir, old.get("outputs", {})):
-            entry.update({k: old[k] for k in ("outputs", "counts", "seconds", "cpu_seconds") if k in old}, skipped=True)
-            say(f"{label}: unchanged, skipped")
-        else:
-            started, cpu = time.perf_counter(), time.process_time()
-            counts, outputs = runner.run_stage(kind, settings, config, base, out_dir, label, current, config_path)
-            # CPU time as well as wall: on a shared machine wall time says little. It is this process's
-            # CPU (all its threads); work done in other processes (Ray workers) is not in it.
-            entry.update(counts=counts, seconds=round(time.perf_counter() - started, 3),
-                         cpu_seconds=round(time.process_time() - cpu, 3), skipped=False,
-                         outputs={name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()})
-            say(f"{label}: done in {entry['seconds']:.2f}s ({entry['cpu_seconds']:.2f}s CPU)")
+    fuse = fusion_enabled(fuse) and getattr(runner, "fuses", False)
+    state: dict[str, Any] = {"current": None, "input_hashes": [i["sha256"] for i in inputs]}
+
+    def finish(number: int, entry: dict[str, Any]) -> None:
+        """Record a stage's entry; the next stage reads what it made. Called as soon as the stage is done."""
+        kind = entry["stage"]
         manifest["stages"].append(entry)
         manifest["executor"] = runner.describe()
         if REGISTRY[kind].makes_records:
-            current = out_dir / entry["outputs"]["records"]["path"]
-            input_hashes = [entry["outputs"]["records"]["sha256"]]
+            state["current"] = out_dir / entry["outputs"]["records"]["path"]
+            state["input_hashes"] = [entry["outputs"]["records"]["sha256"]]
         _write_manifest(manifest_path, manifest)
         if REGISTRY[kind].makes_records and number < len(stages) and not (entry.get("counts") or {}).get("kept", 1):
             rejects_file = entry["outputs"].get("rejects", {}).get("path", "")
-            raise NothingLeft(f"{config_path}: stage {label} kept no records (see {out_dir / rejects_file}); "
+            raise NothingLeft(f"{config_path}: stage {entry['label']} kept no records (see {out_dir / rejects_file}); "
                               "nothing is left for the stages after it")
+
+    def ran(number: int, kind: str, settings: dict[str, Any], counts: dict[str, Any], outputs: dict[str, str],
+            seconds: float, cpu_seconds: float) -> None:
+        label = f"{number:02d}_{kind}"
+        # CPU time as well as wall: on a shared machine wall time says little. It is this process's
+        # CPU (all its threads); work done in other processes (Ray workers) is not in it.
+        entry = {"stage": kind, "label": label, "settings": settings,
+                 "fingerprint": _fingerprint(kind, settings, state["input_hashes"]), "counts": counts,
+                 "seconds": seconds, "cpu_seconds": cpu_seconds, "skipped": False,
+                 "outputs": {name: {"path": p, "sha256": file_sha256(out_dir / p)} for name, p in outputs.items()}}
+        say(f"{label}: done in {seconds:.2f}s ({cpu_seconds:.2f}s CPU)")
+        finish(number, entry)
+
+    number = 1
+    while number <= len(stages):
+        kind, settings = stages[number - 1]
+        label = f"{number:02d}_{kind}"
+        fingerprint = _fingerprint(kind, settings, state["input_hashes"])
+        old = previous.get(label)
+        if old and old.get("fingerprint") == fingerprint and _outputs_intact(out_dir, old.get("outputs", {})):
+            entry: dict[str, Any] = {"stage": kind, "label": label, "settings": settings, "fingerprint": fingerprint}
+            entry.update({k: old[k] for k in ("outputs", "counts", "seconds", "cpu_seconds") if k in old}, skipped=True)
+            say(f"{label}: unchanged, skipped")
+            finish(number, entry)
+            number += 1
+            continue
+        changed = not old or old.get("fingerprint") != fingerprint
+        group = _fused_group(stages, number, previous, out_dir, changed=changed) if fuse and REGISTRY[kind].makes_records else 1
+        if group > 1:
+            members = [(n, *stages[n - 1]) for n in range(number, number + group)]
+
+            def member_ran(index: int, *result: Any, members: list[Any] = members) -> None:
+                ran(*members[index], *result)  # result: counts, outputs, seconds, cpu_seconds
+
+            runner.run_stream([(k, s, f"{n:02d}_{k}") for n, k, s in members], config, base, out_dir,
+                              state["current"], config_path, member_ran)
+        else:
+            started, cpu = time.perf_counter(), time.process_time()
+            counts, outputs = runner.run_stage(kind, settings, config, base, out_dir, label, state["current"],
+                                               config_path)
+            ran(number, kind, settings, counts, outputs, round(time.perf_counter() - started, 3),
+                round(time.process_time() - cpu, 3))
+        number += group
     manifest["finished_at"] = _now()
     manifest["totals"] = _totals(manifest["stages"])
     _write_manifest(manifest_path, manifest)
     return manifest
+
+
+def fusion_enabled(fuse: bool | None = None) -> bool:
+    """Whether record stages are fused: `fuse` when given, else the environment (DATACRAFT_FUSE=0 turns it off)."""
+    return fuse if fuse is not None else os.environ.get("DATACRAFT_FUSE", "1").strip() not in ("0", "false", "no", "off")
+
+
+def _fused_group(stages: list[tuple[str, dict[str, Any]]], number: int, previous: dict[str, dict[str, Any]],
+                 out_dir: Path, *, changed: bool) -> int:
+    """How many record stages, from stage `number` (which runs), to run as one stream.
+
+    A stage joins the stream only when it would run anyway, so fusion never runs a stage that an
+    unfused run would skip: its settings changed or it has no outputs (with the previous run's input),
+    its outputs are damaged, or the stage before it changed (its new records will differ). After a stage that
+    only rebuilds a damaged output, the next stage may find the same records and be skipped: the stream ends there.
+    """
+    count = 1
+    while number + count <= len(stages) and REGISTRY[stages[number + count - 1][0]].build is not None:
+        kind, settings = stages[number + count - 1]
+        label, before = f"{number + count:02d}_{kind}", f"{number + count - 1:02d}_{stages[number + count - 2][0]}"
+        old = previous.get(label)
+        upstream = previous.get(before, {}).get("outputs", {}).get("records", {}).get("sha256")
+        if changed or not old or upstream is None or old.get("fingerprint") != _fingerprint(kind, settings, [upstream]):
+            changed = True
+        elif _outputs_intact(out_dir, old.get("outputs", {})):
+            break
+        count += 1
+    return count
+
+
+def run_fused_stages(members: list[tuple[str, dict[str, Any], str]], config: PipelineConfig, base: Path,
+                     out_dir: Path, current: Path | None, config_path: str,
+                     done: Callable[[int, dict[str, Any], dict[str, str], float, float], None]) -> None:
+    """Run consecutive record stages (kind, settings, label) as one stream, each to its own files as `run_stage` would.
+
+    `done(index, counts, outputs, seconds, cpu_seconds)` is called as each stage's files are in place.
+    """
+    parts = []
+    for index, (kind, settings, label) in enumerate(members):
+        model, spec = check_stage(kind, settings, config_path), REGISTRY[kind]
+        if index:
+            inputs = [str(out_dir / f"{members[index - 1][2]}.jsonl")]
+        elif kind == "read":
+            inputs = [str(base / s.path) for s in config.inputs]
+        else:
+            assert current is not None
+            inputs = [str(current)]
+        build = (lambda _ledger: []) if kind == "read" else (
+            lambda ledger, spec=spec, model=model: spec.build(model, ledger, base))
+        parts.append(StreamPart(kind, inputs, str(out_dir / f"{label}.jsonl"), str(out_dir / f"{label}.rejects.jsonl"),
+                                build))
+    head = members[0][0]
+    source = (_read_inputs(config.inputs, base) if head == "read" else
+              lambda ledger: read_stage(parts[0].inputs, ledger, assign_ids=False))
+
+    def finished(index: int, counts: dict[str, Any], seconds: float, cpu_seconds: float) -> None:
+        kind, _, label = members[index]
+        if kind != "read":
+            counts["stages"].pop("read", None)  # the previous stage's records: counted there
+        done(index, counts, {"records": f"{label}.jsonl", "rejects": f"{label}.rejects.jsonl"}, seconds, cpu_seconds)
+
+    run_stream(source, parts, finished)
 
 
 def run_stage(kind: str, settings: dict[str, Any], config: PipelineConfig, base: Path, out_dir: Path,

@@ -10,6 +10,7 @@ class LocalExecutor:
     """Runs each stage with the pipeline's own stage loop (`datacraft.pipeline.run_stage`)."""
 
     name = "local"
+    fuses = True  # consecutive record stages can run as one stream (`run_stream`)
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -27,6 +28,13 @@ class LocalExecutor:
         from datacraft.pipeline import run_stage
 
         return run_stage(kind, settings, config, base, out_dir, label, current, config_path)
+
+    def run_stream(self, members: list[tuple[str, dict[str, Any], str]], config: Any, base: Path, out_dir: Path,
+                   current: Path | None, config_path: str, done: Any) -> None:
+        """Run consecutive record stages (kind, settings, label) as one stream; `done` as each one's files are in place."""
+        from datacraft.pipeline import run_fused_stages
+
+        run_fused_stages(members, config, base, out_dir, current, config_path, done)
 
 
 def make_executor(name: str = "local", *, address: str | None = None, workers: int | None = None) -> Any:
