@@ -20,30 +20,17 @@ from datacraft.fusion import StreamPart, run_stream
 from datacraft.pipeline import fusion_enabled, run_pipeline
 from datacraft.registry import REGISTRY, StageSpec
 from datacraft.stages import map_stage, read_stage
+from tests import test_pipeline as pipeline_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 
-RECORDS = [
-    {"instruction": "解释什么是过拟合。", "input": "", "output": "模型在训练集上表现很好，但在新数据上表现差。"},
-    {"instruction": "解释什么是过拟合。", "input": "", "output": "模型在训练集上表现很好，但在新数据上表现差。"},
-    {"instruction": "Name a prime number above 10.", "input": "", "output": "Eleven is prime."},
-    {"instruction": "Give a synonym of big.", "input": "", "output": ""},
-    {"instruction": "Translate 'cat' into French.", "input": "", "output": "chat", "meta": {"src": "x", "n": 2}},
-    {"instruction": "What is the boiling point of water at sea level?", "input": "", "output": "100 °C."},
-    {"instruction": "List three colours.", "output": "Red, green and blue.", "id": "own-id"},
-]
-
-CONFIG = """
-name: t
-output_dir: out
-inputs:
-  - path: in.jsonl
-stages:
-  - clean
-  - dedupe: {threshold: 0.8}
-  - validate: {schema: alpaca}
-  - export: {format: alpaca, val_size: 0.25, seed: 1}
-"""
+# test_pipeline's corpus and pipeline, plus a record with meta and one with its own id (what the
+# in-memory hand-off must carry exactly as a read-back would)
+RECORDS = [*pipeline_tests.RECORDS[:4],
+           {"instruction": "Translate 'cat' into French.", "input": "", "output": "chat", "meta": {"src": "x", "n": 2}},
+           *pipeline_tests.RECORDS[5:],
+           {"instruction": "List three colours.", "output": "Red, green and blue.", "id": "own-id"}]
+CONFIG = pipeline_tests.CONFIG
 
 
 @pytest.fixture
