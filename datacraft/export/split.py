@@ -66,6 +66,8 @@ def _relation_keys(record: Record) -> list[tuple[str, str]]:
     if record.get("id") is not None:
         keys.append(("id", str(record["id"])))
     meta = record.get("meta")
+    if not isinstance(meta, dict) or not _RELATION_ROOTS.intersection(meta):
+        return keys  # no document or source key at all: the usual record
     for dotted in DOC_KEYS:
         value = _lookup(meta, dotted)
         if value not in (None, ""):
@@ -75,6 +77,9 @@ def _relation_keys(record: Record) -> list[tuple[str, str]]:
         if source not in (None, ""):
             keys.append(("id", str(source)))
     return keys
+
+
+_RELATION_ROOTS = frozenset(key.split(".")[0] for key in (*DOC_KEYS, AUGMENTED_KEY))
 
 
 def dedupe_group(record: Record, threshold: float, fields: Sequence[str]) -> str | None:
@@ -192,8 +197,10 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
     def fill(candidates: list[int], goal: int, current: int) -> int:
         nonlocal count
         for g in candidates:
+            if current >= goal:
+                break  # `current` never falls: no later group would be taken
             size = len(members[g])
-            if g in taken or current >= goal:
+            if g in taken:
                 continue
             if size < 2 * (goal - current) and count + size < n:
                 taken.add(g)
@@ -204,7 +211,9 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
     if strata is not None and target:
         by_stratum: dict[str, list[int]] = defaultdict(list)
         for g in labels:
-            by_stratum[Counter(strata[i] for i in members[g]).most_common(1)[0][0]].append(g)
+            group = members[g]
+            # A group's stratum is its most common one (the first seen on a tie); alone, its record's.
+            by_stratum[strata[group[0]] if len(group) == 1 else Counter(strata[i] for i in group).most_common(1)[0][0]].append(g)
         sizes = {s: sum(len(members[g]) for g in gs) for s, gs in by_stratum.items()}
         for stratum, quota in sorted(_quotas(target, sizes).items()):
             candidates = by_stratum[stratum][:]
