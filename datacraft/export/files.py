@@ -116,12 +116,15 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     if not counts["validation"] and val_size > 0 and scan.count:
         notes.append("validation is empty: no group was small enough to move without emptying training")
 
-    sizes = Counter(groups)
+    # A group's label is the index of its first record (Grouper.labels): counting the records past
+    # the first of each group sizes the groups without a table entry for every record.
+    extra = Counter(g for i, g in enumerate(groups) if g != i)
+    joined = sum(extra.values())
     result = ledger.to_dict(scan.count)
     result.update({
         "format": fmt, "train": counts["train"], "validation": counts["validation"],
-        "groups": len(sizes), "grouped_records": sum(n for n in sizes.values() if n > 1),
-        "largest_group": max(sizes.values(), default=0), "columns": sorted(scan.present),
+        "groups": len(groups) - joined, "grouped_records": joined + len(extra),
+        "largest_group": max(extra.values(), default=0) + 1 if groups else 0, "columns": sorted(scan.present),
         "near_duplicates_from": "dedupe" if reused else "export" if group_near_duplicates else "off",
         "datasets": [f"{name}_{split}" for split in ("train", "validation") if split == "train" or counts[split]],
         "notes": notes,
