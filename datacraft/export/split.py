@@ -186,10 +186,10 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
     """
     n = len(groups)
     target = validation_target(n, val_size)
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, g in enumerate(groups):
-        members[g].append(i)
-    labels = sorted(members)  # in first-appearance order: labels are smallest indices
+    # Group sizes, and each group's records only for groups of two or more: a table entry per group,
+    # not a list per record (most records are alone).
+    size = Counter(groups)
+    labels = sorted(size)  # in first-appearance order: labels are smallest indices
     rng = random.Random(seed)
     taken: set[int] = set()
     count = 0
@@ -199,22 +199,27 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
         for g in candidates:
             if current >= goal:
                 break  # `current` never falls: no later group would be taken
-            size = len(members[g])
             if g in taken:
                 continue
-            if size < 2 * (goal - current) and count + size < n:
+            if size[g] < 2 * (goal - current) and count + size[g] < n:
                 taken.add(g)
-                current += size
-                count += size
+                current += size[g]
+                count += size[g]
         return current
 
     if strata is not None and target:
         by_stratum: dict[str, list[int]] = defaultdict(list)
+        alone: dict[int, str] = {}  # a lone record's group: its record's stratum
+        shared: dict[int, Counter[str]] = defaultdict(Counter)  # a larger group's: the most common (first on a tie)
+        for i, g in enumerate(groups):
+            if size[g] == 1:
+                alone[g] = strata[i]
+            else:
+                shared[g][strata[i]] += 1
         for g in labels:
-            group = members[g]
-            # A group's stratum is its most common one (the first seen on a tie); alone, its record's.
-            by_stratum[strata[group[0]] if len(group) == 1 else Counter(strata[i] for i in group).most_common(1)[0][0]].append(g)
-        sizes = {s: sum(len(members[g]) for g in gs) for s, gs in by_stratum.items()}
+            by_stratum[alone[g] if g in alone else shared[g].most_common(1)[0][0]].append(g)
+        del alone, shared
+        sizes = {s: sum(size[g] for g in gs) for s, gs in by_stratum.items()}
         for stratum, quota in sorted(_quotas(target, sizes).items()):
             candidates = by_stratum[stratum][:]
             rng.shuffle(candidates)

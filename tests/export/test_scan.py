@@ -238,3 +238,63 @@ def _shape_before(value):
                     max_leaves=20))
 def test_shape_is_unchanged(value):
     assert jsonvalues._shape(value) == _shape_before(value)
+
+
+# ---- the split's tables ---------------------------------------------------------------------------
+
+
+def _assign_split_before(groups, val_size, seed=42, strata=None):
+    """split.assign_split as it was (a list of members per group), the reference for the table-light one."""
+    import random
+    from collections import Counter, defaultdict
+
+    from datacraft.export.split import _quotas, validation_target
+
+    n = len(groups)
+    target = validation_target(n, val_size)
+    members = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    labels = sorted(members)
+    rng = random.Random(seed)
+    taken, count = set(), 0
+
+    def fill(candidates, goal, current):
+        nonlocal count
+        for g in candidates:
+            size = len(members[g])
+            if g in taken or current >= goal:
+                continue
+            if size < 2 * (goal - current) and count + size < n:
+                taken.add(g)
+                current += size
+                count += size
+        return current
+
+    if strata is not None and target:
+        by_stratum = defaultdict(list)
+        for g in labels:
+            by_stratum[Counter(strata[i] for i in members[g]).most_common(1)[0][0]].append(g)
+        sizes = {s: sum(len(members[g]) for g in gs) for s, gs in by_stratum.items()}
+        for stratum, quota in sorted(_quotas(target, sizes).items()):
+            candidates = by_stratum[stratum][:]
+            rng.shuffle(candidates)
+            fill(candidates, quota, 0)
+    remaining = [g for g in labels if g not in taken]
+    rng.shuffle(remaining)
+    fill(remaining, target, count)
+    return [g in taken for g in groups]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=80), st.sampled_from([0.05, 0.2, 0.5, 3, 0]),
+       st.integers(0, 5), st.booleans(), st.lists(st.sampled_from(["zh", "en", "ja"]), min_size=80, max_size=80))
+def test_assign_split_is_unchanged(labels, val_size, seed, stratify, strata):
+    # Labels as Grouper gives them (each the index of its group's first record) and arbitrary ones.
+    first: dict[int, int] = {}
+    rooted = [first.setdefault(label, i) for i, label in enumerate(labels)]
+    from datacraft.export.split import assign_split
+
+    for groups in (rooted, labels):
+        chosen = strata[:len(groups)] if stratify else None
+        assert assign_split(groups, val_size, seed, chosen) == _assign_split_before(groups, val_size, seed, chosen)
