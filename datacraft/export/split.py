@@ -99,10 +99,13 @@ class Grouper:
 
     def __init__(self) -> None:
         self.uf = _UnionFind()
-        self.first: dict[tuple[str, str], int] = {}
+        # The first record with each key, one table per kind of key ("id", "doc", "text", "near"):
+        # a table keyed by (kind, value) tuples kept a 56-byte tuple alive per record.
+        self.first: defaultdict[str, dict[str, int]] = defaultdict(dict)
 
     def link(self, key: tuple[str, str], i: int) -> None:
-        j = self.first.setdefault(key, i)
+        kind, value = key
+        j = self.first[kind].setdefault(value, i)
         if j != i:
             self.uf.union(i, j)
 
