@@ -15,12 +15,18 @@ from functools import cache
 
 import numpy as np
 
+from datacraft.clean import kernel
+from datacraft.clean.filters import _REFUSAL_HINT, may_hold_hint
+
 WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # bits of the per-code-point table
 N = 10  # the n of ngram_repetition
 _BASE = 0x01000193  # odd: the polynomial hash of an n-gram, modulo 2^32
 _MULT, _MULT2, _MULT4 = (np.uint32(pow(_BASE, k, 1 << 32)) for k in (1, 2, 4))
 _MIX = np.uint32(0x9E3779B1)
 _BUCKET_BITS = 20  # 1M buckets for a block's ~300k 10-grams: few collisions, tables that stay in cache
+# Texts counted with numpy before the compiled scan takes over: a small run never pays numba's
+# import and cache load (about half a second), a large one gets the one-pass kernel.
+KERNEL_AFTER = 8192
 
 
 @cache
@@ -49,20 +55,27 @@ def char_table() -> np.ndarray:
 
 @cache
 def class_table(classes: tuple[tuple[int, str], ...]) -> np.ndarray:
-    """Per code point, the OR of the bits whose character-class regex matches it (e.g. `(1, "[\\r]")`)."""
+    """Per code point, the OR of the bits (up to 1 << 15) whose character-class regex matches it (e.g. `(1, "[\\r]")`)."""
     chars = "".join(map(chr, range(0x110000)))
-    table = np.zeros(0x110000, np.uint8)
+    table = np.zeros(0x110000, np.uint16)
     for bit, pattern in classes:
         for match in re.finditer(f"(?:{pattern})+", chars):
             table[match.start():match.end()] |= bit
     return table
 
 
+def use_kernel(compiled: bool | None, counted: int) -> bool:
+    """Whether to count with the compiled kernel: `compiled` if given, else once it is loaded or after KERNEL_AFTER texts."""
+    if compiled is not None:
+        return compiled
+    return kernel.loaded() or (counted > KERNEL_AFTER and kernel.available())
+
+
 def classes_present(texts: list[str], table: np.ndarray) -> list[int]:
     """For each text, the OR of `table` over its characters: which classes occur in it at all."""
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
-    found = np.zeros(len(texts), np.uint8)
+    found = np.zeros(len(texts), table.dtype)
     filled = lengths > 0
     if filled.any():
         found[filled] = np.bitwise_or.reduceat(table[codes], (np.cumsum(lengths) - lengths)[filled])
@@ -79,16 +92,18 @@ class TextStats:
     """Counts for every distinct text of a block; `index(text)` is None for a text not in the block.
 
     Per text: letters and digits (`words`), non-space characters (`solid`), line breaks, whether
-    casefold keeps its letters-and-digits count, and on its whitespace-collapsed form
+    casefold keeps its letters-and-digits count, whether the refusal hint `filters._REFUSAL_HINT` occurs (`hint`), and on its whitespace-collapsed form
     `" ".join(text.split())`, which `ngram_repetition` scores: length, a lower bound on distinct
     10-grams, and whether a run of more than `run_limit` equal letters or digits may occur.
     """
 
-    def __init__(self, run_limit: int | None = None):
+    def __init__(self, run_limit: int | None = None, compiled: bool | None = None):
         self.run_limit = run_limit
         self._index: dict[str, int] = {}
         self.prose: dict[str, str] = {}  # text -> its prose, for texts that may hold code (set by the loader)
         self._buckets: np.ndarray | None = None
+        self.compiled = compiled  # the numba scan: True, False, or None (after KERNEL_AFTER texts, if available)
+        self._counted = 0
 
     def clear(self) -> None:
         self._index, self.prose = {}, {}
@@ -101,9 +116,14 @@ class TextStats:
         items = list(dict.fromkeys(texts))
         self._index = {text: i for i, text in enumerate(items)}
         count = len(items)
+        self._counted += count
+        if use_kernel(self.compiled, self._counted):
+            self._scan(items)
+            return
         # str.split() and re's \s agree on whitespace: the collapsed form keeps every other character.
         flats = [" ".join(text.split()) for text in items]
         self.newlines = [text.count("\n") for text in items]
+        self.hint = [may_hold_hint(text) and _REFUSAL_HINT.search(text) is not None for text in items]
         lengths = np.fromiter(map(len, flats), np.int64, count)
         ends = np.cumsum(lengths)
         starts = ends - lengths
@@ -121,6 +141,20 @@ class TextStats:
         seg = np.repeat(np.arange(count, dtype=np.int32), lengths)
         self.distinct = self._distinct_ngrams(codes, seg, count)
         self.has_run = self._runs(codes, seg, word, count)
+
+    def _scan(self, items: list[str]) -> None:
+        """The same counts in one compiled pass (kernel.py); there distinct and has_run are exact."""
+        limit = self.run_limit
+        rows = kernel.scan(items, char_table(), limit if limit is not None and limit >= 1 else 0)
+        columns = rows.T.tolist()
+        self.flat_length, self.words = columns[kernel.FLAT], columns[kernel.WORDS]
+        self.solid, self.newlines, self.distinct = columns[kernel.SOLID], columns[kernel.NEWLINES], columns[kernel.DISTINCT]
+        self.fold_safe = [n == 0 for n in columns[kernel.UNSAFE]]
+        self.hint = [n != 0 for n in columns[kernel.HINT]]
+        if limit is not None and limit < 1:
+            self.has_run = [True] * len(items)
+        else:  # exact (None: 0, never flagged)
+            self.has_run = [n != 0 for n in columns[kernel.RUN]]
 
     def _distinct_ngrams(self, flat: np.ndarray, seg: np.ndarray, count: int) -> list[int]:
         """Distinct 10-grams per text, never more than the true number.

@@ -232,21 +232,27 @@ def check_symbols(cfg: FilterConfig, stats: TextStats | None = None) -> Check:
     return check
 
 
-def check_refusal(record: Record, items: list[Text]) -> Verdict:
+def check_refusal(stats: TextStats | None = None) -> Check:
     """An answer refuses, or speaks as "an AI language model" / "作为一个AI语言模型".
 
     Not judged: records with `tools` (declining what no tool can do is the lesson tool-call data
     teaches) and preference answers (an honest "as an AI, I cannot" is often the chosen one).
     """
-    if record.get("tools"):
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        if record.get("tools"):
+            return None
+        for field, answer in _answers(items):
+            if field == "chosen":
+                continue
+            # Stripping and the apostrophe make and break no match of the hint: the block's flag holds.
+            i = stats.index(answer) if stats is not None else None
+            text = answer.strip().replace("\u2019", "'")
+            if match := refusal_match(text, None if i is None else stats.hint[i]):
+                return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
         return None
-    for field, answer in _answers(items):
-        if field == "chosen":
-            continue
-        text = answer.strip().replace("\u2019", "'")
-        if match := refusal_match(text):
-            return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
-    return None
+
+    return check
 
 
 def check_blacklist(cfg: FilterConfig) -> Check:
@@ -308,7 +314,7 @@ def build_checks(cfg: FilterConfig, stats: TextStats | None = None) -> list[Chec
     if cfg.max_symbol_ratio is not None:
         checks.append(check_symbols(cfg, stats))
     if cfg.refusal:
-        checks.append(check_refusal)
+        checks.append(check_refusal(stats))
     if cfg.blacklist:
         checks.append(check_blacklist(cfg))
     if cfg.blacklist_patterns:

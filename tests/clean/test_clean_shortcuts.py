@@ -19,6 +19,7 @@ from datacraft.clean.filters import (
     prose,
     symbol_ratio,
 )
+from datacraft.clean.mojibake import FTFY
 from datacraft.textutil import text_length
 
 ALPHABET = st.sampled_from(list("ab Z1 \t\n\r。，中文かがﾟ\u3099\u302a\u00a0\u200b\u3000ＡＢ！★#|-*_`$\\\x00\x1bÃ©â€™\ufeffé"))
@@ -39,7 +40,7 @@ def test_ftfy_is_skipped_only_where_it_changes_nothing(text: str) -> None:
     import unicodedata
 
     if not N._FTFY_SUSPECT.search(text) and unicodedata.is_normalized("NFC", text):
-        assert fix_text(text, N._FTFY) == text
+        assert fix_text(text, FTFY) == text
 
 
 @settings(max_examples=3000, deadline=None)

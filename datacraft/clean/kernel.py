@@ -1,0 +1,215 @@
+"""`TextStats`' block counts compiled with numba: one pass over each text's UTF-32 code points.
+
+`blockstats.TextStats.load` computes its counts as about forty numpy passes over a block (collapse
+the whitespace of every text in Python, encode, look up, prefix sums, n-gram hashes by doubling, a
+bucket table of 2^20 entries, bincounts). `scan` walks the raw code points once, collapsing the
+whitespace as it goes, and gives the same exact counts (letters and digits, non-space characters,
+fold-unsafe characters, line breaks, collapsed length) and, where numpy has sound bounds, the
+exact figures they bound (and whether the refusal hint `\\bas an?\\b|作为` occurs, exactly):
+distinct 10-grams (a small per-text hash table, checked char by char)
+and whether a run of more than `run_limit` equal letters or digits occurs (numpy's flag may also
+fire for a run across two texts). tests/clean/test_blockstats.py checks every column against the
+exact per-text functions and the numpy path.
+
+numba is optional (`pip install datacraft[fast]`): without it, or with DATACRAFT_NUMBA=0 in the
+environment, `available()` is False and `TextStats` uses the numpy path.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import numpy as np
+
+N = 10  # the n of ngram_repetition
+BASE = 0x01000193
+MIX = 0x9E3779B1  # odd: spreads a window's hash over the table's slots
+MIX_LO, MIX_HI = MIX & 0xFFFF, MIX >> 16
+WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # as blockstats.char_table
+# Columns of scan's per-text output.
+FLAT, WORDS, SOLID, UNSAFE, NEWLINES, DISTINCT, RUN, HINT = range(8)
+
+
+@cache
+def _compiled():
+    """The jitted kernels, or None when numba is missing or switched off."""
+    if os.environ.get("DATACRAFT_NUMBA", "1") == "0":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    # cache=True: compiled once per machine into __pycache__, loaded in milliseconds after that
+    jit = numba.njit(cache=True, nogil=True)
+    return jit(_scan), jit(_classes)
+
+
+def available() -> bool:
+    """Whether the compiled kernels can be used in this process."""
+    return _compiled() is not None
+
+
+def loaded() -> bool:
+    """Whether the kernels are already compiled or loaded in this process (then they cost nothing more)."""
+    return _compiled.cache_info().currsize > 0 and _compiled() is not None
+
+
+def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' code points end to end (uint32; lone surrogates kept) and each text's length."""
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    return np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32), lengths
+
+
+def scan(texts: list[str], table: np.ndarray, run_limit: int, python: bool = False) -> np.ndarray:
+    """Per text (rows), the columns FLAT..HINT; `python` runs the kernel uncompiled (slow: for tests)."""
+    codes, lengths = encode(texts)
+    out = np.zeros((len(texts), 8), np.int64)
+    longest = int(lengths.max()) if len(texts) else 0
+    size = 16
+    while size < 2 * longest:
+        size *= 2
+    flat = np.empty(max(longest, 1), np.int64)
+    slots = np.empty(size, np.int64)
+    (_scan if python else _compiled()[0])(codes, lengths, table, run_limit, out, flat, slots)
+    return out
+
+
+def classes(texts: list[str], table: np.ndarray, space: int, cjk: int, fullwidth: int, not_punct: int,
+            dirty: int, halfwidth: int) -> list[int]:
+    """For each text, the OR of `table` over its characters (as `blockstats.classes_present`), and two flags.
+
+    `dirty`: `normalize.whitespace_is_clean(text, rare=False)` is False (a space at either end,
+    two spaces, a tab, " \\n" or three line breaks). `halfwidth`: `normalize.to_halfwidth` cannot
+    return early (a `not_punct` character, or a line with a `fullwidth` but no `cjk` character).
+    `space`, `cjk`, `fullwidth`, `not_punct` are the table's bits for those classes.
+    """
+    codes, lengths = encode(texts)
+    found = np.zeros(len(texts), np.int64)
+    _compiled()[1](codes, lengths, table, space, cjk, fullwidth, not_punct, dirty, halfwidth, found)
+    return found.tolist()
+
+
+def _classes(codes, lengths, table, space, cjk, fullwidth, not_punct, dirty, halfwidth, found):
+    pos = 0
+    for t in range(len(lengths)):
+        n = lengths[t]
+        acc = 0
+        flags = 0
+        back1 = back2 = -1
+        line_full = line_cjk = False
+        for i in range(pos, pos + n):
+            c = np.int64(codes[i])
+            kind = np.int64(table[c])
+            acc |= kind
+            if c == 9 or (c == 32 and back1 == 32) or (c == 10 and (back1 == 32 or (back1 == 10 and back2 == 10))):
+                flags |= dirty
+            if c == 10:
+                if line_full and not line_cjk:
+                    flags |= halfwidth
+                line_full = line_cjk = False
+            else:
+                line_full = line_full or (kind & fullwidth) != 0
+                line_cjk = line_cjk or (kind & cjk) != 0
+            back2, back1 = back1, c
+        if n > 0 and (table[codes[pos]] & space or table[codes[pos + n - 1]] & space):
+            flags |= dirty
+        if (line_full and not line_cjk) or acc & not_punct:
+            flags |= halfwidth
+        found[t] = acc | flags
+        pos += n
+
+
+def _scan(codes, lengths, table, run_limit, out, flat, slots):
+    """Each text's collapsed form `" ".join(text.split())` and its counts, text by text.
+
+    Distinct 10-grams are counted exactly: an open-addressing table (at most half full, so it stays
+    small and in cache) whose slots hold 31 bits of a window's polynomial hash and its start + 1 (0: empty),
+    windows compared char by char when two hashes agree. Written for numba with int64 arithmetic that never overflows; it
+    also runs, slowly, as plain Python.
+    """
+    mask = 0xFFFFFFFF
+    base_n = 1
+    for _ in range(N):
+        base_n = (base_n * BASE) & mask  # BASE^N: the weight of the char leaving the window
+    pos = 0
+    for t in range(len(lengths)):
+        n = lengths[t]
+        bits = 4
+        while (1 << bits) < 2 * n:
+            bits += 1
+        top = (1 << bits) - 1
+        for i in range(top + 1):
+            slots[i] = 0
+        p = 0  # chars of the collapsed form so far
+        h = 0  # polynomial hash of its last N chars
+        run = 0
+        prev = -1
+        distinct = solid = words = unsafe = newlines = flagged = hint = 0
+        pending = False  # whitespace after a solid char: one space before the next solid char
+        end = pos + n
+        for i in range(pos, end):
+            c = np.int64(codes[i])
+            kind = table[c]
+            # The refusal hint `\\bas an?\\b|作为` under re.I (a: [aA], s: [sSſ], n: [nN]); \\w is
+            # WORD or "_". Looked for from its last character, as text[i-1] is read anyway.
+            if c == 0x4E3A and i > pos and codes[i - 1] == 0x4F5C:
+                hint = 1
+            elif (c == 0x61 or c == 0x41) and i - 3 >= pos and codes[i - 1] == 32 \
+                    and (codes[i - 2] == 0x73 or codes[i - 2] == 0x53 or codes[i - 2] == 0x17F) \
+                    and (codes[i - 3] == 0x61 or codes[i - 3] == 0x41) \
+                    and (i - 3 == pos or not (codes[i - 4] == 95 or table[codes[i - 4]] & WORD)):
+                after = codes[i + 1] if i + 1 < end else 32  # end of text: a boundary
+                if not (after == 95 or table[after] & WORD):
+                    hint = 1
+                elif (after == 0x6E or after == 0x4E) and (i + 2 == end or not (
+                        codes[i + 2] == 95 or table[codes[i + 2]] & WORD)):
+                    hint = 1
+            if kind & SPACE:
+                if c == 10:
+                    newlines += 1
+                if p > 0:
+                    pending = True
+                continue
+            solid += 1
+            if kind & WORD:
+                words += 1
+            if kind & UNSAFE_FOLD:
+                unsafe += 1
+            for step in range(2 if pending else 1):
+                ch = 32 if pending and step == 0 else c
+                h = h * BASE + ch
+                if p >= N:
+                    h -= flat[p - N] * base_n
+                h &= mask
+                flat[p] = ch
+                p += 1
+                if p >= N:
+                    start = p - N
+                    x = h ^ (h >> 15)
+                    # x * MIX mod 2^32 with MIX split in 16-bit halves: int64 products stay < 2^49
+                    slot = (((x * MIX_LO + (((x * MIX_HI) & 0xFFFF) << 16)) & mask) >> (32 - bits)) & top
+                    while True:
+                        held = slots[slot]
+                        if held == 0:
+                            slots[slot] = ((h & 0x7FFFFFFF) << 32) | (start + 1)  # 31 bits: int64 stays positive
+                            distinct += 1
+                            break
+                        if held >> 32 == h & 0x7FFFFFFF:
+                            seen = (held & mask) - 1
+                            k = 0
+                            while k < N and flat[seen + k] == flat[start + k]:
+                                k += 1
+                            if k == N:
+                                break
+                        slot = (slot + 1) & top
+                # `run` equal letters or digits after a first one, as `([^\W_])\1{run_limit,}` finds
+                run = run + 1 if ch == prev and kind & WORD else 0  # (a space is never prev: kind is c's)
+                if run_limit > 0 and run >= run_limit:
+                    flagged = 1
+                prev = ch
+            pending = False
+        out[t, FLAT], out[t, DISTINCT], out[t, RUN], out[t, HINT] = p, distinct, flagged, hint
+        out[t, SOLID], out[t, WORDS], out[t, UNSAFE], out[t, NEWLINES] = solid, words, unsafe, newlines
+        pos += n
+
