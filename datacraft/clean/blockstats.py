@@ -17,6 +17,7 @@ import numpy as np
 
 from datacraft.clean import kernel
 from datacraft.clean.filters import _REFUSAL_HINT, may_hold_hint
+from datacraft.records import Record, Text, texts
 
 WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # bits of the per-code-point table
 N = 10  # the n of ngram_repetition
@@ -104,9 +105,16 @@ class TextStats:
         self._buckets: np.ndarray | None = None
         self.compiled = compiled  # the numba scan: True, False, or None (after KERNEL_AFTER texts, if available)
         self._counted = 0
+        self.exact = False  # distinct and has_run exact (the compiled scan), not bounds
+        self.items: dict[int, tuple[Record, list[Text]]] = {}  # id(record) -> its texts, set by the loader
 
     def clear(self) -> None:
-        self._index, self.prose = {}, {}
+        self._index, self.prose, self.items = {}, {}, {}
+
+    def texts_of(self, record: Record) -> list[Text]:
+        """`list(texts(record))`, read once by the loader for a record of the block."""
+        held = self.items.get(id(record))
+        return held[1] if held is not None and held[0] is record else list(texts(record))
 
     def index(self, text: str) -> int | None:
         return self._index.get(text)
@@ -117,7 +125,8 @@ class TextStats:
         self._index = {text: i for i, text in enumerate(items)}
         count = len(items)
         self._counted += count
-        if use_kernel(self.compiled, self._counted):
+        self.exact = use_kernel(self.compiled, self._counted)
+        if self.exact:
             self._scan(items)
             return
         # str.split() and re's \s agree on whitespace: the collapsed form keeps every other character.
@@ -210,6 +219,13 @@ class TextStats:
         """`filters._few_symbols(text, limit)` from the counts."""
         solid = self.solid[i]
         return solid == 0 or 1 - self.words[i] / solid <= limit
+
+    def repetition(self, i: int) -> float | None:
+        """`ngram_repetition(text)` itself when the distinct count is exact (the compiled scan), else None."""
+        if not self.exact:
+            return None
+        total = self.flat_length[i] - N + 1
+        return 0.0 if total <= 0 else (total - self.distinct[i]) / total
 
     def few_repeats(self, i: int, limit: float) -> bool:
         """True when `ngram_repetition(text) <= limit` follows from the distinct 10-grams found."""

@@ -63,7 +63,7 @@ _ANY_ANCHORED = re.compile("|".join(f"(?:{p.pattern})" for p in _ANCHORED_REFUSA
 
 def may_hold_code(text: str) -> bool:
     """False when `text` has none of the characters code or math spans start with: prose(text) is text."""
-    return _CODE_HINT.search(text) is not None
+    return "`" in text or "$" in text or "~" in text or "\\" in text  # `_CODE_HINT`, four C-level scans
 
 
 def prose(text: str) -> str:

@@ -25,7 +25,6 @@ import numpy as np
 N = 10  # the n of ngram_repetition
 BASE = 0x01000193
 MIX = 0x9E3779B1  # odd: spreads a window's hash over the table's slots
-MIX_LO, MIX_HI = MIX & 0xFFFF, MIX >> 16
 WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # as blockstats.char_table
 # Columns of scan's per-text output.
 FLAT, WORDS, SOLID, UNSAFE, NEWLINES, DISTINCT, RUN, HINT = range(8)
@@ -42,6 +41,8 @@ def _compiled():
         return None
     # cache=True: compiled once per machine into __pycache__, loaded in milliseconds after that
     jit = numba.njit(cache=True, nogil=True)
+    global _hint_at  # called from _scan: compiled, it must be compiled too (plain Python calls either)
+    _hint_at = jit(_hint_at)
     return jit(_scan), jit(_classes)
 
 
@@ -123,10 +124,12 @@ def _classes(codes, lengths, table, space, cjk, fullwidth, not_punct, dirty, hal
 def _scan(codes, lengths, table, run_limit, out, flat, slots):
     """Each text's collapsed form `" ".join(text.split())` and its counts, text by text.
 
-    Distinct 10-grams are counted exactly: an open-addressing table (at most half full, so it stays
-    small and in cache) whose slots hold 31 bits of a window's polynomial hash and its start + 1 (0: empty),
-    windows compared char by char when two hashes agree. Written for numba with int64 arithmetic that never overflows; it
-    also runs, slowly, as plain Python.
+    One loop over the text's code points counts and collapses (into `flat`); a second over the
+    collapsed form counts distinct 10-grams exactly: an open-addressing table (at most half full,
+    so it stays small and in cache) whose slots hold 31 bits of a window's polynomial hash and its
+    start + 1 (0: empty), windows compared char by char when two hashes agree. Written for numba
+    with int64 arithmetic that never overflows (but for the slot hash: see there); it also runs,
+    slowly, as plain Python.
     """
     mask = 0xFFFFFFFF
     base_n = 1
@@ -135,81 +138,92 @@ def _scan(codes, lengths, table, run_limit, out, flat, slots):
     pos = 0
     for t in range(len(lengths)):
         n = lengths[t]
+        end = pos + n
+        p = 0  # chars of the collapsed form so far
+        run = 0  # equal letters or digits after a first one, as `([^\W_])\1{run_limit,}` counts them
+        prev = -1
+        solid = words = unsafe = newlines = flagged = hint = 0
+        pending = False  # whitespace after a solid char: one space before the next solid char
+        for i in range(pos, end):
+            c = np.int64(codes[i])
+            kind = table[c]
+            if kind & SPACE:
+                if c == 10:
+                    newlines += 1
+                elif c == 32 and hint == 0 and i - 2 >= pos and i + 1 < end:
+                    hint = _hint_at(codes, table, pos, end, i)
+                if p > 0:
+                    pending = True
+                continue
+            if c == 0x4E3A and i > pos and codes[i - 1] == 0x4F5C:  # 作为: the refusal hint's other half
+                hint = 1
+            solid += 1
+            if kind & WORD:
+                words += 1
+                run = run + 1 if c == prev and not pending else 0
+                if run >= run_limit > 0:
+                    flagged = 1
+            else:
+                run = 0
+            if kind & UNSAFE_FOLD:
+                unsafe += 1
+            if pending:
+                flat[p] = 32
+                p += 1
+                pending = False
+            flat[p] = c
+            p += 1
+            prev = c
         bits = 4
-        while (1 << bits) < 2 * n:
+        while (1 << bits) < 2 * p:
             bits += 1
         top = (1 << bits) - 1
         for i in range(top + 1):
             slots[i] = 0
-        p = 0  # chars of the collapsed form so far
-        h = 0  # polynomial hash of its last N chars
-        run = 0
-        prev = -1
-        distinct = solid = words = unsafe = newlines = flagged = hint = 0
-        pending = False  # whitespace after a solid char: one space before the next solid char
-        end = pos + n
-        for i in range(pos, end):
-            c = np.int64(codes[i])
-            kind = table[c]
-            # The refusal hint `\\bas an?\\b|作为` under re.I (a: [aA], s: [sSſ], n: [nN]); \\w is
-            # WORD or "_". Looked for from its last character, as text[i-1] is read anyway.
-            if c == 0x4E3A and i > pos and codes[i - 1] == 0x4F5C:
-                hint = 1
-            elif (c == 0x61 or c == 0x41) and i - 3 >= pos and codes[i - 1] == 32 \
-                    and (codes[i - 2] == 0x73 or codes[i - 2] == 0x53 or codes[i - 2] == 0x17F) \
-                    and (codes[i - 3] == 0x61 or codes[i - 3] == 0x41) \
-                    and (i - 3 == pos or not (codes[i - 4] == 95 or table[codes[i - 4]] & WORD)):
-                after = codes[i + 1] if i + 1 < end else 32  # end of text: a boundary
-                if not (after == 95 or table[after] & WORD):
-                    hint = 1
-                elif (after == 0x6E or after == 0x4E) and (i + 2 == end or not (
-                        codes[i + 2] == 95 or table[codes[i + 2]] & WORD)):
-                    hint = 1
-            if kind & SPACE:
-                if c == 10:
-                    newlines += 1
-                if p > 0:
-                    pending = True
+        distinct = 0
+        h = 0  # polynomial hash of the last N chars
+        for q in range(p):
+            h = h * BASE + flat[q]
+            if q >= N:
+                h -= flat[q - N] * base_n
+            h &= mask
+            if q < N - 1:
                 continue
-            solid += 1
-            if kind & WORD:
-                words += 1
-            if kind & UNSAFE_FOLD:
-                unsafe += 1
-            for step in range(2 if pending else 1):
-                ch = 32 if pending and step == 0 else c
-                h = h * BASE + ch
-                if p >= N:
-                    h -= flat[p - N] * base_n
-                h &= mask
-                flat[p] = ch
-                p += 1
-                if p >= N:
-                    start = p - N
-                    x = h ^ (h >> 15)
-                    # x * MIX mod 2^32 with MIX split in 16-bit halves: int64 products stay < 2^49
-                    slot = (((x * MIX_LO + (((x * MIX_HI) & 0xFFFF) << 16)) & mask) >> (32 - bits)) & top
-                    while True:
-                        held = slots[slot]
-                        if held == 0:
-                            slots[slot] = ((h & 0x7FFFFFFF) << 32) | (start + 1)  # 31 bits: int64 stays positive
-                            distinct += 1
-                            break
-                        if held >> 32 == h & 0x7FFFFFFF:
-                            seen = (held & mask) - 1
-                            k = 0
-                            while k < N and flat[seen + k] == flat[start + k]:
-                                k += 1
-                            if k == N:
-                                break
-                        slot = (slot + 1) & top
-                # `run` equal letters or digits after a first one, as `([^\W_])\1{run_limit,}` finds
-                run = run + 1 if ch == prev and kind & WORD else 0  # (a space is never prev: kind is c's)
-                if run_limit > 0 and run >= run_limit:
-                    flagged = 1
-                prev = ch
-            pending = False
+            start = q - N + 1
+            # Fibonacci hashing of the window's hash: where int64 wraps, its low 32 bits are still
+            # those of the product (and any slot would do: windows are compared char by char)
+            slot = ((h * MIX) & mask) >> (32 - bits)
+            key = h & 0x7FFFFFFF  # 31 bits: the packed slot stays a positive int64
+            while True:
+                held = slots[slot]
+                if held == 0:
+                    slots[slot] = (key << 32) | (start + 1)
+                    distinct += 1
+                    break
+                if held >> 32 == key:
+                    seen = (held & mask) - 1
+                    k = 0
+                    while k < N and flat[seen + k] == flat[start + k]:
+                        k += 1
+                    if k == N:
+                        break
+                slot = (slot + 1) & top
         out[t, FLAT], out[t, DISTINCT], out[t, RUN], out[t, HINT] = p, distinct, flagged, hint
         out[t, SOLID], out[t, WORDS], out[t, UNSAFE], out[t, NEWLINES] = solid, words, unsafe, newlines
         pos += n
 
+
+def _hint_at(codes, table, lo, end, i):
+    """1 when the space codes[i] is the one of a match of `\\bas an?\\b` (re.I: a is [aA], s is [sSſ],
+    n is [nN]; \\b beside "_" or a WORD character) in codes[lo:end], else 0."""
+    if not ((codes[i - 2] == 0x61 or codes[i - 2] == 0x41) and (codes[i + 1] == 0x61 or codes[i + 1] == 0x41)
+            and (codes[i - 1] == 0x73 or codes[i - 1] == 0x53 or codes[i - 1] == 0x17F)):
+        return 0
+    if i - 2 > lo and (codes[i - 3] == 95 or table[codes[i - 3]] & WORD):
+        return 0
+    after = codes[i + 2] if i + 2 < end else 32  # the end of the text is a boundary
+    if not (after == 95 or table[after] & WORD):
+        return 1
+    if (after == 0x6E or after == 0x4E) and (i + 3 == end or not (codes[i + 3] == 95 or table[codes[i + 3]] & WORD)):
+        return 1
+    return 0

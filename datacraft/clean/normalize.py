@@ -169,11 +169,12 @@ def clean_whitespace(text: str, rare: bool = True) -> str:
     """
     if whitespace_is_clean(text, rare):
         return text  # _clean_whitespace would not change it; most texts end here
-    return _clean_whitespace(text)
+    return _clean_whitespace(text, rare)
 
 
-def _clean_whitespace(text: str) -> str:
-    text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
+def _clean_whitespace(text: str, rare: bool = True) -> str:
+    if rare:  # else no line end, zero-width or odd space (all _WHITESPACE_RARE) is there to replace
+        text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
     if _looks_like_code(text):
         return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     lines = []
