@@ -24,7 +24,7 @@ import numpy as np
 
 N = 10  # the n of ngram_repetition
 BASE = 0x01000193
-MIX = 0x9E3779B1  # odd: spreads a window's hash over the table's slots
+MIX16 = 0x9E37  # odd, about 2^16 / golden ratio: spreads a window's hash over the table's slots
 WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # as blockstats.char_table
 # Columns of scan's per-text output.
 FLAT, WORDS, SOLID, UNSAFE, NEWLINES, DISTINCT, RUN, HINT = range(8)
@@ -128,7 +128,7 @@ def _scan(codes, lengths, table, run_limit, out, flat, slots):
     collapsed form counts distinct 10-grams exactly: an open-addressing table (at most half full,
     so it stays small and in cache) whose slots hold 31 bits of a window's polynomial hash and its
     start + 1 (0: empty), windows compared char by char when two hashes agree. Written for numba
-    with int64 arithmetic that never overflows (but for the slot hash: see there); it also runs,
+    with int64 arithmetic that never overflows; it also runs,
     slowly, as plain Python.
     """
     mask = 0xFFFFFFFF
@@ -190,9 +190,9 @@ def _scan(codes, lengths, table, run_limit, out, flat, slots):
             if q < N - 1:
                 continue
             start = q - N + 1
-            # Fibonacci hashing of the window's hash: where int64 wraps, its low 32 bits are still
-            # those of the product (and any slot would do: windows are compared char by char)
-            slot = ((h * MIX) & mask) >> (32 - bits)
+            # Fibonacci hashing with a 16-bit multiplier (the product stays under 2^48; any slot would
+            # do for the count, windows being compared char by char, but spread ones probe less)
+            slot = ((h * MIX16) & mask) >> (32 - bits)
             key = h & 0x7FFFFFFF  # 31 bits: the packed slot stays a positive int64
             while True:
                 held = slots[slot]
