@@ -75,7 +75,7 @@ def use_kernel(compiled: bool | None, counted: int) -> bool:
 def classes_present(texts: list[str], table: np.ndarray) -> list[int]:
     """For each text, the OR of `table` over its characters: which classes occur in it at all."""
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+    codes = kernel.utf32("".join(texts))
     found = np.zeros(len(texts), table.dtype)
     filled = lengths > 0
     if filled.any():
@@ -136,7 +136,7 @@ class TextStats:
         lengths = np.fromiter(map(len, flats), np.int64, count)
         ends = np.cumsum(lengths)
         starts = ends - lengths
-        codes = np.frombuffer("".join(flats).encode("utf-32-le", "surrogatepass"), np.uint32)
+        codes = kernel.utf32("".join(flats))
         kind = char_table()[codes]
         word = (kind & WORD) != 0
         sums = {}

@@ -180,8 +180,11 @@ def _clean_whitespace(text: str, rare: bool = True) -> str:
     lines = []
     for line in text.split("\n"):
         body = line.lstrip(" \t")
-        body = _SPACE_RUN.sub(" ", body).rstrip()
-        lines.append(line[: len(line) - len(line.lstrip(" \t"))] + body if body else "")
+        indent = line[: len(line) - len(body)]
+        if "  " in body or "\t" in body:  # else _SPACE_RUN ([ \t]{2,}) finds nothing
+            body = _SPACE_RUN.sub(" ", body)
+        body = body.rstrip()
+        lines.append(indent + body if body else "")
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
