@@ -16,7 +16,6 @@ from functools import cache
 import numpy as np
 
 from datacraft.clean import kernel
-from datacraft.clean.filters import _REFUSAL_HINT, may_hold_hint
 from datacraft.records import Record, Text, texts
 
 WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # bits of the per-code-point table
@@ -93,9 +92,11 @@ class TextStats:
     """Counts for every distinct text of a block; `index(text)` is None for a text not in the block.
 
     Per text: letters and digits (`words`), non-space characters (`solid`), line breaks, whether
-    casefold keeps its letters-and-digits count, whether the refusal hint `filters._REFUSAL_HINT` occurs (`hint`), and on its whitespace-collapsed form
+    casefold keeps its letters-and-digits count, and on its whitespace-collapsed form
     `" ".join(text.split())`, which `ngram_repetition` scores: length, a lower bound on distinct
     10-grams, and whether a run of more than `run_limit` equal letters or digits may occur.
+    With the compiled scan (`exact`), the distinct count and the run flag are exact, and `hint`
+    says whether the refusal hint `filters._REFUSAL_HINT` occurs (numpy's path: None, unknown).
     """
 
     def __init__(self, run_limit: int | None = None, compiled: bool | None = None):
@@ -132,7 +133,7 @@ class TextStats:
         # str.split() and re's \s agree on whitespace: the collapsed form keeps every other character.
         flats = [" ".join(text.split()) for text in items]
         self.newlines = [text.count("\n") for text in items]
-        self.hint = [may_hold_hint(text) and _REFUSAL_HINT.search(text) is not None for text in items]
+        self.hint = [None] * count  # left to the refusal check, which asks only for answers
         lengths = np.fromiter(map(len, flats), np.int64, count)
         ends = np.cumsum(lengths)
         starts = ends - lengths
