@@ -1,18 +1,18 @@
-"""`TextStats`' block counts compiled with numba: one pass over each text's UTF-32 code points.
+"""The block counts of `clean` compiled with numba: one pass over each text's UTF-32 code points.
 
 `blockstats.TextStats.load` computes its counts as about forty numpy passes over a block (collapse
 the whitespace of every text in Python, encode, look up, prefix sums, n-gram hashes by doubling, a
-bucket table of 2^20 entries, bincounts). `scan` walks the raw code points once, collapsing the
-whitespace as it goes, and gives the same exact counts (letters and digits, non-space characters,
-fold-unsafe characters, line breaks, collapsed length) and, where numpy has sound bounds, the
-exact figures they bound (and whether the refusal hint `\\bas an?\\b|作为` occurs, exactly):
-distinct 10-grams (a small per-text hash table, checked char by char)
-and whether a run of more than `run_limit` equal letters or digits occurs (numpy's flag may also
-fire for a run across two texts). tests/clean/test_blockstats.py checks every column against the
-exact per-text functions and the numpy path.
+bucket table of 2^20 entries, bincounts). `scan` walks each text's code points once, collapsing
+the whitespace as it goes, and gives the same exact counts (letters and digits, non-space and
+fold-unsafe characters, line breaks, collapsed length); where numpy has sound bounds it gives the
+exact figures they bound: distinct 10-grams (a small per-text hash table, windows checked char by
+char) and whether a run of more than `run_limit` equal letters or digits occurs (numpy's flag may
+also fire for a run across two texts); and whether the refusal hint `\\bas an?\\b|作为` (re.I)
+occurs. `classes` gives the normaliser its character classes and two flags. tests/clean/
+test_blockstats.py checks every column against the exact per-text functions and the numpy path.
 
 numba is optional (`pip install datacraft[fast]`): without it, or with DATACRAFT_NUMBA=0 in the
-environment, `available()` is False and `TextStats` uses the numpy path.
+environment, `available()` is False and the numpy path runs.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from functools import cache
 import numpy as np
 
 N = 10  # the n of ngram_repetition
-BASE = 0x01000193
+BASE = 0x01000193  # the polynomial hash of a window, modulo 2^32 (only its table slot depends on it)
 MIX16 = 0x9E37  # odd, about 2^16 / golden ratio: spreads a window's hash over the table's slots
-WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # as blockstats.char_table
+WORD, SPACE, UNSAFE_FOLD = 1, 2, 4  # the bits of blockstats.char_table (a test checks they agree)
 # Columns of scan's per-text output.
 FLAT, WORDS, SOLID, UNSAFE, NEWLINES, DISTINCT, RUN, HINT = range(8)
 
@@ -101,6 +101,7 @@ def classes(texts: list[str], table: np.ndarray, space: int, cjk: int, fullwidth
 
 
 def _classes(codes, lengths, table, space, cjk, fullwidth, not_punct, dirty, halfwidth, found):
+    """`classes`' loop, text by text (numba; it also runs as plain Python)."""
     pos = 0
     for t in range(len(lengths)):
         n = lengths[t]

@@ -256,6 +256,10 @@ def test_scan_kernel_as_plain_python(texts: list[str], run_limit: int) -> None:
         assert np.array_equal(rows, kernel.scan(texts, char_table(), run_limit))
 
 
+def test_kernel_uses_the_same_table_bits() -> None:
+    assert (kernel.WORD, kernel.SPACE, kernel.UNSAFE_FOLD, kernel.N) == (WORD, SPACE, UNSAFE_FOLD, blockstats.N)
+
+
 def test_compiled_scan_on_long_and_odd_texts() -> None:
     if not kernel.available():
         pytest.skip("numba is not installed (datacraft[fast])")
