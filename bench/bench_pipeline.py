@@ -84,19 +84,33 @@ def plant(record: dict, kind: int, rng: np.random.Generator) -> dict:
     return out
 
 
+PART = 1_000_000  # larger corpora are independent 1M draws (seeds seed, seed+1, ...), ids prefixed p1-, p2-
+
+
 def write_corpus(path: Path, n: int, seed: int = 0) -> None:
-    """`n` synthetic records with planted duplicates and planted defects, as JSONL."""
+    """`n` synthetic records with planted duplicates and planted defects, as JSONL.
+
+    Past `PART` records the corpus is made of parts of `PART` (the last one shorter), each its own
+    draw: generating 3M at once holds about 14 GB, a part about 4.7 GB.
+    """
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        for part, lo in enumerate(range(0, n, PART)):
+            _write_part(fh, min(PART, n - lo), seed + part, prefix=f"p{part}-" if part else "")
+    os.replace(tmp, path)
+
+
+def _write_part(fh, n: int, seed: int, prefix: str) -> None:
     corpus = generate(n, seed)
     rng = np.random.default_rng(seed + 1)
     defects = rng.random(n) < DEFECT_RATE
     kinds = rng.integers(0, 12, n)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        for i, record in enumerate(corpus.records):
-            if defects[i]:
-                record = plant(record, int(kinds[i]), rng)
-            fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-    os.replace(tmp, path)
+    for i, record in enumerate(corpus.records):
+        if defects[i]:
+            record = plant(record, int(kinds[i]), rng)
+        if prefix:
+            record = {**record, "id": prefix + record["id"]}
+        fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
 
 WARMUP_RECORDS = 20_000

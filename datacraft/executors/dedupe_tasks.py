@@ -24,26 +24,39 @@ from datacraft.executors.chunks import Lines, MemorySink, read_chunk
 from datacraft.records import compare_text
 
 
-def key_rows(item: dict[str, Any], fields: list[str]) -> pa.Table:
-    """(key, pos, ref) of every record of a chunk that has a key; ref = what `dup_of` calls it."""
+def key_rows(item: dict[str, Any], fields: list[str], buckets: int) -> pa.Table:
+    """(bucket, key, pos, ref) of every record of a chunk that has a key; ref = what `dup_of` calls it.
+
+    bucket = key mod `buckets`: the shuffle hashes on it, so equal keys meet in one bucket.
+    """
     records = list(read_chunk(item))
     keys: list[int | None] = []
     for lo in range(0, len(records), BATCH):
         keys.extend(exact_keys([compare_text(r, tuple(fields)) for r in records[lo:lo + BATCH]]))
     first = int(item["first"])
-    rows = [(format(k, "x"), first + j, orjson.dumps(_ref(r, first + j + 1)).decode())
+    rows = [(k, first + j, orjson.dumps(_ref(r, first + j + 1)).decode())
             for j, (r, k) in enumerate(zip(records, keys, strict=True)) if k is not None]
-    # Arrow string columns: the shuffle sorts on the key (numpy str arrays would become tensors)
-    return pa.table({"key": pa.array([r[0] for r in rows], pa.string()),
+    # Arrow string columns: numpy str arrays would become tensors
+    return pa.table({"bucket": pa.array([r[0] % buckets for r in rows], pa.int64()),
+                     "key": pa.array([format(r[0], "x") for r in rows], pa.string()),
                      "pos": pa.array([r[1] for r in rows], pa.int64()),
                      "ref": pa.array([r[2] for r in rows], pa.string())})
 
 
-def later_copies(group: dict[str, np.ndarray]) -> pa.Table:
-    """One key's records: every one but the lowest position, with the lowest one's ref."""
-    order = np.argsort(group["pos"], kind="stable")
-    pos, ref = group["pos"][order], group["ref"][order]
-    return pa.table({"pos": pa.array(pos[1:], pa.int64()), "first": pa.array([str(ref[0])] * (len(pos) - 1), pa.string())})
+def later_copies(bucket: pa.Table) -> pa.Table:
+    """A bucket's records: for each key, every one but the lowest position, with the lowest one's ref.
+
+    One sort per bucket (by key, then position) instead of one call per key: a key's run starts at
+    its survivor, and every later row of the run points back to that row.
+    """
+    rows = bucket.sort_by([("key", "ascending"), ("pos", "ascending")])
+    keys = rows["key"].to_numpy(zero_copy_only=False)
+    start = np.ones(len(keys), bool)
+    start[1:] = keys[1:] != keys[:-1]
+    head = np.maximum.accumulate(np.where(start, np.arange(len(keys)), 0))
+    later = np.flatnonzero(~start)
+    return pa.table({"pos": rows["pos"].take(pa.array(later, pa.int64())),
+                     "first": rows["ref"].take(pa.array(head[later], pa.int64()))})
 
 
 def sign_chunk(item: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

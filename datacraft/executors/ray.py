@@ -2,7 +2,7 @@
 
 - per-record stages (clean without its own dedupe, validate): Ray Data `map_batches` over chunks
   of the previous stage's file, each task running the registry's own stage functions;
-- dedupe: exact keys per chunk, then a groupby shuffle on the key (the lowest position survives);
+- dedupe: exact keys per chunk, then a groupby shuffle on key buckets (the lowest position of a key survives);
   MinHash signatures per chunk, the survivor rule (`lsh.resolve`) over them on the driver, then the
   decisions applied per chunk (see `ray_dedupe.py`);
 - read, export, stats and any other stage: on the driver, by the local code (their output is one
