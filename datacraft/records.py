@@ -256,7 +256,11 @@ def to_form(record: Record, fmt: str) -> Record:
     >>> to_form({"instruction": "Hi", "output": "Hello", "id": "a:1"}, "sharegpt")
     {'conversations': [{'from': 'human', 'value': 'Hi'}, {'from': 'gpt', 'value': 'Hello'}]}
     """
-    chat = conversation(record)  # raises Drop on a broken structure, whatever the target
+    return chat_to_form(conversation(record), record, fmt)  # conversation raises Drop on a broken structure
+
+
+def chat_to_form(chat: Conversation, record: Record, fmt: str) -> Record:
+    """`to_form` given the record's conversation already read (`conversation(record)`); raises Drop."""
     if fmt == "alpaca" and record_format(record) == "alpaca":
         out = to_alpaca(chat)
         out["instruction"], out["input"] = record.get("instruction") or "", record.get("input") or ""
@@ -425,9 +429,21 @@ def conversation_text(record: Record, system: bool = False) -> str:
         chat = conversation(record)
     except Drop:
         return ""
-    answers = [t for _, t in (chat.chosen, chat.rejected) if t] if chat.chosen else []
-    parts = ([chat.system] if system else []) + [text for _, text in chat.turns] + answers
-    return "\n".join(t for t in parts if t)
+    return turns_text(chat, system)
+
+
+def turns_text(chat: Conversation, system: bool = False) -> str:
+    """`conversation_text` of a conversation already read: its non-empty turns and answers, one per line.
+
+    >>> turns_text(Conversation([("user", "Hi"), ("assistant", "")], system="S"), system=True)
+    'S\\nHi'
+    """
+    parts = [text for _, text in chat.turns]
+    if system:
+        parts.insert(0, chat.system)
+    if chat.chosen:
+        parts += [t for _, t in (chat.chosen, chat.rejected) if t]
+    return "\n".join([t for t in parts if t])
 
 
 def record_text(record: Record, fields: tuple[str, ...] = TEXT_FIELDS) -> str:

@@ -12,33 +12,21 @@ from pathlib import Path
 from datacraft.errors import ConfigError, DatacraftError
 from datacraft.export.dataset_info import (
     FILE_NAME,
-    OPTIONAL_COLUMNS,
     dataset_entry,
     merge_dataset_info,
     read_dataset_info,
 )
-from datacraft.export.formats import OUTPUT_FORMATS, chat_text, convert
-from datacraft.export.split import (
-    Clusterer,
-    Grouper,
-    assign_split,
-    dedupe_group,
-    link_duplicates,
-    validation_target,
-)
-from datacraft.io.writers import JsonlWriter, write_records
-from datacraft.records import Record
+from datacraft.export.formats import OUTPUT_FORMATS
+from datacraft.export.scan import Converted, Scan, converted
+from datacraft.export.split import Clusterer, assign_split, validation_target
+from datacraft.io.writers import atomic_write
+from datacraft.records import Record, chat_to_form, conversation
 from datacraft.runner import check_paths, read_inputs
 from datacraft.stages import Ledger, Reject, RejectSink, map_stage
-from datacraft.textutil import language
 from datacraft.validate import validate_record
+from datacraft.validate.checker import FAST_CHECKERS, Checker, get_checker
 
 FILE_FORMATS = ("jsonl", "json")
-# Column order in the written files, per format; optional columns appear only when mapped.
-_ANSWERS = ("chosen", "rejected", "kto_tag")
-FIELD_ORDER = {"alpaca": ("instruction", "input", "output", "system", "history", "tools", *_ANSWERS),
-               "sharegpt": ("conversations", "system", "tools", *_ANSWERS), "openai": ("messages", *_ANSWERS)}
-EMPTY = {"system": "", "history": [], "tools": ""}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -61,12 +49,19 @@ def output_issues(fields: Record, fmt: str) -> list[tuple[str, str]]:
 
 
 def _prepare(fmt: str):
-    def prepare(record: Record) -> Record:
-        fields = convert(record, fmt)
-        issues = output_issues(fields, fmt)
-        if issues:
-            raise Reject(*issues[0])
-        return {"fields": fields, "id": record.get("id"), "meta": record.get("meta")}
+    # validate_record(fields, fmt) is the hand-written checker's `check` when the bundled schema is the
+    # one it implements (Checker.__call__ on a dict, not strict): called directly, without the lookup.
+    checker = get_checker(fmt)
+    check = FAST_CHECKERS[fmt].check if isinstance(checker, Checker) and checker.fast and not checker.strict else None
+
+    def prepare(record: Record) -> Converted:
+        chat = conversation(record)  # read once: for the fields and for the text the split looks at
+        fields = chat_to_form(chat, record, fmt)
+        if check is None or "chosen" in fields or check(fields):
+            issues = output_issues(fields, fmt)
+            if issues:
+                raise Reject(*issues[0])
+        return converted(fields, chat, record)
 
     return prepare
 
@@ -79,78 +74,6 @@ def _check_options(fmt: str, file_format: str, name: str, val_size: float) -> No
     if not _NAME.match(name):
         raise ConfigError(f"bad --name {name!r}: use letters, digits, '_', '-' or '.' (it names files and dataset entries)")
     validation_target(0, val_size)  # raises on a bad size before any work
-
-
-def _fill(fields: Record, fmt: str, present: set[str]) -> Record:
-    """Columns in FIELD_ORDER; an optional column mapped anywhere is given to every record."""
-    optional = OPTIONAL_COLUMNS[fmt]
-    return {k: (fields.get(k) or EMPTY[k]) if k in optional else fields[k]
-            for k in FIELD_ORDER[fmt] if k in present or (k not in optional and k in fields)}
-
-
-class _Scan:
-    """The first pass over the converted records: groups, strata and columns, records spooled to disk.
-
-    Memory holds a few ints per record (the group table) and a language tag, never the records:
-    they wait in a spool and are written out in the second pass.
-    """
-
-    def __init__(self, fmt: str, group_duplicates: bool, stratify: bool, cluster: Clusterer | None):
-        from datacraft.dedupe import DedupeConfig
-        from datacraft.dedupe.stage import Spool
-
-        self.fmt, self.group_duplicates, self.stratify, self.cluster = fmt, group_duplicates, stratify, cluster
-        default = DedupeConfig()
-        # Dedupe's clusters stand in for export's own only when export would cluster as dedupe did.
-        self.reuse = group_duplicates and cluster is None
-        self.threshold, self.fields = default.threshold or 0.0, default.fields
-        self.grouper = Grouper()
-        self.spool = Spool()
-        self.strata: list[str] = []
-        self.present: set[str] = set()  # optional and answer columns, for dataset_info
-        self.fill: set[str] = set()  # the columns each written record gets (present, less `rejected`)
-        self.answers: Counter[str] = Counter()
-        self.count = 0
-
-    def add(self, item: Record) -> None:
-        fields = item["fields"]
-        i = self.grouper.add(item)
-        self.present.update(c for c in OPTIONAL_COLUMNS[self.fmt] if fields.get(c))
-        self.answers.update(c for c in _ANSWERS[::2] if c in fields)
-        if self.stratify:
-            self.strata.append(language(chat_text(fields)))
-        if self.reuse:
-            group = dedupe_group(item, self.threshold, self.fields)
-            if group is None:
-                self.reuse = False
-            else:
-                # The group is the surviving record's id: an "id" key, like augmented_from, so that a
-                # survivor (group = its own id) adds no entry to the table.
-                self.grouper.link(("id", group), i)
-        self.spool.append(item)
-        self.count += 1
-
-    def check_answers(self) -> None:
-        """Preference (chosen/rejected) and KTO columns: every record has them or none does."""
-        for column in _ANSWERS[::2]:
-            having = self.answers[column]
-            if 0 < having < self.count:
-                raise ConfigError(f"{having} of {self.count} records have `{column}`: LLaMA-Factory reads a file as "
-                                  "preference (or KTO) data or not at all; export them separately")
-            if having:
-                self.present.add(column)
-        self.fill = set(self.present)
-        if "chosen" in self.present:
-            self.present.add("rejected")
-
-    def groups(self) -> tuple[list[int], bool]:
-        """Group label per record, and whether dedupe's clusters were reused."""
-        if self.group_duplicates and not self.reuse and self.count:
-            from datacraft.dedupe import near_duplicate_clusters
-
-            texts = [chat_text(item["fields"]) for item in self.spool]
-            link_duplicates(self.grouper, texts, self.cluster or near_duplicate_clusters)
-        return self.grouper.labels(), self.reuse and self.count > 0
 
 
 def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_size: float = 0.1,
@@ -174,7 +97,7 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     read_dataset_info(side["dataset_info"])  # a broken registry stops us before anything is written
 
     ledger = Ledger(RejectSink(side["rejects"]))
-    scan = _Scan(fmt, group_near_duplicates, stratify, cluster)
+    scan = Scan(fmt, group_near_duplicates, stratify, cluster)
     try:
         with ledger.rejects:
             stream = read_inputs(inputs, ledger, read_options, strict=strict, desc="export")
@@ -193,12 +116,15 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     if not counts["validation"] and val_size > 0 and scan.count:
         notes.append("validation is empty: no group was small enough to move without emptying training")
 
-    sizes = Counter(groups)
+    # A group's label is the index of its first record (Grouper.labels): counting the records past
+    # the first of each group sizes the groups without a table entry for every record.
+    extra = Counter(g for i, g in enumerate(groups) if g != i)
+    joined = sum(extra.values())
     result = ledger.to_dict(scan.count)
     result.update({
         "format": fmt, "train": counts["train"], "validation": counts["validation"],
-        "groups": len(sizes), "grouped_records": sum(n for n in sizes.values() if n > 1),
-        "largest_group": max(sizes.values(), default=0), "columns": sorted(scan.present),
+        "groups": len(groups) - joined, "grouped_records": joined + len(extra),
+        "largest_group": max(extra.values(), default=0) + 1 if groups else 0, "columns": sorted(scan.present),
         "near_duplicates_from": "dedupe" if reused else "export" if group_near_duplicates else "off",
         "datasets": [f"{name}_{split}" for split in ("train", "validation") if split == "train" or counts[split]],
         "notes": notes,
@@ -207,43 +133,34 @@ def export_dataset(inputs: list[str], out_dir: str, *, fmt: str = "alpaca", val_
     return result
 
 
-def _write(scan: _Scan, in_validation: list[bool], counts: dict[str, int], paths: dict[str, str],
+def _write(scan: Scan, in_validation: list[bool], counts: dict[str, int], paths: dict[str, str],
            side: dict[str, str], fmt: str, file_format: str, name: str) -> list[str]:
-    """Stream the split files and the sidecar from the spool, then the registry (last: it never names a missing file)."""
+    """Stream the split files and the sidecar from the spool in one pass, then the registry (last: it never names a missing file)."""
     notes: list[str] = []
     splits = ("train", "validation") if counts["validation"] else ("train",)
-
-    def rows(split: str):
-        want = split == "validation"
-        for item, is_val in zip(scan.spool, in_validation, strict=True):
-            if is_val == want:
-                yield _fill(item["fields"], fmt, scan.fill)
-
-    if file_format == "jsonl":
-        # One pass over the spool writes both splits and the provenance sidecar.
-        with ExitStack() as stack:
-            writers = {split: stack.enter_context(JsonlWriter(paths[split])) for split in splits}
-            provenance = stack.enter_context(JsonlWriter(side["provenance"]))
-            for item, is_val in zip(scan.spool, in_validation, strict=True):
-                writer = writers["validation" if is_val else "train"]
-                provenance.write({"id": item["id"], "split": "validation" if is_val else "train",
-                                  "index": writer.count, "meta": item["meta"]})
-                writer.write(_fill(item["fields"], fmt, scan.fill))
-    else:
-        for split in splits:
-            write_records(paths[split], rows(split), fmt=file_format)
-        write_records(side["provenance"], _provenance(scan, in_validation), fmt="jsonl")
+    # JSON Lines: a row and a newline each. A JSON array as write_records writes one: "[", then the
+    # rows each after "\n  " (",\n  " from the second on), then "\n]\n"; an empty one is "[]\n".
+    lead = (b"\n  ", b",\n  ") if file_format == "json" else None
+    with ExitStack() as stack:
+        handles = {split: stack.enter_context(atomic_write(paths[split], "wb", buffering=1 << 20)) for split in splits}
+        provenance = stack.enter_context(atomic_write(side["provenance"], "wb", buffering=1 << 20))
+        if lead:
+            for handle in handles.values():
+                handle.write(b"[")
+        index = dict.fromkeys(splits, 0)
+        for is_val, row, rid, meta in scan.rows(in_validation):
+            split = "validation" if is_val else "train"
+            n = index[split]
+            # The sidecar line as dumps_line writes {"id", "split", "index", "meta"}: compact, in that order.
+            provenance.write(b'{"id":%b,"split":"%b","index":%d,"meta":%b}\n' % (rid, split.encode(), n, meta))
+            handles[split].write(b"%b%b" % (lead[n > 0], row) if lead else row + b"\n")
+            index[split] = n + 1
+        if lead:
+            for split, handle in handles.items():
+                handle.write(b"\n]\n" if index[split] else b"]\n")
     if not counts["validation"] and os.path.exists(paths["validation"]):
         os.unlink(paths["validation"])  # a stale split from an earlier run could hold training records
         notes.append(f"removed stale {paths['validation']}")
     entries = {f"{name}_{split}": dataset_entry(Path(paths[split]).name, fmt, scan.present) for split in splits}
     merge_dataset_info(side["dataset_info"], entries, remove=() if counts["validation"] else (f"{name}_validation",))
     return notes
-
-
-def _provenance(scan: _Scan, in_validation: list[bool]):
-    index = {"train": 0, "validation": 0}
-    for item, is_val in zip(scan.spool, in_validation, strict=True):
-        split = "validation" if is_val else "train"
-        yield {"id": item["id"], "split": split, "index": index[split], "meta": item["meta"]}
-        index[split] += 1

@@ -66,6 +66,8 @@ def _relation_keys(record: Record) -> list[tuple[str, str]]:
     if record.get("id") is not None:
         keys.append(("id", str(record["id"])))
     meta = record.get("meta")
+    if not isinstance(meta, dict) or not _RELATION_ROOTS.intersection(meta):
+        return keys  # no document or source key at all: the usual record
     for dotted in DOC_KEYS:
         value = _lookup(meta, dotted)
         if value not in (None, ""):
@@ -75,6 +77,9 @@ def _relation_keys(record: Record) -> list[tuple[str, str]]:
         if source not in (None, ""):
             keys.append(("id", str(source)))
     return keys
+
+
+_RELATION_ROOTS = frozenset(key.split(".")[0] for key in (*DOC_KEYS, AUGMENTED_KEY))
 
 
 def dedupe_group(record: Record, threshold: float, fields: Sequence[str]) -> str | None:
@@ -94,10 +99,13 @@ class Grouper:
 
     def __init__(self) -> None:
         self.uf = _UnionFind()
-        self.first: dict[tuple[str, str], int] = {}
+        # The first record with each key, one table per kind of key ("id", "doc", "text", "near"):
+        # a table keyed by (kind, value) tuples kept a 56-byte tuple alive per record.
+        self.first: defaultdict[str, dict[str, int]] = defaultdict(dict)
 
     def link(self, key: tuple[str, str], i: int) -> None:
-        j = self.first.setdefault(key, i)
+        kind, value = key
+        j = self.first[kind].setdefault(value, i)
         if j != i:
             self.uf.union(i, j)
 
@@ -181,10 +189,10 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
     """
     n = len(groups)
     target = validation_target(n, val_size)
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, g in enumerate(groups):
-        members[g].append(i)
-    labels = sorted(members)  # in first-appearance order: labels are smallest indices
+    # Group sizes, and each group's records only for groups of two or more: a table entry per group,
+    # not a list per record (most records are alone).
+    size = Counter(groups)
+    labels = sorted(size)  # in first-appearance order: labels are smallest indices
     rng = random.Random(seed)
     taken: set[int] = set()
     count = 0
@@ -192,20 +200,29 @@ def assign_split(groups: Sequence[int], val_size: float, seed: int = 42,
     def fill(candidates: list[int], goal: int, current: int) -> int:
         nonlocal count
         for g in candidates:
-            size = len(members[g])
-            if g in taken or current >= goal:
+            if current >= goal:
+                break  # `current` never falls: no later group would be taken
+            if g in taken:
                 continue
-            if size < 2 * (goal - current) and count + size < n:
+            if size[g] < 2 * (goal - current) and count + size[g] < n:
                 taken.add(g)
-                current += size
-                count += size
+                current += size[g]
+                count += size[g]
         return current
 
     if strata is not None and target:
         by_stratum: dict[str, list[int]] = defaultdict(list)
+        alone: dict[int, str] = {}  # a lone record's group: its record's stratum
+        shared: dict[int, Counter[str]] = defaultdict(Counter)  # a larger group's: the most common (first on a tie)
+        for i, g in enumerate(groups):
+            if size[g] == 1:
+                alone[g] = strata[i]
+            else:
+                shared[g][strata[i]] += 1
         for g in labels:
-            by_stratum[Counter(strata[i] for i in members[g]).most_common(1)[0][0]].append(g)
-        sizes = {s: sum(len(members[g]) for g in gs) for s, gs in by_stratum.items()}
+            by_stratum[alone[g] if g in alone else shared[g].most_common(1)[0][0]].append(g)
+        del alone, shared
+        sizes = {s: sum(size[g] for g in gs) for s, gs in by_stratum.items()}
         for stratum, quota in sorted(_quotas(target, sizes).items()):
             candidates = by_stratum[stratum][:]
             rng.shuffle(candidates)

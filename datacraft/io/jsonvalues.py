@@ -92,19 +92,27 @@ _INT_RANGE = 2.0 ** 63  # orjson reads integers in [-2^63, 2^64) as int, others 
 
 def _shape(value: Any) -> tuple[int, bool, int]:
     """(keys in every object, whether a float that may be an integer past 64 bits occurs, nesting depth)."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return 0, kind is float and abs(value) >= _INT_RANGE, 0
     keys, floats, deepest = 0, False, 0
-    stack = [(value, 1)]
+    stack = [(value, 1)]  # containers only: a scalar is looked at where it is found
     while stack:
         item, depth = stack.pop()
-        kind = type(item)
-        if kind is dict or kind is list:
-            deepest = max(deepest, depth)
-            children = item.values() if kind is dict else item
-            if kind is dict:
-                keys += len(item)
-            stack.extend((v, depth + 1) for v in children if type(v) is not str)
-        elif kind is float and abs(item) >= _INT_RANGE:
-            floats = True
+        deepest = max(deepest, depth)
+        if type(item) is dict:
+            keys += len(item)
+            children = item.values()
+        else:
+            children = item
+        if FLAT.issuperset(map(type, children)):
+            continue  # strings, ints, booleans, nulls only (a C-level test): nothing below
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is float and abs(child) >= _INT_RANGE:
+                floats = True
     return keys, floats, deepest
 
 

@@ -28,8 +28,18 @@ def dumps_line(record: Any) -> bytes:
     return orjson.dumps(record, option=_OPTS | orjson.OPT_APPEND_NEWLINE, default=str)
 
 
+def dumps_json(value: Any) -> bytes:
+    """One compact JSON value as the writers write it: `dumps_line` without the newline.
+
+    >>> dumps_json({"a": "中"}) + b"\\n" == dumps_line({"a": "中"})
+    True
+    """
+    return orjson.dumps(value, option=_OPTS, default=str)
+
+
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None,
+                 buffering: int = -1) -> Iterator[IO[Any]]:
     """Open a temp file next to `path`; on success fsync and rename it over `path`, on error remove it.
 
     `-` writes to stdout (not atomic: a pipe cannot be).
@@ -49,7 +59,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; outputs get the usual umask mode
-        with os.fdopen(fd, mode, encoding=encoding, **({"newline": ""} if "b" not in mode else {})) as handle:
+        with os.fdopen(fd, mode, buffering, encoding=encoding, **({"newline": ""} if "b" not in mode else {})) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
