@@ -41,8 +41,8 @@ def _compiled():
         return None
     # cache=True: compiled once per machine into __pycache__, loaded in milliseconds after that
     jit = numba.njit(cache=True, nogil=True)
-    global _hint_at  # called from _scan: compiled, it must be compiled too (plain Python calls either)
-    _hint_at = jit(_hint_at)
+    global _hint_at  # called from _scan, so compiled before it (plain Python calls either form)
+    _hint_at = jit(_hint_at_py)
     return jit(_scan), jit(_classes)
 
 
@@ -224,7 +224,7 @@ def _scan(codes, lengths, table, run_limit, out, flat, slots):
         pos += n
 
 
-def _hint_at(codes, table, lo, end, i):
+def _hint_at_py(codes, table, lo, end, i):
     """1 when the space codes[i] is the one of a match of `\\bas an?\\b` (re.I: a is [aA], s is [sSſ],
     n is [nN]; \\b beside "_" or a WORD character) in codes[lo:end], else 0."""
     if not ((codes[i - 2] == 0x61 or codes[i - 2] == 0x41) and (codes[i + 1] == 0x61 or codes[i + 1] == 0x41)
@@ -238,3 +238,6 @@ def _hint_at(codes, table, lo, end, i):
     if (after == 0x6E or after == 0x4E) and (i + 3 == end or not (codes[i + 3] == 95 or table[codes[i + 3]] & WORD)):
         return 1
     return 0
+
+
+_hint_at = _hint_at_py  # what _scan calls; `_compiled` puts the jitted form here
