@@ -24,9 +24,11 @@ _BASE = 0x01000193  # odd: the polynomial hash of an n-gram, modulo 2^32
 _MULT, _MULT2, _MULT4 = (np.uint32(pow(_BASE, k, 1 << 32)) for k in (1, 2, 4))
 _MIX = np.uint32(0x9E3779B1)
 _BUCKET_BITS = 20  # 1M buckets for a block's ~300k 10-grams: few collisions, tables that stay in cache
-# Texts counted with numpy before the compiled scan takes over: a small run never pays numba's
-# import and cache load (about half a second), a large one gets the one-pass kernel.
-KERNEL_AFTER = 8192
+# Texts counted with numpy before the compiled scan takes over when numba is not loaded yet:
+# importing it costs about 0.85 s of CPU, the scan saves about 45 µs a record (2.5 texts), so a
+# clean-only run breaks even near 20,000 records. In a run with dedupe, whose kernel loads numba
+# after 4,096 records, the scan takes over from then on (`kernel.loaded`).
+KERNEL_AFTER = 50_000
 
 
 @cache
