@@ -50,7 +50,10 @@ ANSWER_FIELDS = ("output", "history", "chosen")  # assistant turns the answer ru
 
 
 def _first(items: list[Text], field: str) -> str | None:
-    return next((text for _, f, text in items if f == field), None)
+    for _, f, text in items:  # a plain loop: next() over a generator costs twice as much
+        if f == field:
+            return text
+    return None
 
 
 def _prompts(items: list[Text]) -> list[tuple[str, str]]:
@@ -70,15 +73,18 @@ def load_block(stats: TextStats, records: Iterable[Record]) -> None:
     """Count the texts the checks look up, for a block of records: each prompt and answer and its prose."""
     found: list[str] = []
     prose_of: dict[str, str] = {}
+    held: dict[int, tuple[Record, list[Text]]] = {}
     for record in records:
-        for role, field, text in texts(record):
+        items = list(texts(record))
+        held[id(record)] = record, items
+        for role, field, text in items:
             if (role == USER and field in PROMPT_FIELDS) or (role == ASSISTANT and field in ANSWER_FIELDS):
                 found.append(text)
                 if may_hold_code(text):
                     prose_of[text] = prose(text)
                     found.append(prose_of[text])
     stats.load(found)
-    stats.prose = prose_of
+    stats.prose, stats.items = prose_of, held
 
 
 def _lengths_differ(stats: TextStats, instruction: str, output: str, threshold: float) -> bool:
@@ -96,10 +102,11 @@ def check_fields(cfg: FilterConfig) -> Check:
     """The record's structure reads (one reason per defect), and the required view fields are non-empty."""
 
     def check(record: Record, items: list[Text]) -> Verdict:
-        try:
-            conversation(record)
-        except Drop as drop:
-            return drop.reason, drop.detail
+        if not _reads_cleanly(record):
+            try:
+                conversation(record)
+            except Drop as drop:
+                return drop.reason, drop.detail
         preference = "chosen" in record or "rejected" in record
         for name in cfg.required:
             for field in (PREFERENCE if preference and name == "output" else (name,)):
@@ -118,6 +125,16 @@ def check_fields(cfg: FilterConfig) -> Check:
 
 
 PREFERENCE = ("chosen", "rejected")
+_NOT_PLAIN = frozenset(("conversations", "messages", "history", "tools", "kto_tag", "chosen", "rejected"))
+
+
+def _reads_cleanly(record: Record) -> bool:
+    """True when `conversation(record)` surely raises no Drop: an Alpaca record of strings (or None)
+    without history, tools, tags or preference answers, the only fields it could find broken."""
+    get = record.get
+    return record.keys().isdisjoint(_NOT_PLAIN) and all(
+        isinstance(value, str) or value is None
+        for value in (get("instruction"), get("input"), get("output"), get("system")))
 
 
 def check_lengths(cfg: FilterConfig) -> Check:
@@ -197,6 +214,8 @@ def check_repetition(cfg: FilterConfig, stats: TextStats | None = None) -> Check
                     return "repetitive_output", f"{where}{match.group(1)!r} repeated {len(match.group(0))} times"
             limit = cfg.max_ngram_repetition
             if limit is not None and not (stats.few_repeats(i, limit) if i is not None else False):
+                if i is not None and (score := stats.repetition(i)) is not None:  # exact: no set to build
+                    return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {limit}"
                 text = text if text is not None else prose_once(answer)
                 if not _few_repeats(text, limit) and (score := ngram_repetition(text)) > limit:
                     return "repetitive_output", f"{where}repeated 10-grams {score:.2f} > {limit}"
@@ -232,21 +251,27 @@ def check_symbols(cfg: FilterConfig, stats: TextStats | None = None) -> Check:
     return check
 
 
-def check_refusal(record: Record, items: list[Text]) -> Verdict:
+def check_refusal(stats: TextStats | None = None) -> Check:
     """An answer refuses, or speaks as "an AI language model" / "作为一个AI语言模型".
 
     Not judged: records with `tools` (declining what no tool can do is the lesson tool-call data
     teaches) and preference answers (an honest "as an AI, I cannot" is often the chosen one).
     """
-    if record.get("tools"):
+
+    def check(record: Record, items: list[Text]) -> Verdict:
+        if record.get("tools"):
+            return None
+        for field, answer in _answers(items):
+            if field == "chosen":
+                continue
+            # Stripping and the apostrophe make and break no match of the hint: the block's flag holds.
+            i = stats.index(answer) if stats is not None else None
+            text = answer.strip().replace("\u2019", "'")
+            if match := refusal_match(text, None if i is None else stats.hint[i]):
+                return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
         return None
-    for field, answer in _answers(items):
-        if field == "chosen":
-            continue
-        text = answer.strip().replace("\u2019", "'")
-        if match := refusal_match(text):
-            return "refusal", match.group(0)[:80] if field == "output" else f"{field}: {match.group(0)[:80]}"
-    return None
+
+    return check
 
 
 def check_blacklist(cfg: FilterConfig) -> Check:
@@ -308,7 +333,7 @@ def build_checks(cfg: FilterConfig, stats: TextStats | None = None) -> list[Chec
     if cfg.max_symbol_ratio is not None:
         checks.append(check_symbols(cfg, stats))
     if cfg.refusal:
-        checks.append(check_refusal)
+        checks.append(check_refusal(stats))
     if cfg.blacklist:
         checks.append(check_blacklist(cfg))
     if cfg.blacklist_patterns:
@@ -328,7 +353,7 @@ def record_filter(cfg: FilterConfig | None = None,
     checks = build_checks(cfg or FilterConfig(), stats)
 
     def keep(record: Record) -> tuple[bool, str, str]:
-        items = list(texts(record))
+        items = stats.texts_of(record) if stats is not None else list(texts(record))
         for check in checks:
             verdict = check(record, items)
             if verdict is not None:

@@ -63,7 +63,7 @@ _ANY_ANCHORED = re.compile("|".join(f"(?:{p.pattern})" for p in _ANCHORED_REFUSA
 
 def may_hold_code(text: str) -> bool:
     """False when `text` has none of the characters code or math spans start with: prose(text) is text."""
-    return _CODE_HINT.search(text) is not None
+    return "`" in text or "$" in text or "~" in text or "\\" in text  # `_CODE_HINT`, four C-level scans
 
 
 def prose(text: str) -> str:
@@ -172,14 +172,35 @@ def _few_symbols(text: str, limit: float) -> bool:
     return 1 - words / solid <= limit
 
 
-def refusal_match(text: str) -> re.Match[str] | None:
+def may_hold_hint(text: str) -> bool:
+    """False when `_REFUSAL_HINT` surely finds nothing: under re.I its "as a" is [aA][sSſ] [aA]."""
+    return "作为" in text or "as a" in text.lower() or "\u017f" in text
+
+
+# What an anchored refusal can start with (re.I: i is [iIİı], s is [sSſ]).
+_OPENERS = frozenset("iI\u0130\u0131sS\u017f我很非抱对")
+
+
+def may_open_refusal(text: str) -> bool:
+    """False when no anchored refusal pattern can match `text` (a few string tests, no regex).
+
+    They start with i/s or 我很非抱对, or have "我是" in the first 17 characters, or "i'm " /
+    "i am " (so "m " or "M ") in the first 46.
+    """
+    head = text[:46]
+    return text[:1] in _OPENERS or "m " in head or "M " in head or "我是" in head[:17]
+
+
+def refusal_match(text: str, hinted: bool | None = None) -> re.Match[str] | None:
     """The first refusal pattern matching `text` (in `_REFUSAL` order), or None.
 
     The unanchored patterns need "as a(n)" or "作为"; without either only the anchored ones run.
+    `hinted`, when known, says whether `_REFUSAL_HINT` finds either (`TextStats.hint`).
     """
-    # Under re.I "as a" matches only a/A, s/S/ſ, a/A: lowercase text without "as a" or ſ cannot match.
-    hinted = ("作为" in text or "as a" in text.lower() or "ſ" in text) and _REFUSAL_HINT.search(text)
-    if not hinted and not _ANY_ANCHORED.search(text):
+    if hinted is None:
+        hinted = may_hold_hint(text) and _REFUSAL_HINT.search(text) is not None
+    # Every anchored pattern starts with \A: match() is search() without trying each later position.
+    if not hinted and not (may_open_refusal(text) and _ANY_ANCHORED.match(text)):
         return None
     for pattern in _REFUSAL if hinted else _ANCHORED_REFUSAL:
         if match := pattern.search(text):

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from functools import cache
 
 import orjson
-from ftfy import TextFixerConfig, fix_text
 
-from datacraft.clean.blockstats import class_table, classes_present
+from datacraft.clean import kernel
+from datacraft.clean.blockstats import class_table, classes_present, use_kernel
 from datacraft.clean.config import NormalizeConfig
+from datacraft.clean.mojibake import SUSPECT as _FTFY_SUSPECT
+from datacraft.clean.mojibake import fix_mojibake
 from datacraft.records import (
     PREFERENCE_FIELDS,
     TOOL_ROLES,
@@ -30,21 +32,6 @@ from datacraft.records import (
     texts,
 )
 from datacraft.textutil import CJK_CLASS, cjk_count
-
-# Quotes, HTML entities, full-width forms and line breaks are each handled by our own step (or kept).
-_FTFY = TextFixerConfig(unescape_html=False, fix_character_width=False, uncurl_quotes=False,
-                        fix_line_breaks=False, fix_latin_ligatures=False, explain=False)
-# ftfy puts back a byte A0 that became a space only for a few lead bytes; CJK mojibake such as
-# "ä½ å¥½" (你好 read as cp1252, its A0 byte turned into a space) needs the lead bytes E4-E9 too.
-_CP1252_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xC0)}))
-_CJK_A0 = re.compile(f"([\u00e4-\u00e9][{re.escape(_CP1252_TAIL)}]) ")
-
-# Characters ftfy never changes and never reads as a sign of mojibake: printable ASCII, line breaks,
-# CJK ideographs, kana (less the combining sound marks), hangul, CJK punctuation (less the combining
-# tone marks) and full-width forms. Text made only of these, already NFC, passes ftfy unchanged (its
-# badness classes, C1/control/escape fixes and NFC all need another character), so ftfy is skipped.
-_FTFY_SUSPECT = re.compile("[^\t\n\r\x20-\x7e\u3000-\u3029\u3030-\u303f\u3040-\u3098\u309b-\u30ff"
-                           "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
 
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
 # Noncharacters: never in real text, so they can stand in for masked code spans.
@@ -86,28 +73,19 @@ _PREFIX = re.compile(r"^(?:#{1,4}\s*)?(?:(?:final\s+)?answer|output|response|ass
                      r"\s*[:：]\s*", re.I)
 _QUOTE_PAIRS = {'"': '"', "“": "”", "「": "」", "『": "』"}
 
-# Character classes whose absence lets a step be skipped, found for a whole block at once (numpy).
-SUSPECT, LINE_ENDS, FULLWIDTH, WHITESPACE_RARE, MARKUP = 1, 2, 4, 8, 16
+# Character classes whose absence lets a step be skipped, found for a whole block at once.
+SUSPECT, LINE_ENDS, FULLWIDTH, WHITESPACE_RARE, MARKUP, CODE = 1, 2, 4, 8, 16, 32
+SPACE, CJK, FULLWIDTH_NOT_PUNCT = 64, 128, 256  # read by the compiled scan's two flags
+# Flags only the compiled scan computes (kernel.classes); numpy's path sets both (= "may change").
+WS_DIRTY = 1 << 12  # whitespace_is_clean(text, rare=False) is False
+HALFWIDTH = 1 << 13  # to_halfwidth's early return does not apply
 _CLASSES = ((SUSPECT, _FTFY_SUSPECT.pattern), (LINE_ENDS, "\r|" + _ZERO_WIDTH.pattern),
-            (FULLWIDTH, _FULLWIDTH.pattern), (WHITESPACE_RARE, _WHITESPACE_RARE.pattern), (MARKUP, "[<&]"))
+            (FULLWIDTH, _FULLWIDTH.pattern), (WHITESPACE_RARE, _WHITESPACE_RARE.pattern), (MARKUP, "[<&]"),
+            (CODE, f"[`~{_MASK_OPEN}]"), (SPACE, r"\s"), (CJK, _CJK_CHAR.pattern),
+            (FULLWIDTH_NOT_PUNCT, _FULLWIDTH_NOT_PUNCT.pattern))
+_UNKNOWN = -1  # every bit set: nothing known about a text
 
 STEPS = ("nfc", "mojibake", "html", "fullwidth", "whitespace", "t2s", "prefix", "quotes")
-
-
-def fix_mojibake(text: str) -> str:
-    """Repair text decoded with the wrong codec; leaves correct CJK text and quotes alone.
-
-    >>> fix_mojibake("donâ€™t"), fix_mojibake("ä½ å¥½"), fix_mojibake("你好，世界")
-    ('don’t', '你好', '你好，世界')
-    """
-    if not _FTFY_SUSPECT.search(text) and unicodedata.is_normalized("NFC", text):
-        return text  # ftfy would return it unchanged (see _FTFY_SUSPECT); it is most of clean's cost
-    fixed = fix_text(text, _FTFY)
-    if _CJK_A0.search(fixed):
-        candidate = fix_text(_CJK_A0.sub("\\1\u00a0", fixed), _FTFY)
-        if cjk_count(candidate) > cjk_count(fixed):
-            return candidate
-    return fixed
 
 
 def mask_code(text: str) -> tuple[str, list[str]]:
@@ -191,18 +169,22 @@ def clean_whitespace(text: str, rare: bool = True) -> str:
     """
     if whitespace_is_clean(text, rare):
         return text  # _clean_whitespace would not change it; most texts end here
-    return _clean_whitespace(text)
+    return _clean_whitespace(text, rare)
 
 
-def _clean_whitespace(text: str) -> str:
-    text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
+def _clean_whitespace(text: str, rare: bool = True) -> str:
+    if rare:  # else no line end, zero-width or odd space (all _WHITESPACE_RARE) is there to replace
+        text = _ODD_SPACE.sub(" ", _line_ends_and_zero_width(text))
     if _looks_like_code(text):
         return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     lines = []
     for line in text.split("\n"):
         body = line.lstrip(" \t")
-        body = _SPACE_RUN.sub(" ", body).rstrip()
-        lines.append(line[: len(line) - len(line.lstrip(" \t"))] + body if body else "")
+        indent = line[: len(line) - len(body)]
+        if "  " in body or "\t" in body:  # else _SPACE_RUN ([ \t]{2,}) finds nothing
+            body = _SPACE_RUN.sub(" ", body)
+        body = body.rstrip()
+        lines.append(indent + body if body else "")
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
@@ -270,11 +252,19 @@ class Normalizer:
         self.config = config or NormalizeConfig()
         self.changes: Counter[str] = Counter()
         self.classes: dict[str, int] = {}  # text -> classes present in it, for the current block
+        self.compiled: bool | None = None  # count classes with numba: see blockstats.use_kernel
+        self._counted = 0
 
     def load_block(self, records: list[Record]) -> None:
-        """Find which character classes each text of a block holds (numpy), so steps can be skipped."""
+        """Find which character classes each text of a block holds, so steps can be skipped."""
         found = list(dict.fromkeys(text for record in records for _, _, text in texts(record)))
-        self.classes = dict(zip(found, classes_present(found, class_table(_CLASSES)), strict=True))
+        self._counted += len(found)
+        table = class_table(_CLASSES)
+        if use_kernel(self.compiled, self._counted):
+            present = kernel.classes(found, table, SPACE, CJK, FULLWIDTH, FULLWIDTH_NOT_PUNCT, WS_DIRTY, HALFWIDTH)
+        else:
+            present = [bits | WS_DIRTY | HALFWIDTH for bits in classes_present(found, table)]
+        self.classes = dict(zip(found, present, strict=True))
 
     def __call__(self, record: Record) -> Record:
         fired: set[str] = set()
@@ -310,42 +300,45 @@ class Normalizer:
         """
         cfg = self.config
         fired = fired if fired is not None else set()
-        changed = False
-
-        def step(name: str, fn: Callable[[str], str], value: str) -> str:
-            nonlocal changed
-            result = fn(value)
-            if result != value:
-                fired.add(name)
-                changed = True
-            return result
-
-        def absent(bit: int) -> bool:
-            # Masking code only removes characters and adds noncharacters and digits: absence still holds.
-            return classes is not None and not changed and not classes & bit
-
-        if not absent(SUSPECT):  # without such characters the text is NFC and ftfy leaves it alone
-            text = step("nfc", lambda s: unicodedata.normalize("NFC", s), text)
-            if cfg.fix_mojibake:
-                text = step("mojibake", fix_mojibake, text)
-        if cfg.whitespace and not absent(LINE_ENDS):
-            # Line ends and zero-width characters are wrong in code too; the rest spares code.
-            text = step("whitespace", _line_ends_and_zero_width, text)
-        masked, spans = mask_code(text)
-        if html and cfg.html and looks_like_html(masked):
-            masked = step("html", clean_html, masked)
-        if cfg.fullwidth and not absent(FULLWIDTH):
-            masked = step("fullwidth", to_halfwidth, masked)
-        if cfg.t2s:
-            masked = step("t2s", traditional_to_simplified, masked)
-        if cfg.whitespace:
-            rare = not absent(WHITESPACE_RARE)
-            masked = step("whitespace", lambda s: clean_whitespace(s, rare), masked)
+        # What is known of the text; a step that changes it makes it unknown again. Masking code
+        # only removes characters and adds noncharacters and digits: absent classes stay absent.
+        known = _UNKNOWN if classes is None else classes
+        if known & SUSPECT:  # without such characters the text is NFC and ftfy leaves it alone
+            if (fixed := unicodedata.normalize("NFC", text)) != text:
+                fired.add("nfc")
+                text, known = fixed, _UNKNOWN
+            if cfg.fix_mojibake and (fixed := fix_mojibake(text)) != text:
+                fired.add("mojibake")
+                text, known = fixed, _UNKNOWN
+        # Line ends and zero-width characters are wrong in code too; the rest spares code.
+        if cfg.whitespace and known & LINE_ENDS and (fixed := _line_ends_and_zero_width(text)) != text:
+            fired.add("whitespace")
+            text, known = fixed, _UNKNOWN
+        masked, spans = mask_code(text) if known & CODE else (text, [])
+        if spans:
+            known |= WS_DIRTY | HALFWIDTH  # found on the whole text, not on its prose
+        if html and cfg.html and known & MARKUP and looks_like_html(masked) \
+                and (fixed := clean_html(masked)) != masked:
+            fired.add("html")
+            masked, known = fixed, _UNKNOWN
+        if cfg.fullwidth and known & FULLWIDTH and known & HALFWIDTH and (fixed := to_halfwidth(masked)) != masked:
+            fired.add("fullwidth")
+            masked, known = fixed, _UNKNOWN
+        if cfg.t2s and (fixed := traditional_to_simplified(masked)) != masked:
+            fired.add("t2s")
+            masked, known = fixed, _UNKNOWN
+        if cfg.whitespace and known & (WS_DIRTY | WHITESPACE_RARE) \
+                and (fixed := clean_whitespace(masked, bool(known & WHITESPACE_RARE))) != masked:
+            fired.add("whitespace")
+            masked = fixed
         text = unmask_code(masked, spans)
-        if cfg.strip_prefixes and field == "output":
-            text = step("prefix", strip_prefix, text)
-        if cfg.strip_quotes and field in ("instruction", "input", "output"):
-            text = step("quotes", strip_wrapping_quotes, text)
+        if cfg.strip_prefixes and field == "output" and (fixed := strip_prefix(text)) != text:
+            fired.add("prefix")
+            text = fixed
+        if cfg.strip_quotes and field in ("instruction", "input", "output") \
+                and (fixed := strip_wrapping_quotes(text)) != text:
+            fired.add("quotes")
+            text = fixed
         return text
 
 

@@ -12,11 +12,13 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datacraft.clean import CleanConfig, Normalizer, record_filter
+from datacraft.clean import CleanConfig, Normalizer, blockstats, kernel, record_filter
 from datacraft.clean import normalize as N
 from datacraft.clean.blockstats import (
     SPACE,
@@ -29,6 +31,7 @@ from datacraft.clean.blockstats import (
 from datacraft.clean.checks import load_block
 from datacraft.clean.config import FilterConfig
 from datacraft.clean.filters import (
+    _REFUSAL_HINT,
     _char_run,
     _few_symbols,
     _squash,
@@ -190,3 +193,141 @@ def test_load_block_counts_prose_of_code_texts() -> None:
     assert stats.prose[text] == prose(text)
     assert stats.index(prose(text)) is not None
     assert not stats.has_run[stats.index(prose(text))]  # the run is inside code: prose has none
+
+
+# --- The compiled scan (kernel.py): every column equals the numpy path's or the exact function's ---
+
+needs_numba = pytest.mark.skipif(not kernel.available(), reason="numba is not installed (datacraft[fast])")
+# Refusal hints in every case and boundary ("has a", "as a_", "AS AN", "ſ", 作为), at the ends too.
+HINTS = st.lists(st.sampled_from(["as a", "as an", "AS A", "aſ a", "has a", "as a_", "as an_", " ", "n", "N", "_",
+                                  "x", "作为", "作", "为", "1", "\n"]), max_size=8).map("".join)
+SCAN_TEXT = st.one_of(TEXTS, LOOPS, HINTS)
+
+
+def _exact(text: str, run_limit: int) -> dict:
+    """Every column of the scan, from the per-text reference functions."""
+    flat = " ".join(text.split())
+    return {"flat_length": len(flat), "newlines": text.count("\n"), "solid": len("".join(text.split())),
+            "words": len(re.findall(r"[^\W_]", text)), "hint": _REFUSAL_HINT.search(text) is not None,
+            "distinct": len({flat[k:k + 10] for k in range(len(flat) - 9)}),
+            "has_run": _char_run(run_limit).search(text) is not None}
+
+
+def _columns(stats: TextStats, text: str) -> dict:
+    i = stats.index(text)
+    return {name: getattr(stats, name)[i] for name in
+            ("flat_length", "newlines", "solid", "words", "hint", "distinct", "has_run", "fold_safe")}
+
+
+@needs_numba
+@settings(max_examples=400, deadline=None)
+@given(st.lists(SCAN_TEXT, max_size=12), st.integers(1, 25))
+def test_compiled_scan_equals_numpy_path_and_exact(texts: list[str], run_limit: int) -> None:
+    compiled, numpy_path = TextStats(run_limit, compiled=True), TextStats(run_limit, compiled=False)
+    compiled.load(texts)
+    numpy_path.load(texts)
+    assert compiled.exact and not numpy_path.exact
+    for text in texts:
+        got, bound, exact = _columns(compiled, text), _columns(numpy_path, text), _exact(text, run_limit)
+        for name in ("flat_length", "newlines", "solid", "words", "fold_safe"):
+            assert got[name] == bound[name], name  # exact counts on both paths
+        assert bound["hint"] is None  # numpy's path leaves the hint to the refusal check
+        for name in ("flat_length", "newlines", "solid", "words", "hint", "distinct", "has_run"):
+            assert got[name] == exact[name], name
+        # numpy's figures are bounds of the exact ones: fewer distinct 10-grams, more run alarms
+        assert bound["distinct"] <= got["distinct"] and (bound["has_run"] or not got["has_run"])
+        assert compiled.repetition(compiled.index(text)) == ngram_repetition(text)
+        assert numpy_path.repetition(numpy_path.index(text)) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(SCAN_TEXT, max_size=6), st.integers(0, 25))
+def test_scan_kernel_as_plain_python(texts: list[str], run_limit: int) -> None:
+    """The kernel's own code, uncompiled: the same exact columns (runs where numba is missing too)."""
+    rows = kernel.scan(texts, char_table(), run_limit, python=True)
+    for text, row in zip(texts, rows.tolist(), strict=True):
+        want = _exact(text, run_limit)
+        assert row[kernel.FLAT] == want["flat_length"] and row[kernel.DISTINCT] == want["distinct"]
+        assert row[kernel.SOLID] == want["solid"] and row[kernel.WORDS] == want["words"]
+        assert row[kernel.NEWLINES] == want["newlines"] and bool(row[kernel.HINT]) == want["hint"]
+        assert bool(row[kernel.RUN]) == (want["has_run"] if run_limit else False)
+        assert (row[kernel.UNSAFE] == 0) == all(not char_table()[ord(c)] & UNSAFE_FOLD for c in text)
+    if kernel.available():
+        assert np.array_equal(rows, kernel.scan(texts, char_table(), run_limit))
+
+
+def test_kernel_uses_the_same_table_bits() -> None:
+    assert (kernel.WORD, kernel.SPACE, kernel.UNSAFE_FOLD, kernel.N) == (WORD, SPACE, UNSAFE_FOLD, blockstats.N)
+
+
+def test_compiled_scan_on_long_and_odd_texts() -> None:
+    if not kernel.available():
+        pytest.skip("numba is not installed (datacraft[fast])")
+    texts = ["", " ", "\ud800abc", "a" * 5000, "abcdefghij" * 300, "作为一个AI语言模型，" * 40,
+             "As an AI, I cannot" + " x" * 2000, "x" * 9, "y" * 10, "中" * 21 + " " + "中" * 21]
+    stats = TextStats(20, compiled=True)
+    stats.load(texts)
+    for text in texts:
+        assert {k: v for k, v in _columns(stats, text).items() if k != "fold_safe"} == _exact(text, 20)
+
+
+def test_scan_switches_on_after_the_threshold(monkeypatch) -> None:
+    monkeypatch.setattr(kernel, "loaded", lambda: False)
+    monkeypatch.setattr(blockstats, "KERNEL_AFTER", 5)
+    stats = TextStats(20)
+    stats.load(["a b c"] * 3 + ["x"])
+    assert not stats.exact  # 2 distinct texts counted: under the threshold, numpy
+    stats.load([f"text {i}" for i in range(10)])
+    assert stats.exact == kernel.available()
+
+
+def test_classes_kernel_flags_equal_the_string_tests() -> None:
+    if not kernel.available():
+        pytest.skip("numba is not installed (datacraft[fast])")
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.text(st.sampled_from(list("ab \t\n\r中，（）ＡＢ１＂`~<&\u200b\u00a0\u3000")), max_size=30),
+                    max_size=10))
+    def check(texts: list[str]) -> None:
+        table = N.class_table(N._CLASSES)
+        got = kernel.classes(texts, table, N.SPACE, N.CJK, N.FULLWIDTH, N.FULLWIDTH_NOT_PUNCT, N.WS_DIRTY,
+                             N.HALFWIDTH)
+        for text, bits, plain in zip(texts, got, classes_present(texts, table), strict=True):
+            assert bits & ~(N.WS_DIRTY | N.HALFWIDTH) == plain
+            assert bool(bits & N.WS_DIRTY) == (not N.whitespace_is_clean(text, rare=False))
+            if not bits & N.HALFWIDTH:
+                assert N.to_halfwidth(text) == text
+
+    check()
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def count_path(request, monkeypatch):
+    """Run a test with the block counts from numpy, then from the compiled scan (where numba is)."""
+    if request.param == "compiled" and not kernel.available():
+        pytest.skip("numba is not installed (datacraft[fast])")
+    choice = request.param == "compiled"
+    monkeypatch.setattr(blockstats, "use_kernel", lambda compiled, counted: choice)
+    monkeypatch.setattr(N, "use_kernel", lambda compiled, counted: choice)
+    return request.param
+
+
+def test_block_stages_equal_per_record_on_both_paths(count_path) -> None:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(SCAN_TEXT, max_size=24), st.integers(1, 5),
+           st.sampled_from([FilterConfig(), FilterConfig(max_char_run=3, max_ngram_repetition=0.2,
+                                                         max_symbol_ratio=0.1, max_duplicate_lines=0.1,
+                                                         max_instruction_similarity=0.5)]))
+    def check(texts: list[str], size: int, cfg: FilterConfig) -> None:
+        records = _records(texts)
+        per_record = _run(lambda ledger: filter_stage("filter", record_filter(cfg), ledger), records)
+        blocked = _run(lambda ledger: block_filter_stage(cfg, ledger, block=size), records)
+        assert orjson.dumps(blocked) == orjson.dumps(per_record)
+        plain, block = Normalizer(), Normalizer()
+        for s in range(0, len(records), size):
+            block.load_block(records[s:s + size])
+            for record in records[s:s + size]:
+                assert block(record) == plain(record)
+        assert block.changes == plain.changes
+
+    check()
