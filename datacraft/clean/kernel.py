@@ -17,11 +17,12 @@ environment, `available()` is False and the numpy path runs.
 
 from __future__ import annotations
 
-import os
 import sys
 from functools import cache
 
 import numpy as np
+
+from datacraft.compiled import numba_jit
 
 N = 10  # the n of ngram_repetition
 BASE = 0x01000193  # the polynomial hash of a window, modulo 2^32 (only its table slot depends on it)
@@ -34,14 +35,9 @@ FLAT, WORDS, SOLID, UNSAFE, NEWLINES, DISTINCT, RUN, HINT = range(8)
 @cache
 def _compiled():
     """The jitted kernels, or None when numba is missing or switched off."""
-    if os.environ.get("DATACRAFT_NUMBA", "1") == "0":
+    jit = numba_jit()
+    if jit is None:
         return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    # cache=True: compiled once per machine into __pycache__, loaded in milliseconds after that
-    jit = numba.njit(cache=True, nogil=True)
     global _hint_at  # called from _scan, so compiled before it (plain Python calls either form)
     _hint_at = jit(_hint_at_py)
     return jit(_scan), jit(_classes)

@@ -12,12 +12,12 @@ environment, `available()` is False and the bank uses the numpy path.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
 
+from datacraft.compiled import numba_jit
 from datacraft.dedupe.minhash import _band_weights, _probe_table
 from datacraft.dedupe.normalize import normalize_batch
 from datacraft.dedupe.shingles import _ANSWER_SALT, _B_CHAR, _B_TOK, CJK_START
@@ -26,14 +26,8 @@ from datacraft.dedupe.shingles import _ANSWER_SALT, _B_CHAR, _B_TOK, CJK_START
 @cache
 def _compiled():
     """The jitted kernel, or None when numba is missing or switched off."""
-    if os.environ.get("DATACRAFT_NUMBA", "1") == "0":
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    # cache=True: compiled once per machine into __pycache__, loaded in milliseconds after that
-    return numba.njit(cache=True, nogil=True)(_rows)
+    jit = numba_jit()
+    return None if jit is None else jit(_rows)
 
 
 def available() -> bool:
