@@ -14,13 +14,15 @@ exits 1.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.bench_pipeline import digest  # noqa: E402  (the train + validation digest, taken the same way)
 
 _CHILD = """
 import json, sys, time
@@ -33,15 +35,6 @@ hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM
 print(json.dumps({{"cpu_s": cpu, "peak_rss_mib": int(hwm) / 1024, "kept": result["kept"],
                   "datacraft": datacraft.__file__}}))
 """
-
-
-def digest(folder: Path) -> str:
-    """sha256 over the train and validation files, as bench_pipeline.py takes it."""
-    h = hashlib.sha256()
-    for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(("_train.jsonl", "_validation.jsonl"))):
-        h.update(name.encode())
-        h.update((folder / name).read_bytes())
-    return h.hexdigest()
 
 
 def run_once(code: Path, data: str, fmt: str, val_size: float) -> dict:
