@@ -9,6 +9,10 @@ exits 1.
 
     .venv/bin/python bench/bench_pipeline.py --sizes 100000 --keep /tmp/run100k
     .venv/bin/python bench/bench_export.py /tmp/run100k/out/04_validate.jsonl --code main=/tmp/main branch=.
+    .venv/bin/python bench/bench_export.py /tmp/run100k/out/04_validate.jsonl --repeat 11 --code ...  # ~966k
+
+`--repeat K` exports K copies of the records instead, copy k's ids and dedupe groups suffixed `-rk`
+so that the copies are distinct records in distinct groups (the larger rows in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import digest  # noqa: E402  (the train + validation digest, taken the same way)
@@ -51,6 +57,22 @@ def run_once(code: Path, data: str, fmt: str, val_size: float) -> dict:
         return result
 
 
+def repeated(data: str, k: int, out: Path) -> Path:
+    """`k` copies of the records of `data`, ids and `meta.dedupe.group` suffixed per copy."""
+    with open(data, "rb") as src, open(out, "wb") as dst:
+        lines = src.readlines()
+        for copy in range(k):
+            for line in lines:
+                record = orjson.loads(line)
+                if record.get("id") is not None:
+                    record["id"] = f"{record['id']}-r{copy}"
+                group = (record.get("meta") or {}).get("dedupe")
+                if isinstance(group, dict) and group.get("group") is not None:
+                    group["group"] = f"{group['group']}-r{copy}"
+                dst.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="validated records (JSON Lines), e.g. a --keep run's out/04_validate.jsonl")
@@ -59,7 +81,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--format", default="sharegpt")
     parser.add_argument("--val-size", type=float, default=0.05)
+    parser.add_argument("--repeat", type=int, default=1, help="export this many suffixed copies of the records")
     args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory(prefix="export-bench-input-")
+    if args.repeat > 1:
+        args.data = str(repeated(args.data, args.repeat, Path(scratch.name) / "repeated.jsonl"))
     codes = {name: Path(path).resolve() for name, path in (c.split("=", 1) for c in args.code)}
     lines = sum(1 for _ in open(args.data, "rb"))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; {lines:,} records")
