@@ -19,7 +19,7 @@ from datacraft.export.dataset_info import (
 from datacraft.export.formats import OUTPUT_FORMATS
 from datacraft.export.scan import Converted, Scan, converted
 from datacraft.export.split import Clusterer, assign_split, validation_target
-from datacraft.io.writers import atomic_write
+from datacraft.io.writers import RowWriter
 from datacraft.records import Record, chat_to_form, conversation
 from datacraft.runner import check_paths, read_inputs
 from datacraft.stages import Ledger, Reject, RejectSink, map_stage
@@ -138,26 +138,15 @@ def _write(scan: Scan, in_validation: list[bool], counts: dict[str, int], paths:
     """Stream the split files and the sidecar from the spool in one pass, then the registry (last: it never names a missing file)."""
     notes: list[str] = []
     splits = ("train", "validation") if counts["validation"] else ("train",)
-    # JSON Lines: a row and a newline each. A JSON array as write_records writes one: "[", then the
-    # rows each after "\n  " (",\n  " from the second on), then "\n]\n"; an empty one is "[]\n".
-    lead = (b"\n  ", b",\n  ") if file_format == "json" else None
     with ExitStack() as stack:
-        handles = {split: stack.enter_context(atomic_write(paths[split], "wb", buffering=1 << 20)) for split in splits}
-        provenance = stack.enter_context(atomic_write(side["provenance"], "wb", buffering=1 << 20))
-        if lead:
-            for handle in handles.values():
-                handle.write(b"[")
-        index = dict.fromkeys(splits, 0)
+        writers = {split: stack.enter_context(RowWriter(paths[split], file_format, buffering=1 << 20)) for split in splits}
+        provenance = stack.enter_context(RowWriter(side["provenance"], buffering=1 << 20))
         for is_val, row, rid, meta in scan.rows(in_validation):
             split = "validation" if is_val else "train"
-            n = index[split]
-            # The sidecar line as dumps_line writes {"id", "split", "index", "meta"}: compact, in that order.
-            provenance.write(b'{"id":%b,"split":"%b","index":%d,"meta":%b}\n' % (rid, split.encode(), n, meta))
-            handles[split].write(b"%b%b" % (lead[n > 0], row) if lead else row + b"\n")
-            index[split] = n + 1
-        if lead:
-            for split, handle in handles.items():
-                handle.write(b"\n]\n" if index[split] else b"]\n")
+            writer = writers[split]
+            # The sidecar line as dumps_json writes {"id", "split", "index", "meta"}: compact, in that order.
+            provenance.write(b'{"id":%b,"split":"%b","index":%d,"meta":%b}' % (rid, split.encode(), writer.count, meta))
+            writer.write(row)
     if not counts["validation"] and os.path.exists(paths["validation"]):
         os.unlink(paths["validation"])  # a stale split from an earlier run could hold training records
         notes.append(f"removed stale {paths['validation']}")

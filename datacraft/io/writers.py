@@ -162,6 +162,43 @@ class JsonlWriter:
         return bool(self._cm.__exit__(*exc))
 
 
+class RowWriter:
+    """Atomic writer of rows already serialised (`dumps_json`), as JSON Lines or as a JSON array.
+
+    The array is the one `write_records(fmt="json")` writes: "[", each row after "\n  " (",\n  "
+    from the second on), then "\n]\n"; an empty one is "[]\n".
+    """
+
+    def __init__(self, path: str | os.PathLike[str], file_format: str = "jsonl", buffering: int = -1):
+        if file_format not in ("jsonl", "json"):
+            raise ValueError(f"RowWriter writes jsonl or json, not {file_format!r}")
+        self.path, self.array, self.buffering = str(path), file_format == "json", buffering
+        self.count = 0
+        self._cm: Any = None
+        self._handle: IO[bytes] | None = None
+
+    def __enter__(self) -> RowWriter:
+        self._cm = atomic_write(self.path, "wb", buffering=self.buffering)
+        self._handle = self._cm.__enter__()
+        if self.array:
+            self._handle.write(b"[")
+        return self
+
+    def write(self, row: bytes) -> None:
+        assert self._handle is not None, "RowWriter used outside `with`"
+        if self.array:
+            self._handle.write(b"%b%b" % (b",\n  " if self.count else b"\n  ", row))
+        else:
+            self._handle.write(row + b"\n")
+        self.count += 1
+
+    def __exit__(self, *exc: Any) -> bool:
+        if self.array and exc[0] is None:
+            assert self._handle is not None
+            self._handle.write(b"\n]\n" if self.count else b"]\n")
+        return bool(self._cm.__exit__(*exc))
+
+
 def write_records(path: str | os.PathLike[str], records: Iterable[Record], fmt: str | None = None) -> int:
     """Write records as JSONL (default), a JSON array, CSV/TSV or Parquet; return how many."""
     path = str(path)
@@ -173,15 +210,10 @@ def write_records(path: str | os.PathLike[str], records: Iterable[Record], fmt: 
                 writer.write(record)
         return writer.count
     if fmt == "json":
-        count = 0
-        with atomic_write(path, "wb") as handle:
-            handle.write(b"[")
+        with RowWriter(path, "json") as rows:
             for record in records:
-                handle.write(b",\n  " if count else b"\n  ")
-                handle.write(orjson.dumps(record, option=_OPTS, default=str))
-                count += 1
-            handle.write(b"\n]\n" if count else b"]\n")
-        return count
+                rows.write(dumps_json(record))
+        return rows.count
     if fmt in ("csv", "tsv"):
         rows = list(records)
         columns: list[str] = []
