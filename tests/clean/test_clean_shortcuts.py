@@ -6,6 +6,8 @@ limit"; random texts over the characters that matter check each claim against th
 
 from __future__ import annotations
 
+import re
+
 from ftfy import fix_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,7 +140,6 @@ REFUSALS = st.lists(st.sampled_from(["I'm sorry", "i am ", "I am an AI", " langu
 def test_refusal_openers_and_code_hint(text: str) -> None:
     from datacraft.clean.filters import (
         _ANY_ANCHORED,
-        _CODE_HINT,
         _REFUSAL,
         may_hold_code,
         may_open_refusal,
@@ -150,7 +151,7 @@ def test_refusal_openers_and_code_hint(text: str) -> None:
     want = next((m for p in _REFUSAL if (m := p.search(text))), None)  # every pattern, in order
     got = shortcut(text)
     assert (got and (got.re, got.span())) == (want and (want.re, want.span()))
-    assert may_hold_code(text) == (_CODE_HINT.search(text) is not None)
+    assert may_hold_code(text) == (re.search(r"[`~$\\]", text) is not None)  # the regex it replaced
 
 
 RECORDS = st.fixed_dictionaries({}, optional={
