@@ -65,7 +65,6 @@ def language(text: str) -> str:
     return "other"
 
 
-
 # `languages` adds up, per text, one uint64 per UTF-16 code unit holding four 16-bit counts: Latin
 # letters, CJK (kana and hangul included), hangul, kana. Every class is in the BMP, so a character
 # above it (two surrogate code units) counts in none, as in `language`. Texts of 2^15 characters
